@@ -1,0 +1,95 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// rlt-gateway: the edge daemon of a red / near-infrared LED therapy panel.
+///
+/// The module split follows the architecture in DESIGN.md: a pure safety core, one adapter per
+/// technology (libmosquitto, libgpiod, sensors, SQLite), the wire protocol, the config, the
+/// composition, and a thin executable.
+let package = Package(
+    name: "rlt-gateway",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "rlt-gateway", targets: ["rlt-gateway"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    ],
+    targets: [
+        // C libraries from Debian's -dev packages.
+        .systemLibrary(
+            name: "CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
+        .systemLibrary(
+            name: "CGPIOD",
+            pkgConfig: "libgpiod",
+            providers: [.apt(["libgpiod-dev"])]
+        ),
+
+        // The pure core: no I/O, no clock reads, no threads.
+        .target(name: "SafetyCore"),
+
+        // Adapters, one technology each.
+        .target(
+            name: "MQTT",
+            dependencies: ["CMosquitto", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "GPIO",
+            dependencies: ["CGPIOD", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "Sensors",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "Ledger",
+            dependencies: ["SafetyCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+
+        // The product's API: topics, command decoding, payloads, discovery documents.
+        .target(name: "GatewayProtocol", dependencies: ["SafetyCore"]),
+        // The YAML config, typed and validated.
+        .target(
+            name: "GatewayConfig",
+            dependencies: ["SafetyCore", .product(name: "Yams", package: "Yams")]
+        ),
+
+        // Composition of core and adapters.
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "SafetyCore", "MQTT", "GPIO", "Sensors", "Ledger", "GatewayProtocol", "GatewayConfig",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "rlt-gateway",
+            dependencies: [
+                "Gateway", "GatewayConfig", "GatewayProtocol", "MQTT", "Ledger",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // Shared test helpers: a real mosquitto on a free loopback port, temp dirs, the built daemon.
+        .target(name: "TestSupport", dependencies: ["MQTT"]),
+
+        .testTarget(name: "SafetyCoreTests", dependencies: ["SafetyCore"]),
+        .testTarget(name: "MQTTTests", dependencies: ["MQTT", "TestSupport"]),
+        .testTarget(name: "GPIOTests", dependencies: ["GPIO"]),
+        .testTarget(name: "SensorsTests", dependencies: ["Sensors"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "SafetyCore"]),
+        .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig"]),
+        .testTarget(name: "GatewayProtocolTests", dependencies: ["GatewayProtocol", "SafetyCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "MQTT"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,86 @@
+/// The machine's states, as published in `state.state`.
+public enum SessionState: String, CaseIterable, Hashable, Sendable, Codable {
+    case idle, running, paused, cooldown, fault
+}
+
+/// One temperature sample as the sensor adapter saw it.
+public enum TemperatureReading: Hashable, Sendable {
+    case valid(Celsius)
+    /// A read error, garbage, NaN or a CRC failure; the text says which (S6).
+    case invalid(String)
+}
+
+/// The digital inputs the core listens to.
+public enum InputLine: String, Hashable, Sendable, CaseIterable {
+    /// Normally closed safety loop; `active == true` means closed (safe).
+    case interlock
+    /// Local stop button; `active == true` means pressed.
+    case stopButton
+    /// Optional photodiode / current sense; `active == true` means light is being emitted.
+    case emissionSense
+}
+
+/// Levels read back from the output lines after a set (S9).
+public struct OutputReadback: Hashable, Sendable {
+    public var red: Bool
+    public var nir: Bool
+    public var master: Bool
+
+    public init(red: Bool, nir: Bool, master: Bool) {
+        self.red = red
+        self.nir = nir
+        self.master = master
+    }
+
+    public static let off = OutputReadback(red: false, nir: false, master: false)
+    public var anyOn: Bool { self.red || self.nir || self.master }
+}
+
+/// A past session's contribution to the rolling 24 h window, as the ledger remembers it.
+public struct DoseHistoryEntry: Hashable, Sendable {
+    /// How long ago (wall clock) the session started; converted once at boot onto the monotonic clock.
+    public var ageSeconds: Double
+    public var dose: Dose
+
+    public init(ageSeconds: Double, dose: Dose) {
+        self.ageSeconds = ageSeconds
+        self.dose = dose
+    }
+}
+
+/// What the shell knows at boot (S3, S13).
+public struct BootContext: Hashable, Sendable {
+    /// Sessions of the last 24 h, including one closed at this boot as `aborted(unclean_shutdown)`.
+    public var history: [DoseHistoryEntry]
+    /// The id of a session the previous run left open, already closed by the ledger with a
+    /// conservative dose; its presence latches `F_UNCLEAN_SHUTDOWN` when the policy says so.
+    public var uncleanSessionID: String?
+    /// Presets persisted by an earlier `set`, if any.
+    public var persistedPresets: SafetySettings.Presets?
+
+    public init(
+        history: [DoseHistoryEntry] = [], uncleanSessionID: String? = nil,
+        persistedPresets: SafetySettings.Presets? = nil
+    ) {
+        self.history = history
+        self.uncleanSessionID = uncleanSessionID
+        self.persistedPresets = persistedPresets
+    }
+}
+
+/// Everything that can happen to the machine. Time is never read inside: it comes with `now`.
+public enum SafetyEvent: Hashable, Sendable {
+    /// The first event after construction.
+    case boot(BootContext)
+    case command(CommandEnvelope)
+    /// The control tick (a few per second): session end, timeouts, dose integration.
+    case tick
+    case temperature(TemperatureReading)
+    case outputReadback(OutputReadback)
+    case input(InputLine, active: Bool)
+    case linkChanged(connected: Bool)
+    /// The ledger could not write; history can no longer be trusted (`F_STORAGE`).
+    case storageFailed(String)
+    /// SIGTERM / SIGINT: emission off, close the session.
+    case shutdown
+}
