@@ -1,0 +1,185 @@
+import SafetyCore
+
+/// Builds the JSON payloads of the contract: `state`/`tele`, `res`, `event`, `status`, `info`.
+///
+/// One schema serves `state` and `tele` (DESIGN.md), so dashboards can read either topic.
+public enum Payloads {
+    /// `state` and `tele`. `ts` is wall-clock unix ms (a label only); `seq` grows by one per publish.
+    public static func state(_ s: SafetySnapshot, unixMs: Int64, seq: UInt64) -> JSONValue {
+        .object([
+            ("state", .string(s.state.rawValue)),
+            ("session_id", s.sessionID.map(JSONValue.string) ?? .null),
+            ("channels", s.channels.map { .string($0.rawValue) } ?? .null),
+            ("intensity_pct", s.intensityPercent.map(JSONValue.number) ?? .null),
+            ("planned_s", s.plannedSeconds.map { .number(round(1, $0)) } ?? .null),
+            ("elapsed_s", .number(round(1, s.elapsedSeconds))),
+            ("remaining_s", .number(round(1, s.remainingSeconds))),
+            ("dose_j_cm2", self.dose(s.dose)),
+            ("dose_target_j_cm2", s.doseTarget.map { .number(round(3, $0.joulesPerCm2)) } ?? .null),
+            ("dose_24h_j_cm2", .number(round(3, s.dose24h.joulesPerCm2))),
+            ("sessions_24h", .number(Double(s.sessions24h))),
+            ("temperature_c", s.temperature.map { .number(round(2, $0.value)) } ?? .null),
+            ("emitting", .bool(s.emitting)),
+            ("interlock", .string(s.interlock.rawValue)),
+            ("faults", .array(s.faults.map { .string($0.rawValue) })),
+            ("presets", self.presets(s.presets)),
+            ("ts", .number(Double(unixMs))),
+            ("seq", .number(Double(seq))),
+        ])
+    }
+
+    public static func dose(_ dose: PerChannel<Dose>) -> JSONValue {
+        .object([
+            ("total", .number(round(3, dose.total.joulesPerCm2))),
+            ("red", .number(round(3, dose.red.joulesPerCm2))),
+            ("nir", .number(round(3, dose.nir.joulesPerCm2))),
+        ])
+    }
+
+    public static func presets(_ p: SafetySettings.Presets) -> JSONValue {
+        .object([
+            ("channels", .string(p.channels.rawValue)),
+            ("intensity_pct", .number(p.intensityPercent)),
+            ("duration_s", .number(p.durationSeconds)),
+            ("dose_j_cm2", p.doseTarget.map { .number($0.joulesPerCm2) } ?? .null),
+        ])
+    }
+
+    /// `res`: one per received command. `snapshot` is attached to successful `get`/`ping` answers.
+    public static func response(_ r: CommandResponse, snapshot: JSONValue? = nil) -> JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("id", r.id.map(JSONValue.string) ?? .null),
+            ("cmd", r.commandName.map(JSONValue.string) ?? .null),
+            ("ok", .bool(r.ok)),
+        ]
+        if let code = r.code { members.append(("code", .string(code.rawValue))) }
+        members.append(("message", .string(r.message)))
+        members.append(("state", .string(r.state.rawValue)))
+        if let snapshot { members.append(("data", snapshot)) }
+        return .object(members)
+    }
+
+    /// `event`. `outputsOffAt` is the monotonic time the shell drove the outputs off after a fault,
+    /// so the fault's reaction time is observable from outside.
+    public static func event(
+        _ notice: SafetyNotice, unixMs: Int64, outputsOffAt: Instant? = nil
+    ) -> JSONValue {
+        var members: [(String, JSONValue)]
+        switch notice {
+        case .sessionStarted(let plan):
+            members = [
+                ("event", "session_started"), ("session_id", .string(plan.sessionID)),
+                ("channels", .string(plan.channels.rawValue)), ("intensity_pct", .number(plan.intensityPercent)),
+                ("planned_s", .number(plan.plannedSeconds)),
+                ("dose_target_j_cm2", plan.doseTarget.map { .number($0.joulesPerCm2) } ?? .null),
+            ]
+        case .paused(let sessionID, let reason):
+            members = [("event", "paused"), ("session_id", .string(sessionID)), ("reason", .string(reason.rawValue))]
+        case .resumed(let sessionID):
+            members = [("event", "resumed"), ("session_id", .string(sessionID))]
+        case .completed(let progress, let reason):
+            members = [("event", "completed")] + self.progress(progress) + [("reason", .string(reason.rawValue))]
+        case .aborted(let progress, let reason):
+            members = [("event", "aborted")] + self.progress(progress) + [("reason", .string(reason.rawValue))]
+        case .faultRaised(let code, let detail, let detectedAt):
+            members = [
+                ("event", "fault_raised"), ("fault", .string(code.rawValue)), ("detail", .string(detail)),
+                ("detected_mono_ns", .number(Double(detectedAt.nanoseconds))),
+            ]
+            if let off = outputsOffAt { members.append(("outputs_off_mono_ns", .number(Double(off.nanoseconds)))) }
+        case .faultCleared(let code):
+            members = [("event", "fault_cleared"), ("fault", .string(code.rawValue))]
+        case .commandRejected(let name, let code, let message):
+            members = [
+                ("event", "command_rejected"), ("cmd", name.map(JSONValue.string) ?? .null),
+                ("code", .string(code.rawValue)), ("message", .string(message)),
+            ]
+        case .temperatureWarning(let t):
+            members = [("event", "temperature_warning"), ("temperature_c", .number(round(2, t.value)))]
+        }
+        members.append(("ts", .number(Double(unixMs))))
+        return .object(members)
+    }
+
+    static func progress(_ p: SessionProgress) -> [(String, JSONValue)] {
+        [
+            ("session_id", .string(p.sessionID)), ("elapsed_s", .number(round(1, p.emittingSeconds))),
+            ("dose_j_cm2", self.dose(p.dose)),
+        ]
+    }
+
+    /// Retained `status`: online with boot id and version; the LWT and clean stop say offline and why.
+    public static func statusOnline(bootID: String, version: String) -> JSONValue {
+        .object([("state", "online"), ("boot_id", .string(bootID)), ("version", .string(version))])
+    }
+
+    public static func statusOffline(reason: String) -> JSONValue {
+        .object([("state", "offline"), ("reason", .string(reason))])
+    }
+
+    static func round(_ digits: Int, _ value: Double) -> Double {
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        return (value * scale).rounded() / scale
+    }
+}
+
+/// What `info` tells about the panel (retained).
+public struct DeviceInfo: Hashable, Sendable {
+    public var name: String
+    public var model: String
+    public var serial: String
+    public var softwareVersion: String
+    public var wavelengthsNm: PerChannel<Double>
+    public var settings: SafetySettings
+
+    public init(
+        name: String, model: String, serial: String, softwareVersion: String, wavelengthsNm: PerChannel<Double>,
+        settings: SafetySettings
+    ) {
+        self.name = name
+        self.model = model
+        self.serial = serial
+        self.softwareVersion = softwareVersion
+        self.wavelengthsNm = wavelengthsNm
+        self.settings = settings
+    }
+
+    public var json: JSONValue {
+        let limits = self.settings.limits
+        let thermal = self.settings.thermal
+        return .object([
+            ("name", .string(self.name)),
+            ("model", .string(self.model)),
+            ("serial", .string(self.serial)),
+            ("sw_version", .string(self.softwareVersion)),
+            (
+                "channels",
+                .object(
+                    Channel.allCases.map { channel in
+                        (
+                            channel.rawValue,
+                            .object([
+                                ("wavelength_nm", .number(self.wavelengthsNm[channel])),
+                                ("irradiance_mw_cm2", .number(self.settings.irradianceMWPerCm2[channel])),
+                                ("dimmable", .bool(self.settings.dimmable[channel])),
+                            ])
+                        )
+                    })
+            ),
+            (
+                "limits",
+                .object([
+                    ("max_session_s", .number(limits.maxSessionSeconds)),
+                    ("max_session_dose_j_cm2", .number(limits.maxSessionDose.joulesPerCm2)),
+                    ("max_daily_dose_j_cm2", .number(limits.maxDailyDose.joulesPerCm2)),
+                    ("max_daily_sessions", .number(Double(limits.maxDailySessions))),
+                    ("cooldown_s", .number(limits.cooldownSeconds)),
+                    ("warn_c", .number(thermal.warn.value)),
+                    ("cutoff_c", .number(thermal.cutoff.value)),
+                    ("resume_c", .number(thermal.resume.value)),
+                ])
+            ),
+        ])
+    }
+}
