@@ -1,0 +1,142 @@
+import GPIO
+import GatewayConfig
+import GatewayProtocol
+import Ledger
+import Logging
+import MQTT
+import SafetyCore
+import Sensors
+import ServiceLifecycle
+
+/// The daemon: opens the hardware (outputs OFF first), the ledger, the sensor and MQTT, then runs
+/// one owner task over one event stream until SIGTERM/SIGINT.
+///
+/// Start-up order is a safety property (S13): the output lines are requested with their OFF level
+/// before anything else can fail or wait, and they are driven off again and released last.
+public struct GatewayService: Service {
+    public let configuration: GatewayConfiguration
+    public let logger: Logger
+    /// Called once outputs are off and MQTT is set up (systemd `READY=1`).
+    public var onReady: @Sendable () -> Void
+    /// Called on every healthy loop turn, at most a few times per second (systemd `WATCHDOG=1`).
+    public var onHealthy: @Sendable () -> Void
+
+    public init(
+        configuration: GatewayConfiguration, logger: Logger, onReady: @escaping @Sendable () -> Void = {},
+        onHealthy: @escaping @Sendable () -> Void = {}
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        self.onReady = onReady
+        self.onHealthy = onHealthy
+    }
+
+    public func run() async throws {
+        let configuration = self.configuration
+        let logger = self.logger
+        let bootID = Self.makeBootID()
+
+        let gpio = try GPIOController.open(
+            backend: configuration.gpioBackend, outputs: configuration.gpioOutputs, inputs: configuration.gpioInputs,
+            consumer: "rlt-gateway", logger: logger)
+        let outputs = OutputDriver(gpio: gpio, hasMaster: configuration.hasMasterRelay, logger: logger)
+        do {
+            try await self.run(configuration: configuration, gpio: gpio, outputs: outputs, bootID: bootID)
+        } catch {
+            outputs.close()
+            throw error
+        }
+        outputs.close()
+        logger.info("stopped; outputs off and released")
+    }
+
+    private func run(
+        configuration: GatewayConfiguration, gpio: GPIOController, outputs: OutputDriver, bootID: String
+    ) async throws {
+        let logger = self.logger
+        let ledger = try SessionLedger(path: configuration.storage.path, retentionDays: configuration.storage.retentionDays)
+        let boot = try ledger.recover(nowUnixMs: WallClock.unixMilliseconds())
+        if let unclean = boot.uncleanSessionID {
+            logger.warning("previous run left a session open; closed as unclean_shutdown", metadata: ["session.id": "\(unclean)"])
+        }
+        let sensor = configuration.makeSensor()
+        let topics = configuration.topics
+        let version = GatewayVersion.current
+        let mqtt = try MQTTClient(
+            configuration: try configuration.mqttClientConfiguration(topics: topics, bootID: bootID, version: version),
+            logger: logger)
+
+        let (stream, continuation) = AsyncStream.makeStream(of: GatewayInput.self)
+        let parts = GatewayParts(
+            mqtt: mqtt, outputs: outputs, sensor: sensor, ledger: ledger,
+            info: configuration.deviceInfo(version: version),
+            discovery: configuration.discoveryMessages(topics: topics, version: version),
+            telemetry: .init(
+                runningSeconds: configuration.telemetry.runningIntervalSeconds,
+                idleSeconds: configuration.telemetry.idleIntervalSeconds),
+            identify: { logger.notice("identify requested") },
+            scheduleDiscoveryRepublish: {
+                Task {
+                    try? await Task.sleep(for: .milliseconds(Int.random(in: 500...3000)))
+                    continuation.yield(.republishDiscovery)
+                }
+            })
+        let loop = GatewayLoop(
+            machine: SafetyMachine(settings: configuration.safety, bootID: bootID), parts: parts, topics: topics,
+            logger: logger)
+        loop.feed(.boot(boot))
+        for (name, active) in try gpio.readInputs() {
+            loop.handle(.edge(GPIOInputEdge(name: name, active: active, monotonicNanoseconds: 0)))
+        }
+        loop.handle(.sample(sensor.read()))
+        mqtt.start()
+        self.onReady()
+        logger.info(
+            "rlt-gateway running",
+            metadata: ["device.id": "\(configuration.device.id)", "boot.id": "\(bootID)", "mqtt.topic": "\(topics.base)"])
+
+        let sensorInterval = Duration.milliseconds(configuration.sensor.intervalMs)
+        let onHealthy = self.onHealthy
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await event in mqtt.events { continuation.yield(.mqtt(event)) }
+                }
+                group.addTask {
+                    for await edge in gpio.inputEdges { continuation.yield(.edge(edge)) }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: sensorInterval)
+                        continuation.yield(.sample(sensor.read()))
+                    }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .milliseconds(100))
+                        continuation.yield(.tick)
+                    }
+                }
+                for await input in stream {
+                    loop.handle(input)
+                    if loop.isShuttingDown { break }
+                    if case .tick = input { onHealthy() }
+                }
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            continuation.yield(.shutdown)
+        }
+        continuation.finish()
+        await mqtt.stop(finalMessages: [
+            MQTTMessage(
+                topic: topics.status, payload: Payloads.statusOffline(reason: "shutdown").bytes, qos: .atLeastOnce,
+                retain: true)
+        ])
+    }
+
+    static func makeBootID() -> String {
+        let alphabet = Array("0123456789abcdef")
+        return String((0..<8).map { _ in alphabet[Int.random(in: 0..<16)] })
+    }
+}

@@ -1,0 +1,223 @@
+/// Home Assistant MQTT discovery documents for one panel.
+///
+/// Device-based discovery (one retained `homeassistant/device/<node>/config` holding every
+/// component, HA ≥ 2024.11) is the default; ``perEntityMessages`` produces the older one-topic-per-
+/// entity form for installations that have not upgraded. Both describe the same entities, so an
+/// automation written against one keeps working with the other.
+public struct HomeAssistantDiscovery: Sendable {
+    public struct Device: Hashable, Sendable {
+        public var name: String
+        public var model: String
+        public var serial: String
+        public var softwareVersion: String
+        public var manufacturer: String
+
+        public init(name: String, model: String, serial: String, softwareVersion: String, manufacturer: String = "rlt") {
+            self.name = name
+            self.model = model
+            self.serial = serial
+            self.softwareVersion = softwareVersion
+            self.manufacturer = manufacturer
+        }
+    }
+
+    public let topics: Topics
+    public let device: Device
+    /// Largest duration the Duration number offers, in minutes (the config's `max_session_s`).
+    public let maxDurationMinutes: Double
+    public let maxDose: Double
+    /// Seconds after which the temperature goes unavailable without fresh telemetry.
+    public let temperatureExpireAfter: Int
+
+    public init(topics: Topics, device: Device, maxDurationMinutes: Double, maxDose: Double, temperatureExpireAfter: Int) {
+        self.topics = topics
+        self.device = device
+        self.maxDurationMinutes = maxDurationMinutes
+        self.maxDose = maxDose
+        self.temperatureExpireAfter = temperatureExpireAfter
+    }
+
+    /// One entity: its platform, a stable object id and its platform-specific fields.
+    public struct Component: Sendable {
+        public var platform: String
+        public var objectID: String
+        public var fields: [(String, JSONValue)]
+    }
+
+    public var components: [Component] {
+        let state = self.topics.state
+        func button(_ id: String, _ name: String, _ command: String, icon: String, args: String = "") -> Component {
+            let payload = args.isEmpty ? #"{"cmd":"\#(command)"}"# : #"{"cmd":"\#(command)","args":\#(args)}"#
+            return Component(
+                platform: "button", objectID: id,
+                fields: [
+                    ("name", .string(name)), ("command_topic", .string(self.topics.command)),
+                    ("payload_press", .string(payload)), ("icon", .string(icon)),
+                ])
+        }
+        func sensor(_ id: String, _ name: String, _ template: String, extra: [(String, JSONValue)]) -> Component {
+            Component(
+                platform: "sensor", objectID: id,
+                fields: [("name", .string(name)), ("state_topic", .string(state)), ("value_template", .string(template))]
+                    + extra)
+        }
+        func setTemplate(_ key: String, _ value: String) -> String {
+            #"{"cmd":"set","args":{"\#(key)":\#(value)}}"#
+        }
+        return [
+            button("start", "Start", "start", icon: "mdi:play"),
+            button("pause", "Pause", "pause", icon: "mdi:pause"),
+            button("resume", "Resume", "resume", icon: "mdi:play-pause"),
+            button("stop", "Stop", "stop", icon: "mdi:stop"),
+            button("ack", "Acknowledge fault", "ack", icon: "mdi:alert-remove", args: #"{"fault":"all"}"#),
+            Component(
+                platform: "select", objectID: "channels",
+                fields: [
+                    ("name", "Channels"), ("command_topic", .string(self.topics.command)),
+                    ("command_template", .string(setTemplate("channels", #""{{ value }}""#))),
+                    ("state_topic", .string(state)), ("value_template", "{{ value_json.presets.channels }}"),
+                    ("options", .array(["red", "nir", "both"])), ("icon", "mdi:led-on"),
+                ]),
+            Component(
+                platform: "number", objectID: "duration",
+                fields: [
+                    ("name", "Duration"), ("command_topic", .string(self.topics.command)),
+                    ("command_template", .string(setTemplate("duration_s", "{{ (value | float * 60) | round(0) | int }}"))),
+                    ("state_topic", .string(state)),
+                    ("value_template", "{{ (value_json.presets.duration_s / 60) | round(1) }}"),
+                    ("min", 1), ("max", .number(self.maxDurationMinutes)), ("step", 1), ("mode", "box"),
+                    ("unit_of_measurement", "min"), ("icon", "mdi:timer-outline"),
+                ]),
+            Component(
+                platform: "number", objectID: "intensity",
+                fields: [
+                    ("name", "Intensity"), ("command_topic", .string(self.topics.command)),
+                    ("command_template", .string(setTemplate("intensity_pct", "{{ value | int }}"))),
+                    ("state_topic", .string(state)), ("value_template", "{{ value_json.presets.intensity_pct }}"),
+                    ("min", 1), ("max", 100), ("step", 1), ("unit_of_measurement", "%"), ("icon", "mdi:brightness-6"),
+                ]),
+            Component(
+                platform: "number", objectID: "dose_target",
+                fields: [
+                    ("name", "Dose target"), ("command_topic", .string(self.topics.command)),
+                    ("command_template", .string(setTemplate("dose_j_cm2", "{{ value | float }}"))),
+                    ("state_topic", .string(state)),
+                    ("value_template", "{{ value_json.presets.dose_j_cm2 if value_json.presets.dose_j_cm2 is not none else 0 }}"),
+                    ("min", 0.5), ("max", .number(self.maxDose)), ("step", 0.5), ("mode", "box"),
+                    ("unit_of_measurement", "J/cm²"), ("icon", "mdi:target"),
+                ]),
+            sensor(
+                "state", "State", "{{ value_json.state }}",
+                extra: [
+                    ("device_class", "enum"), ("options", .array(["idle", "running", "paused", "cooldown", "fault"])),
+                    ("icon", "mdi:state-machine"),
+                ]),
+            Component(
+                platform: "sensor", objectID: "temperature",
+                fields: [
+                    ("name", "Temperature"), ("state_topic", .string(self.topics.telemetry)),
+                    ("value_template", "{{ value_json.temperature_c }}"), ("device_class", "temperature"),
+                    ("state_class", "measurement"), ("unit_of_measurement", "°C"),
+                    ("expire_after", .number(Double(self.temperatureExpireAfter))),
+                ]),
+            sensor(
+                "elapsed", "Elapsed", "{{ value_json.elapsed_s | round(0) }}",
+                extra: [("device_class", "duration"), ("unit_of_measurement", "s"), ("icon", "mdi:timer-sand")]),
+            sensor(
+                "remaining", "Remaining", "{{ value_json.remaining_s | round(0) }}",
+                extra: [("device_class", "duration"), ("unit_of_measurement", "s"), ("icon", "mdi:timer-sand-complete")]),
+            sensor(
+                "session_dose", "Session dose", "{{ value_json.dose_j_cm2.total }}",
+                extra: [("unit_of_measurement", "J/cm²"), ("state_class", "measurement"), ("icon", "mdi:sun-wireless")]),
+            sensor(
+                "dose_24h", "24 h dose", "{{ value_json.dose_24h_j_cm2 }}",
+                extra: [("unit_of_measurement", "J/cm²"), ("state_class", "measurement"), ("icon", "mdi:sun-clock")]),
+            sensor(
+                "sessions_24h", "Sessions in 24 h", "{{ value_json.sessions_24h }}",
+                extra: [("state_class", "measurement"), ("icon", "mdi:counter")]),
+            Component(
+                platform: "binary_sensor", objectID: "emitting",
+                fields: [
+                    ("name", "Emitting"), ("state_topic", .string(state)),
+                    ("value_template", "{{ 'ON' if value_json.emitting else 'OFF' }}"), ("device_class", "light"),
+                ]),
+            Component(
+                platform: "binary_sensor", objectID: "fault",
+                fields: [
+                    ("name", "Fault"), ("state_topic", .string(state)),
+                    ("value_template", "{{ 'ON' if value_json.faults | length > 0 else 'OFF' }}"),
+                    ("device_class", "problem"), ("json_attributes_topic", .string(state)),
+                    ("json_attributes_template", "{{ {'faults': value_json.faults} | tojson }}"),
+                ]),
+            Component(
+                platform: "binary_sensor", objectID: "interlock",
+                fields: [
+                    ("name", "Interlock"), ("state_topic", .string(state)),
+                    // HA's `safety` class: ON means unsafe, i.e. the interlock is open.
+                    ("value_template", "{{ 'ON' if value_json.interlock == 'open' else 'OFF' }}"),
+                    ("device_class", "safety"),
+                ]),
+            Component(
+                platform: "sensor", objectID: "software_version",
+                fields: [
+                    ("name", "Software version"), ("state_topic", .string(self.topics.info)),
+                    ("value_template", "{{ value_json.sw_version }}"), ("entity_category", "diagnostic"),
+                    ("icon", "mdi:information-outline"),
+                ]),
+        ]
+    }
+
+    private var availability: [(String, JSONValue)] {
+        [
+            ("availability_topic", .string(self.topics.status)),
+            ("availability_template", "{{ value_json.state }}"),
+            ("payload_available", "online"), ("payload_not_available", "offline"),
+        ]
+    }
+
+    private var deviceBlock: JSONValue {
+        .object([
+            ("identifiers", .array([.string(self.topics.nodeID)])), ("name", .string(self.device.name)),
+            ("manufacturer", .string(self.device.manufacturer)), ("model", .string(self.device.model)),
+            ("serial_number", .string(self.device.serial)), ("sw_version", .string(self.device.softwareVersion)),
+        ])
+    }
+
+    private var originBlock: JSONValue {
+        .object([
+            ("name", "rlt-gateway"), ("sw_version", .string(self.device.softwareVersion)),
+        ])
+    }
+
+    private func uniqueID(_ component: Component) -> String { "\(self.topics.nodeID)_\(component.objectID)" }
+
+    /// The device-based discovery document (HA ≥ 2024.11).
+    public var deviceDocument: JSONValue {
+        let components = self.components.map { component -> (String, JSONValue) in
+            (
+                component.objectID,
+                .object(
+                    [("platform", .string(component.platform)), ("unique_id", .string(self.uniqueID(component)))]
+                        + component.fields)
+            )
+        }
+        return .object(
+            [("dev", self.deviceBlock), ("o", self.originBlock)] + self.availability + [
+                ("qos", 1), ("cmps", .object(components)),
+            ])
+    }
+
+    /// Per-entity discovery messages (topic, document) for Home Assistant before 2024.11.
+    public var perEntityMessages: [(topic: String, document: JSONValue)] {
+        self.components.map { component in
+            (
+                self.topics.entityDiscovery(component: component.platform, objectID: component.objectID),
+                .object(
+                    [("unique_id", .string(self.uniqueID(component))), ("object_id", .string(self.uniqueID(component)))]
+                        + component.fields + self.availability + [
+                            ("qos", 1), ("device", self.deviceBlock), ("origin", self.originBlock),
+                        ])
+            )
+        }
+    }
+}

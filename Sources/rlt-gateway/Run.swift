@@ -1,0 +1,59 @@
+import ArgumentParser
+import Gateway
+import GatewayConfig
+import Logging
+import ServiceLifecycle
+
+/// `rlt-gateway run`: the daemon.
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the gateway daemon until SIGTERM/SIGINT.")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        let configuration = try self.options.load()
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = configuration.logLevel
+            return handler
+        }
+        let logger = Logger(label: "rlt-gateway")
+        let notifier = SystemdNotifier()
+        let service = GatewayService(
+            configuration: configuration, logger: logger,
+            onReady: { notifier.notify("READY=1") },
+            onHealthy: { notifier.watchdog() })
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            logger.critical("gateway stopped with an error", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
+        notifier.notify("STOPPING=1")
+    }
+}
+
+/// `rlt-gateway check-config FILE`: lists every problem at once, with its key path.
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config", abstract: "Validate a config file and list every problem.")
+
+    @Argument(help: "YAML config file.") var file: String
+    @Option(name: .customLong("set"), help: "Override one key (repeatable).") var overrides: [String] = []
+
+    func run() throws {
+        let problems = ConfigLoader.check(path: self.file, overrides: self.overrides)
+        if problems.isEmpty {
+            print("\(self.file): OK")
+            return
+        }
+        for problem in problems { print("\(self.file): \(problem)") }
+        print("\(problems.count) problem\(problems.count == 1 ? "" : "s")")
+        throw ExitCode(2)
+    }
+}

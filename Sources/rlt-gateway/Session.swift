@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import GatewayConfig
+import GatewayProtocol
+import Logging
+
+/// `rlt-gateway session start|stop|status`: a terminal client for one panel.
+struct Session: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start, stop or watch a session on a panel over MQTT.",
+        subcommands: [Start.self, Stop.self, Status.self])
+
+    struct Connection: ParsableArguments {
+        @OptionGroup var options: ConfigOptions
+        @Option(help: "Broker URL (overrides mqtt.url).") var url: String?
+        @Option(help: "Panel device id (overrides device.id).") var device: String?
+        @Option(help: "Seconds to wait for the panel's response.") var timeout: Double = 10
+
+        func client() throws -> GatewayClient {
+            var options = self.options
+            if let url = self.url { options.overrides.append("mqtt.url=\(url)") }
+            if let device = self.device { options.overrides.append("device.id=\(device)") }
+            let configuration = try options.load()
+            var logger = Logger(label: "rlt-gateway.client")
+            logger.logLevel = .error
+            return try GatewayClient(
+                connection: try configuration.mqttClientConfiguration(forClient: "rlt-cli-\(UInt16.random(in: 0...UInt16.max))"),
+                topics: configuration.topics, logger: logger)
+        }
+    }
+
+    struct Start: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Start a session (missing values come from the panel's presets).")
+
+        @OptionGroup var connection: Connection
+        @Option(help: "Duration, e.g. 10m, 90s, 1m30s.") var duration: String?
+        @Option(help: "red, nir or both.") var channels: String?
+        @Option(help: "Intensity in percent (below 100 needs PWM).") var intensity: Double?
+        @Option(help: "Dose target in J/cm².") var dose: Double?
+        @Flag(help: "Follow the session with a live progress bar until it ends.") var watch = false
+
+        func run() async throws {
+            var arguments: [(String, JSONValue)] = []
+            if let text = self.duration {
+                guard let seconds = DurationText.seconds(text) else {
+                    throw ValidationError("--duration \(text): use a number of seconds or forms like 10m, 90s, 1m30s")
+                }
+                arguments.append(("duration_s", .number(seconds)))
+            }
+            if let channels = self.channels { arguments.append(("channels", .string(channels))) }
+            if let intensity = self.intensity { arguments.append(("intensity_pct", .number(intensity))) }
+            if let dose = self.dose { arguments.append(("dose_j_cm2", .number(dose))) }
+            let client = try self.connection.client()
+            let code = await SessionConsole(client: client, timeout: self.connection.timeout)
+                .command("start", arguments: .object(arguments), watch: self.watch)
+            await client.stop()
+            if code != 0 { throw ExitCode(code) }
+        }
+    }
+
+    struct Stop: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop the running session (always accepted).")
+        @OptionGroup var connection: Connection
+
+        func run() async throws {
+            let client = try self.connection.client()
+            let code = await SessionConsole(client: client, timeout: self.connection.timeout)
+                .command("stop", arguments: nil, watch: false)
+            await client.stop()
+            if code != 0 { throw ExitCode(code) }
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the panel's state; --watch follows it.")
+        @OptionGroup var connection: Connection
+        @Flag(help: "Follow the running session with a live progress bar.") var watch = false
+
+        func run() async throws {
+            let client = try self.connection.client()
+            let code = await SessionConsole(client: client, timeout: self.connection.timeout)
+                .command("get", arguments: nil, watch: self.watch)
+            await client.stop()
+            if code != 0 { throw ExitCode(code) }
+        }
+    }
+}
+
+/// Parses `10m`, `90s`, `1m30s`, `1h`, or plain seconds.
+enum DurationText {
+    static func seconds(_ text: String) -> Double? {
+        if let plain = Double(text) { return plain > 0 ? plain : nil }
+        var total = 0.0
+        var number = ""
+        for character in text {
+            if character.isNumber || character == "." {
+                number.append(character)
+                continue
+            }
+            guard let value = Double(number) else { return nil }
+            switch character {
+            case "h": total += value * 3600
+            case "m": total += value * 60
+            case "s": total += value
+            default: return nil
+            }
+            number = ""
+        }
+        return number.isEmpty && total > 0 ? total : nil
+    }
+}

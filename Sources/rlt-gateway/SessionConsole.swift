@@ -1,0 +1,137 @@
+import Foundation
+import Gateway
+import GatewayProtocol
+
+/// Sends one command, prints the response, and with `watch` draws a live progress bar from the
+/// panel's telemetry until the session ends.
+struct SessionConsole {
+    let client: GatewayClient
+    let timeout: Double
+
+    /// Returns the process exit code: 0 on success, 1 when the panel refused, 3 when it never answered.
+    func command(_ name: String, arguments: JSONValue?, watch: Bool) async -> Int32 {
+        let updates = self.client.updates
+        self.client.start()
+        let deadline = ContinuousClock.now + .milliseconds(Int(self.timeout * 1000))
+        let timer = Task {
+            try? await Task.sleep(until: deadline)
+            if !Task.isCancelled { await self.client.stop() }
+        }
+        defer { timer.cancel() }
+
+        var id: String?
+        var sessionID: String?
+        var renderer = ProgressRenderer()
+        for await update in updates {
+            switch update {
+            case .connected:
+                if id == nil {
+                    id = self.client.send(name, arguments: arguments)
+                }
+            case .disconnected:
+                continue
+            case .response(let response):
+                guard let id, response["id"] == .string(id) else { continue }
+                timer.cancel()
+                let ok = response["ok"] == .bool(true)
+                if !ok {
+                    print("refused: \(response["code"]?.stringValue ?? "?"): \(response["message"]?.stringValue ?? "")")
+                    return 1
+                }
+                if name == "get", let data = response["data"] {
+                    print(ProgressRenderer.summary(data))
+                } else {
+                    print("ok: \(response["message"]?.stringValue ?? "")")
+                }
+                if !watch { return 0 }
+                if case .object = response["data"] ?? .null, response["data"]?["state"] != .string("running"),
+                    response["data"]?["state"] != .string("paused")
+                {
+                    return 0
+                }
+            case .state(let value), .telemetry(let value):
+                guard watch, id != nil else { continue }
+                if sessionID == nil, case .string(let current)? = value["session_id"] { sessionID = current }
+                renderer.draw(value)
+            case .event(let value):
+                guard watch, let kind = value["event"]?.stringValue else { continue }
+                if kind == "completed" || kind == "aborted", sessionID == nil || value["session_id"]?.stringValue == sessionID {
+                    renderer.finish()
+                    let dose = value["dose_j_cm2"]?["total"]?.numberValue ?? 0
+                    let elapsed = value["elapsed_s"]?.numberValue ?? 0
+                    print(
+                        "session \(kind) (\(value["reason"]?.stringValue ?? "?")): "
+                            + "\(ProgressRenderer.clock(elapsed)) emitting, dose \(String(format: "%.2f", dose)) J/cm²")
+                    return kind == "completed" ? 0 : 1
+                }
+                if kind == "fault_raised" {
+                    renderer.finish()
+                    print("fault: \(value["fault"]?.stringValue ?? "?"): \(value["detail"]?.stringValue ?? "")")
+                }
+            case .status(let value):
+                if watch, id != nil, value["state"] == .string("offline") {
+                    renderer.finish()
+                    print("panel went offline (\(value["reason"]?.stringValue ?? "?"))")
+                }
+            }
+        }
+        renderer.finish()
+        if id == nil || !watch {
+            print("no response from the panel within \(Int(self.timeout)) s (is the gateway running and the broker reachable?)")
+        }
+        return 3
+    }
+}
+
+/// Draws `[██████░░░░]  42%  04:12 / 10:00  dose 12.30 J/cm²  31.2 °C  running` in place.
+struct ProgressRenderer {
+    private var drew = false
+    private let isTerminal = isatty(STDOUT_FILENO) == 1
+    private var lastLine = ""
+
+    mutating func draw(_ state: JSONValue) {
+        guard let planned = state["planned_s"]?.numberValue, planned > 0 else { return }
+        let elapsed = state["elapsed_s"]?.numberValue ?? 0
+        let fraction = min(1, max(0, elapsed / planned))
+        let width = 30
+        let filled = Int((fraction * Double(width)).rounded())
+        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+        let dose = state["dose_j_cm2"]?["total"]?.numberValue ?? 0
+        let temperature = state["temperature_c"]?.numberValue.map { String(format: "%.1f °C", $0) } ?? "-- °C"
+        let line =
+            "[\(bar)] \(String(format: "%3d", Int(fraction * 100)))%  \(Self.clock(elapsed)) / \(Self.clock(planned))"
+            + "  dose \(String(format: "%.2f", dose)) J/cm²  \(temperature)  \(state["state"]?.stringValue ?? "")"
+        guard line != self.lastLine else { return }
+        self.lastLine = line
+        if self.isTerminal {
+            print("\r\u{1B}[2K" + line, terminator: "")
+            fflush(stdout)
+        } else {
+            print(line)
+        }
+        self.drew = true
+    }
+
+    mutating func finish() {
+        if self.drew, self.isTerminal { print("") }
+        self.drew = false
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded(.down))
+        return String(format: "%02d:%02d", s / 60, s % 60)
+    }
+
+    static func summary(_ state: JSONValue) -> String {
+        let faults: String
+        if case .array(let list)? = state["faults"], !list.isEmpty {
+            faults = list.compactMap(\.stringValue).joined(separator: ",")
+        } else {
+            faults = "none"
+        }
+        return "state \(state["state"]?.stringValue ?? "?"), temperature "
+            + "\(state["temperature_c"]?.numberValue.map { String(format: "%.1f °C", $0) } ?? "--"), "
+            + "24 h dose \(state["dose_24h_j_cm2"]?.numberValue ?? 0) J/cm² in \(Int(state["sessions_24h"]?.numberValue ?? 0)) sessions, "
+            + "interlock \(state["interlock"]?.stringValue ?? "?"), faults \(faults)"
+    }
+}

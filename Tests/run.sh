@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need, builds, runs every Swift test (unit, adapters
+# against a real mosquitto and real SQLite files, end to end against the built daemon), then the
+# real-kernel GPIO test under qemu. Set RLT_SKIP_QEMU=1 to leave the qemu test out locally.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash deploy/setup.sh
+
+echo "== swift build --build-tests"
+swift build --build-tests 2>&1 | grep -E "error|warning: |Compiling|Build complete" | grep -v "^\[.*Compiling" || true
+swift build --build-tests >/dev/null   # fail here if the build failed
+echo "== swift test"
+swift test --skip-build
+
+if [ "${RLT_SKIP_QEMU:-0}" != "1" ] && [ -x Tests/qemu/run.sh ]; then
+    echo "== real-kernel GPIO test (qemu + gpio-sim)"
+    bash Tests/qemu/run.sh
+fi

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what building, the demo and the tests need on Debian 12 (idempotent; apt only when missing).
+set -euo pipefail
+
+packages=(
+    libmosquitto-dev mosquitto mosquitto-clients   # MQTT client library, the broker, CLI clients
+    libgpiod-dev gpiod                             # libgpiod v1 and its tools
+    libsqlite3-dev                                 # the ledger (GRDB)
+    openssl                                        # TLS test certificates
+    procps psmisc                                  # pgrep / fuser used by scripts
+)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    # The Debian mosquitto package may try to start a system broker; the project never uses it.
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v swift >/dev/null || { echo "setup: swift is not on PATH (expected Swift 6.x, e.g. /opt/swift/usr/bin)"; exit 1; }
