@@ -41,19 +41,20 @@ fi
 # the extracted files are cached per source version.
 srcdir="$RLT_QEMU_CACHE/linux-source/$src_version"
 members=(drivers/gpio/gpio-sim.c drivers/gpio/gpiolib.h kernel/irq/irq_sim.c)
+# Work happens in fresh temporary directories renamed into place at the end, so an interrupted or
+# concurrent run never leaves a half-built cache entry behind.
 if ! [ -f "$srcdir/.complete" ]; then
     log "extracting ${members[*]} from $src_tar"
-    rm -rf "$srcdir.tmp"
-    mkdir -p "$srcdir.tmp"
-    tar -xJf "$src_tar" -C "$srcdir.tmp" --strip-components=1 "${members[@]/#/linux-source-6.1/}"
-    touch "$srcdir.tmp/.complete"
-    rm -rf "$srcdir"
-    mv "$srcdir.tmp" "$srcdir"
+    mkdir -p "$(dirname "$srcdir")"
+    tmp="$(mktemp -d "$srcdir.tmp.XXXXXX")"
+    tar -xJf "$src_tar" -C "$tmp" --strip-components=1 "${members[@]/#/linux-source-6.1/}"
+    touch "$tmp/.complete"
+    mv -T "$tmp" "$srcdir" 2>/dev/null || rm -rf "$tmp"
 fi
 
-work="$out.tmp"
-rm -rf "$work"
-mkdir -p "$work"
+mkdir -p "$(dirname "$out")"
+work="$(mktemp -d "$out.tmp.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
 # Kbuild cannot make gpio-sim.ko from several objects when one source is itself gpio-sim.c.
 cp "$srcdir/drivers/gpio/gpio-sim.c" "$work/gpio-sim-core.c"
 cp "$srcdir/drivers/gpio/gpiolib.h" "$work/gpiolib.h"
@@ -72,6 +73,5 @@ KBUILD
 log "building gpio-sim.ko against $kbuild"
 make -s -C "$kbuild" M="$work" modules >&2
 [ -f "$work/gpio-sim.ko" ] || die "module build produced no gpio-sim.ko"
-rm -rf "$out"
-mv "$work" "$out"
+mv -T "$work" "$out" 2>/dev/null || log "another run built $out first; using it"
 printf '%s\n' "$out/gpio-sim.ko"
