@@ -88,7 +88,7 @@ t_boot="$(since "$t0")"
 output="$(tr -d '\r' < "$console_log" | sed -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' -e 's/^.*\(guest: kernel\)/\1/' \
     | sed -n '/^guest: kernel/,$p')"
 closing="$(printf '%s\n' "$output" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n1 || true)"
-printf '%s\n' "$output" | grep -vE '^[0-9]+ passed, [0-9]+ failed$' | grep -v 'reboot: Power down' || true
+[ -z "$output" ] || printf '%s\n' "$output" | grep -vE '^[0-9]+ passed, [0-9]+ failed$|reboot: Power down' || true
 
 log "timing: packages ${t_packages}s, module ${t_module}s, initramfs ${t_initramfs}s, boot+test ${t_boot}s, total $(since "$t_start")s"
 if [ -z "$closing" ]; then
