@@ -53,7 +53,8 @@ public enum ConfigLoader {
     }
 
     /// Decodes and validates; returns the config when the text could be decoded at all, and the problems.
-    static func evaluate(yaml: String, overrides: [String], source: String) -> (GatewayConfiguration?, [ConfigProblem]) {
+    static func evaluate(yaml: String, overrides: [String], source: String) -> (GatewayConfiguration?, [ConfigProblem])
+    {
         let log = ProblemLog()
         var root: Node
         do {

@@ -290,10 +290,8 @@ private struct Checker {
 
     mutating func range(_ keyPath: String, _ value: Double, _ bounds: ClosedRange<Double>) {
         if !bounds.contains(value) {
-            self.add(
-                keyPath,
-                "\(formatNumber(value)) is outside \(formatNumber(bounds.lowerBound))…\(formatNumber(bounds.upperBound))"
-            )
+            let bounds = "\(formatNumber(bounds.lowerBound))…\(formatNumber(bounds.upperBound))"
+            self.add(keyPath, "\(formatNumber(value)) is outside \(bounds)")
         }
     }
 

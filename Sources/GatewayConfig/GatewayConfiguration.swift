@@ -41,7 +41,9 @@ public struct GatewayConfiguration: Sendable, Hashable {
     /// `<mqtt.prefix>/<device.id>`: every topic of this panel lives under it.
     public var baseTopic: String { "\(self.mqtt.prefix)/\(self.device.id)" }
 
-    /// The broker password from `mqtt.password_file` or `RLT_MQTT_PASSWORD`; see ``MQTTSettings/resolvedPassword(environment:)``.
+    /// The broker password from `mqtt.password_file` or `RLT_MQTT_PASSWORD`.
+    ///
+    /// See ``MQTTSettings/resolvedPassword(environment:)``.
     public func resolvedPassword(environment: [String: String]) throws -> String? {
         try self.mqtt.resolvedPassword(environment: environment)
     }

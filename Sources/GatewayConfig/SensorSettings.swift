@@ -47,7 +47,8 @@ public struct SimulatedThermal: Sendable, Hashable {
     public var riseC: PerChannel<Double>
 
     public init(
-        ambientC: Double = 25, timeConstantSeconds: Double = 300, riseC: PerChannel<Double> = PerChannel(red: 15, nir: 12)
+        ambientC: Double = 25, timeConstantSeconds: Double = 300,
+        riseC: PerChannel<Double> = PerChannel(red: 15, nir: 12)
     ) {
         self.ambientC = ambientC
         self.timeConstantSeconds = timeConstantSeconds

@@ -4,7 +4,8 @@ import Testing
 @Suite("--set overrides")
 struct ConfigOverrideTests {
     @Test func numberOverride_replacesTheFilesValue() throws {
-        let config = try ConfigLoader.parse(yaml: "limits: {max_session_s: 1200}", overrides: ["limits.max_session_s=900"])
+        let config = try ConfigLoader.parse(
+            yaml: "limits: {max_session_s: 1200}", overrides: ["limits.max_session_s=900"])
         #expect(config.limits.maxSessionSeconds == 900)
     }
 
@@ -22,7 +23,8 @@ struct ConfigOverrideTests {
     }
 
     @Test func emptyValue_isNull() throws {
-        let config = try ConfigLoader.parse(yaml: "gpio: {outputs: {master: {line: 22}}}", overrides: ["gpio.outputs.master="])
+        let config = try ConfigLoader.parse(
+            yaml: "gpio: {outputs: {master: {line: 22}}}", overrides: ["gpio.outputs.master="])
         #expect(config.gpio.outputs.master == nil)
     }
 
@@ -35,7 +37,9 @@ struct ConfigOverrideTests {
     @Test func overrideIntoAMissingMapping_createsIt() throws {
         let config = try ConfigLoader.parse(
             yaml: "device: {id: x}",
-            overrides: ["gpio.outputs.heartbeat.line=6", "gpio.outputs.red.pwm.channel=1", "sensor.simulated.rise_c.red=20"]
+            overrides: [
+                "gpio.outputs.heartbeat.line=6", "gpio.outputs.red.pwm.channel=1", "sensor.simulated.rise_c.red=20",
+            ]
         )
         #expect(config.gpio.outputs.heartbeat == OutputLine(line: 6))
         #expect(config.gpio.outputs.red.pwm == PWMSettings(chip: 0, channel: 1, frequencyHz: 1000))
@@ -43,7 +47,8 @@ struct ConfigOverrideTests {
     }
 
     @Test func overrideIntoANullMapping_createsIt() throws {
-        let config = try ConfigLoader.parse(yaml: "gpio: {outputs: {indicator: null}}", overrides: ["gpio.outputs.indicator.line=5"])
+        let config = try ConfigLoader.parse(
+            yaml: "gpio: {outputs: {indicator: null}}", overrides: ["gpio.outputs.indicator.line=5"])
         #expect(config.gpio.outputs.indicator == OutputLine(line: 5))
     }
 
@@ -53,7 +58,8 @@ struct ConfigOverrideTests {
     }
 
     @Test func overrideValues_areValidatedLikeTheFile() {
-        let found = problems("", overrides: ["limits.max_session_s=7200", "limits.max_sesion_s=1", "gpio.outputs.red.line=x"])
+        let found = problems(
+            "", overrides: ["limits.max_session_s=7200", "limits.max_sesion_s=1", "gpio.outputs.red.line=x"])
         #expect(messages(found, at: "limits.max_session_s") == ["7200 is above the hard limit 3600"])
         #expect(messages(found, at: "limits.max_sesion_s") == ["unknown key; did you mean max_session_s?"])
         #expect(messages(found, at: "gpio.outputs.red.line") == ["expected an integer, got the string \"x\""])
@@ -63,9 +69,10 @@ struct ConfigOverrideTests {
         let config = try ConfigLoader.parse(yaml: "", overrides: ["device.name=\"5\"", "device.groups=[a, b]"])
         #expect(config.device.name == "5")
         #expect(config.device.groups == ["a", "b"])
-        #expect(messages(problems("", overrides: ["mqtt.keepalive_s='10'"]), at: "mqtt.keepalive_s") == [
-            "expected an integer, got the string \"10\""
-        ])
+        #expect(
+            messages(problems("", overrides: ["mqtt.keepalive_s='10'"]), at: "mqtt.keepalive_s") == [
+                "expected an integer, got the string \"10\""
+            ])
     }
 
     @Test(arguments: [
@@ -82,7 +89,8 @@ struct ConfigOverrideTests {
         #expect(
             problems("limits: {cooldown_s: 120}", overrides: ["limits.cooldown_s.x=1"]) == [
                 ConfigProblem(
-                    keyPath: "--set", message: "cannot set limits.cooldown_s.x: limits.cooldown_s is the number 120, not a mapping")
+                    keyPath: "--set",
+                    message: "cannot set limits.cooldown_s.x: limits.cooldown_s is the number 120, not a mapping")
             ])
     }
 

@@ -5,7 +5,10 @@ import Testing
 struct ConfigProblemTests {
     @Test func unknownKey_isReportedWithASuggestion() {
         let found = problems("limits: {max_sesion_s: 900}")
-        #expect(found == [ConfigProblem(keyPath: "limits.max_sesion_s", message: "unknown key; did you mean max_session_s?")])
+        #expect(
+            found == [
+                ConfigProblem(keyPath: "limits.max_sesion_s", message: "unknown key; did you mean max_session_s?")
+            ])
         #expect(found.first?.description == "limits.max_sesion_s: unknown key; did you mean max_session_s?")
     }
 
@@ -109,8 +112,12 @@ struct ConfigProblemTests {
     }
 
     @Test func intensityOutside1To100_isRefused() {
-        #expect(messages(problems("presets: {intensity_pct: 0}"), at: "presets.intensity_pct").first == "0 is outside 1…100")
-        #expect(messages(problems("presets: {intensity_pct: 150}"), at: "presets.intensity_pct") == ["150 is outside 1…100"])
+        #expect(
+            messages(problems("presets: {intensity_pct: 0}"), at: "presets.intensity_pct").first == "0 is outside 1…100"
+        )
+        #expect(
+            messages(problems("presets: {intensity_pct: 150}"), at: "presets.intensity_pct") == ["150 is outside 1…100"]
+        )
     }
 
     @Test func implausibleIrradiance_isRefused() {
@@ -207,7 +214,8 @@ struct ConfigProblemTests {
             "gpio: {outputs: {nir: {line: 17}}, inputs: {interlock: {line: 22}, stop_button: {line: 30}}}")
         #expect(messages(found, at: "gpio.outputs.nir.line") == ["line 17 is already used by gpio.outputs.red.line"])
         #expect(
-            messages(found, at: "gpio.inputs.interlock.line") == ["line 22 is already used by gpio.outputs.master.line"])
+            messages(found, at: "gpio.inputs.interlock.line") == ["line 22 is already used by gpio.outputs.master.line"]
+        )
         #expect(found.count == 2)
     }
 
@@ -268,7 +276,8 @@ struct ConfigProblemTests {
         #expect(
             problems("- a\n- b") == [
                 ConfigProblem(
-                    keyPath: "<yaml>", message: "the top level must be a mapping of sections (device:, mqtt:, …), not a list")
+                    keyPath: "<yaml>",
+                    message: "the top level must be a mapping of sections (device:, mqtt:, …), not a list")
             ])
     }
 

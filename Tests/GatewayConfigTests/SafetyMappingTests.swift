@@ -33,7 +33,8 @@ struct SafetyMappingTests {
         #expect(
             safety.limits
                 == SafetySettings.Limits(
-                    maxSessionSeconds: 900, maxSessionDose: Dose(joulesPerCm2: 30), maxDailyDose: Dose(joulesPerCm2: 90),
+                    maxSessionSeconds: 900, maxSessionDose: Dose(joulesPerCm2: 30),
+                    maxDailyDose: Dose(joulesPerCm2: 90),
                     maxDailySessions: 2, cooldownSeconds: 60))
         #expect(safety.thermal.warn == Celsius(50))
         #expect(safety.thermal.cutoff == Celsius(60))
