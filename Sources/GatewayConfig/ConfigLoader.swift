@@ -12,7 +12,7 @@ public enum ConfigLoader {
     ///   - overrides: `key.path=value` strings, applied in order after the file is read.
     /// - Throws: ``ConfigError`` with every problem; an unreadable file is one problem whose key path
     ///   is the file's path.
-    public static func load(path: String, overrides: [String] = []) throws(ConfigError) -> GatewayConfiguration {
+    public static func load(path: String, overrides: [String] = []) throws -> GatewayConfiguration {
         switch readTextFile(path) {
         case .success(let text):
             return try self.parse(yaml: text, overrides: overrides, source: path)
@@ -26,7 +26,7 @@ public enum ConfigLoader {
     /// - Parameter source: Names the text in syntax-error problems (the file path when loading a file).
     /// - Throws: ``ConfigError`` with every problem.
     public static func parse(yaml: String, overrides: [String] = [], source: String = "<yaml>")
-        throws(ConfigError) -> GatewayConfiguration
+        throws -> GatewayConfiguration
     {
         let (config, problems) = self.evaluate(yaml: yaml, overrides: overrides, source: source)
         guard let config, problems.isEmpty else {
@@ -44,11 +44,11 @@ public enum ConfigLoader {
     ///
     /// For `rlt-gateway check-config`. Warnings (``GatewayConfiguration/warnings``) are not included.
     public static func check(path: String, overrides: [String]) -> [ConfigProblem] {
-        do {
-            _ = try self.load(path: path, overrides: overrides)
-            return []
-        } catch {
-            return error.problems
+        switch readTextFile(path) {
+        case .success(let text):
+            return self.evaluate(yaml: text, overrides: overrides, source: path).1
+        case .failure(let error):
+            return [ConfigProblem(keyPath: path, message: error.description)]
         }
     }
 

@@ -299,10 +299,12 @@ struct ConfigProblemTests {
         do {
             _ = try ConfigLoader.parse(yaml: "limits: {max_session_s: 7200, cutoff_c: 99}")
             Issue.record("expected a ConfigError")
-        } catch {
+        } catch let error as ConfigError {
             #expect(error.problems.count == 2)
             #expect(error.description.contains("limits.max_session_s: 7200 is above the hard limit 3600"))
             #expect(error.description.contains("limits.cutoff_c: 99 is above the hard limit 85"))
+        } catch {
+            Issue.record("expected a ConfigError, got \(error)")
         }
     }
 }

@@ -6,8 +6,10 @@ func problems(_ yaml: String, overrides: [String] = []) -> [ConfigProblem] {
     do {
         _ = try ConfigLoader.parse(yaml: yaml, overrides: overrides)
         return []
-    } catch {
+    } catch let error as ConfigError {
         return error.problems
+    } catch {
+        return [ConfigProblem(keyPath: "unexpected", message: "\(error)")]
     }
 }
 
