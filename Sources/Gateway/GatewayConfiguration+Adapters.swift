@@ -1,0 +1,136 @@
+import GPIO
+import GatewayConfig
+import GatewayProtocol
+import Logging
+import MQTT
+import SafetyCore
+import Sensors
+
+/// Turns the validated config into what each adapter takes, so adapters never see YAML types.
+extension GatewayConfiguration {
+    var gpioBackend: GPIOBackendSelection {
+        switch self.gpio.backend {
+        case .libgpiod: .libgpiod(chip: self.gpio.chip)
+        case .simulated: .simulated(directory: self.gpio.simDir ?? GPIOSettings.defaultSimDir(deviceID: self.device.id))
+        }
+    }
+
+    var gpioOutputs: [GPIOOutputSpec] {
+        let outputs = self.gpio.outputs
+        var specs = [
+            GPIOOutputSpec(name: "red", line: outputs.red.line, activeLow: outputs.red.activeLow),
+            GPIOOutputSpec(name: "nir", line: outputs.nir.line, activeLow: outputs.nir.activeLow),
+        ]
+        let optional: [(String, OutputLine?)] = [
+            ("master", outputs.master), ("indicator", outputs.indicator), ("heartbeat", outputs.heartbeat),
+        ]
+        for case (let name, let line?) in optional {
+            specs.append(GPIOOutputSpec(name: name, line: line.line, activeLow: line.activeLow))
+        }
+        return specs
+    }
+
+    var gpioInputs: [GPIOInputSpec] {
+        let inputs = self.gpio.inputs
+        let configured: [(String, GatewayConfig.InputLine?)] = [
+            ("interlock", inputs.interlock), ("stop_button", inputs.stopButton),
+            ("emission_sense", inputs.emissionSense),
+        ]
+        return configured.compactMap { name, line in
+            guard let line else { return nil }
+            let bias: GPIOBias =
+                switch line.bias {
+                case .pullUp: .pullUp
+                case .pullDown: .pullDown
+                case .disabled: .disabled
+                }
+            return GPIOInputSpec(
+                name: name, line: line.line, activeLow: line.activeLow, bias: bias, debounceMs: line.debounceMs)
+        }
+    }
+
+    var hasMasterRelay: Bool { self.gpio.outputs.master != nil }
+
+    public var logLevel: Logger.Level { Logger.Level(rawValue: self.logging.level.rawValue) ?? .info }
+
+    public var topics: Topics {
+        Topics(
+            prefix: self.mqtt.prefix, deviceID: self.device.id, groups: self.device.groups,
+            discoveryPrefix: self.mqtt.discovery.prefix)
+    }
+
+    func makeSensor() -> SensorDriver {
+        switch self.sensor.type {
+        case .simulated:
+            let simulated = self.sensor.simulated
+            let model = SimulatedThermalModel(
+                ambientC: simulated.ambientC, timeConstantS: simulated.timeConstantSeconds,
+                redRiseC: simulated.riseC.red, nirRiseC: simulated.riseC.nir)
+            return SensorDriver(sensor: model, model: model)
+        case .sysfs, .file:
+            return SensorDriver(sensor: SysfsTemperatureSensor(path: self.sensor.path ?? ""), model: nil)
+        case .w1:
+            return SensorDriver(sensor: W1TemperatureSensor(path: self.sensor.path ?? ""), model: nil)
+        }
+    }
+
+    /// The daemon's connection: stable client id, will `offline(connection_lost)`, birth `online`,
+    /// the command topics and Home Assistant's status topic.
+    func mqttClientConfiguration(topics: Topics, bootID: String, version: String) throws -> MQTTClientConfiguration {
+        var configuration = try self.mqttClientConfiguration(forClient: self.mqtt.clientID)
+        configuration.will = MQTTMessage(
+            topic: topics.status, payload: Payloads.statusOffline(reason: "connection_lost").bytes, qos: .atLeastOnce,
+            retain: true)
+        configuration.birth = [
+            MQTTMessage(
+                topic: topics.status, payload: Payloads.statusOnline(bootID: bootID, version: version).bytes,
+                qos: .atLeastOnce, retain: true)
+        ]
+        configuration.subscriptions = topics.commandSubscriptions.map { MQTTSubscription(filter: $0.topic, qos: .atLeastOnce) }
+        if self.mqtt.discovery.enabled {
+            configuration.subscriptions.append(MQTTSubscription(filter: topics.homeAssistantStatus, qos: .atLeastOnce))
+        }
+        return configuration
+    }
+
+    /// A connection to the configured broker with the given client id (used by the CLI client too).
+    public func mqttClientConfiguration(forClient clientID: String) throws -> MQTTClientConfiguration {
+        let tls: MQTTTLS? =
+            self.mqtt.usesTLS
+            ? MQTTTLS(caFile: self.mqtt.caFile, certFile: self.mqtt.certFile, keyFile: self.mqtt.keyFile) : nil
+        return MQTTClientConfiguration(
+            host: self.mqtt.host, port: self.mqtt.port, tls: tls, username: self.mqtt.username,
+            password: try self.resolvedPassword(environment: SystemdNotifier.processEnvironment()),
+            clientID: clientID,
+            protocolVersion: self.mqtt.protocolVersion == .v311 ? .v311 : .v5,
+            keepaliveSeconds: self.mqtt.keepaliveSeconds)
+    }
+
+    func deviceInfo(version: String) -> DeviceInfo {
+        DeviceInfo(
+            name: self.device.name, model: self.device.model, serial: self.device.serial, softwareVersion: version,
+            wavelengthsNm: PerChannel(
+                red: Double(self.channels.red.wavelengthNm), nir: Double(self.channels.nir.wavelengthNm)),
+            settings: self.safety)
+    }
+
+    func discoveryMessages(topics: Topics, version: String) -> [MQTTMessage] {
+        guard self.mqtt.discovery.enabled else { return [] }
+        let discovery = HomeAssistantDiscovery(
+            topics: topics,
+            device: .init(name: self.device.name, model: self.device.model, serial: self.device.serial, softwareVersion: version),
+            maxDurationMinutes: (self.limits.maxSessionSeconds / 60).rounded(.down),
+            maxDose: self.limits.maxSessionDoseJPerCm2,
+            temperatureExpireAfter: max(10, Int(self.telemetry.idleIntervalSeconds * 3)))
+        switch self.mqtt.discovery.mode {
+        case .device:
+            return [
+                MQTTMessage(topic: topics.deviceDiscovery, payload: discovery.deviceDocument.bytes, qos: .atLeastOnce, retain: true)
+            ]
+        case .entity:
+            return discovery.perEntityMessages.map {
+                MQTTMessage(topic: $0.topic, payload: $0.document.bytes, qos: .atLeastOnce, retain: true)
+            }
+        }
+    }
+}
