@@ -88,6 +88,16 @@ public final class SessionLedger: Sendable {
                 }
             }
             try LedgerSchema.migrator.migrate(queue)
+            // SQLite silently opens a file it may not write read-only, and in WAL mode even `BEGIN IMMEDIATE`
+            // succeeds on it. A statement that opens a write transaction on the file but changes no row,
+            // rolled back, writes nothing and fails with SQLITE_READONLY there: an unwritable ledger is
+            // refused now, at start, rather than at the first record of a session.
+            try queue.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    try db.execute(sql: "DELETE FROM preset WHERE 0")
+                    return .rollback
+                }
+            }
         } catch {
             throw LedgerError.wrapping(error, path: path, operation: "opening")
         }
@@ -352,8 +362,9 @@ public final class SessionLedger: Sendable {
     }
 
     /// Deletes closed sessions that started before `olderThanUnixMs`, and cleared faults that cleared
-    /// before it; never anything of the 24 h before `nowUnixMs`, and never an open session (boot recovery
-    /// needs it).
+    /// before it; never anything of the 24 h before `nowUnixMs`, never an open session (boot recovery
+    /// needs it), and never a session boot recovery closed after the cut-off (it explains a latched
+    /// `F_UNCLEAN_SHUTDOWN`, however old the session).
     ///
     /// - Returns: the number of rows deleted (sessions and fault entries).
     /// - Throws: ``LedgerError``.
@@ -361,7 +372,11 @@ public final class SessionLedger: Sendable {
         let cutoff = min(olderThanUnixMs, nowUnixMs - LedgerSchema.dayMs)
         return try self.write("purging history before \(cutoff) ms") { db in
             try db.execute(
-                sql: "DELETE FROM session WHERE started_at_ms < ? AND ended_at_ms IS NOT NULL", arguments: [cutoff])
+                sql: """
+                    DELETE FROM session WHERE started_at_ms < ? AND ended_at_ms IS NOT NULL
+                        AND (recovered_at_ms IS NULL OR recovered_at_ms < ?)
+                    """,
+                arguments: [cutoff, cutoff])
             let sessions = db.changesCount
             try db.execute(
                 sql: "DELETE FROM fault_log WHERE cleared_at_ms IS NOT NULL AND cleared_at_ms < ?", arguments: [cutoff])
