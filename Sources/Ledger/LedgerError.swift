@@ -1,3 +1,4 @@
+import Foundation
 internal import GRDB
 
 /// Why the session ledger could not open, read or write its SQLite file.
@@ -94,12 +95,14 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable {
         let subject = "ledger \(self.path)"
         let cause = self.detail.map { " (\($0))" } ?? ""
         let keep = "the dose history will NOT be reset silently"
+        // Opening is the common case and reads better left implicit ("… is read-only (SQLite 8: …)").
+        let during = self.operation == "opening" ? "" : " while \(self.operation)"
         switch self.kind.code {
         case .notADatabase:
-            return "\(subject) is not a database (file is corrupt or not SQLite) while \(self.operation)\(cause); "
+            return "\(subject) is not a database (file is corrupt or not SQLite)\(during)\(cause); "
                 + "move it aside to start a new history — \(keep)"
         case .corrupt:
-            return "\(subject) is corrupt (truncated or damaged pages) while \(self.operation)\(cause); "
+            return "\(subject) is corrupt (truncated or damaged pages)\(during)\(cause); "
                 + "restore it from a backup or move it aside to start a new history — \(keep)"
         case .emptyFile:
             return "\(subject) exists but is empty (0 bytes), so its history was lost (truncated); "
@@ -114,40 +117,40 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable {
             return "\(subject) cannot use write-ahead logging\(cause); "
                 + "put storage.path on a local file system (ext4, f2fs, tmpfs), not a network share"
         case .diskFull:
-            return "\(subject): disk full (SQLITE_FULL) while \(self.operation)\(cause); "
+            return "\(subject): disk full (SQLITE_FULL)\(during)\(cause); "
                 + "free space on its file system — the record was not written"
         case .readOnly:
-            return "\(subject) is read-only while \(self.operation)\(cause); "
+            return "\(subject) is read-only\(during)\(cause); "
                 + "make the file, its directory (SQLite creates -wal and -shm files there) and the mount writable"
         case .cannotOpen:
-            return "\(subject) cannot be opened while \(self.operation)\(cause); "
+            return "\(subject) cannot be opened\(during)\(cause); "
                 + "check that the path names a file, not a directory, and that the file and its directory are "
                 + "writable (SQLite creates -wal and -shm files there)"
         case .directory:
             return "\(subject): its directory cannot be created\(cause); "
                 + "create it and make it writable for the gateway, or change storage.path"
         case .busy:
-            return "\(subject) is locked by another process while \(self.operation)\(cause); "
+            return "\(subject) is locked by another process\(during)\(cause); "
                 + "stop the other rlt-gateway or sqlite3 session that holds it"
         case .io:
-            return "\(subject): I/O error while \(self.operation)\(cause); "
+            return "\(subject): I/O error\(during)\(cause); "
                 + "check the storage device (kernel log) — the record may not have been written"
         case .unknownSession:
-            return "\(subject) has no such session while \(self.operation)\(cause); "
+            return "\(subject) has no such session\(during)\(cause); "
                 + "a session must be recorded as opened before its checkpoints and close — nothing was written"
         case .duplicateSession:
-            return "\(subject) already holds this session while \(self.operation)\(cause); "
+            return "\(subject) already holds this session\(during)\(cause); "
                 + "session ids must be unique — nothing was written"
         case .sessionClosed:
-            return "\(subject): the session is already closed while \(self.operation)\(cause); "
+            return "\(subject): the session is already closed\(during)\(cause); "
                 + "a closed session's dose is final — nothing was written"
         case .unreadableRow:
-            return "\(subject) holds a row this version cannot read while \(self.operation)\(cause); "
+            return "\(subject) holds a row this version cannot read\(during)\(cause); "
                 + "the file was edited by hand or by a newer version — restore it or move it aside"
         case .invalidArgument:
-            return "\(subject): invalid argument while \(self.operation)\(cause)"
+            return "\(subject): invalid argument\(during)\(cause)"
         case .sqlite:
-            return "\(subject): SQLite error while \(self.operation)\(cause)"
+            return "\(subject): SQLite error\(during)\(cause)"
         }
     }
 }
@@ -177,7 +180,7 @@ extension LedgerError {
     }
 
     static func directory(path: String, underlying: any Error) -> LedgerError {
-        LedgerError(.directory, path: path, operation: "opening", detail: "\(underlying)")
+        LedgerError(.directory, path: path, operation: "opening", detail: underlying.localizedDescription)
     }
 
     static func unknownSession(path: String, operation: String) -> LedgerError {
@@ -207,7 +210,7 @@ extension LedgerError {
             return error
         }
         guard let error = error as? DatabaseError else {
-            return LedgerError(.io, path: path, operation: operation, detail: "\(error)")
+            return LedgerError(.io, path: path, operation: operation, detail: error.localizedDescription)
         }
         let detail = "SQLite \(error.extendedResultCode.rawValue): \(error.message ?? "no message")"
         let code: Kind.Code

@@ -85,6 +85,45 @@ struct LedgerFailureTests {
         }
     }
 
+    // MARK: - Valid SQLite, but not a ledger this version may use
+    //
+    // These files are written with the sqlite3 command-line shell (Debian `sqlite3`), the way an operator
+    // or a newer version would leave them; without it the tests say so and skip.
+
+    @Test func open_whenSQLiteFileOfAnotherApplication_throwsAndAddsNoTables() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/ledger.sqlite"
+            guard Self.sqlite3(path, "CREATE TABLE photos (id INTEGER PRIMARY KEY); INSERT INTO photos VALUES (1);")
+            else { return }
+            let before = fileBytes(path)
+            let error = try #require(throws: LedgerError.self) { try SessionLedger(path: path) }
+            #expect(error.kind == .foreignDatabase)
+            #expect(fileBytes(path) == before)
+        }
+    }
+
+    @Test func open_whenMigratedByANewerVersion_throwsNewerSchema() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/ledger.sqlite"
+            _ = try SessionLedger(path: path)
+            guard Self.sqlite3(path, "INSERT INTO grdb_migrations VALUES ('v99-from-the-future');") else { return }
+            let error = try #require(throws: LedgerError.self) { try SessionLedger(path: path) }
+            #expect(error.kind == .newerSchema)
+            #expect(error.description.contains("v99-from-the-future"))
+        }
+    }
+
+    /// Runs SQL through the sqlite3 shell; `false` (with the reason printed) when the shell is missing.
+    private static func sqlite3(_ path: String, _ sql: String) -> Bool {
+        guard fileExists("/usr/bin/sqlite3") else {
+            print("skipped: /usr/bin/sqlite3 is not installed (apt-get install sqlite3)")
+            return false
+        }
+        let result = run("/usr/bin/sqlite3", [path, sql])
+        #expect(result.status == 0, "sqlite3 failed: \(result.output)")
+        return result.status == 0
+    }
+
     // MARK: - Unwritable storage
     //
     // The tests run as root, where `chmod` stops nothing; `chattr +i` (immutable) and a read-only bind
