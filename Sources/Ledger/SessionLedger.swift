@@ -145,6 +145,8 @@ public final class SessionLedger: Sendable {
     /// the start); `recoveredAtUnixMs` says when this recovery happened. Then history older than
     /// ``retentionDays`` is purged (never anything of the last 24 h).
     ///
+    /// - Important: call it once at boot, before the first ``perform(_:unixMs:)``: every session open at
+    ///   that moment is taken for one a crash left behind.
     /// - Parameter nowUnixMs: the wall clock now, in unix milliseconds.
     /// - Returns: sessions that started within the last 24 h, oldest first, with their age from
     ///   `nowUnixMs` (an age below zero — the clock went backwards — counts as 0, so no session leaves
@@ -344,7 +346,8 @@ public final class SessionLedger: Sendable {
                             raisedAtUnixMs: try row.decode(Int64.self, forColumn: "raised_at_ms"),
                             clearedAtUnixMs: try row.decode(Int64?.self, forColumn: "cleared_at_ms"))
                     } catch {
-                        throw LedgerError.unreadableRow(path: self.path, operation: "reading faults", detail: "\(error)")
+                        throw LedgerError.unreadableRow(
+                            path: self.path, operation: "reading faults", detail: "\(error)")
                     }
                 }
         }
@@ -409,7 +412,8 @@ extension SessionRow {
         do {
             let channelsName = try row.decode(String.self, forColumn: "channels")
             guard let channels = ChannelSelection(rawValue: channelsName) else {
-                throw LedgerError.unreadableRow(path: path, operation: operation, detail: "channels \"\(channelsName)\"")
+                throw LedgerError.unreadableRow(
+                    path: path, operation: operation, detail: "channels \"\(channelsName)\"")
             }
             self.init(
                 id: try row.decode(String.self, forColumn: "id"),

@@ -206,13 +206,15 @@ struct SessionLedgerTests {
     @Test func checkpointOrClose_whenSessionUnknown_throwsAndInventsNoRow() throws {
         try withTemporaryDirectory { dir in
             let ledger = try SessionLedger(path: dir + "/ledger.sqlite")
-            #expect(ledgerErrorKind {
-                try ledger.perform(.sessionCheckpoint(progress("ghost", seconds: 1, red: 0, nir: 0)), unixMs: t0)
-            } == .unknownSession)
-            #expect(ledgerErrorKind {
-                try ledger.perform(
-                    .sessionClosed(progress("ghost", seconds: 1, red: 0, nir: 0), reason: .stopCommand), unixMs: t0)
-            } == .unknownSession)
+            #expect(
+                ledgerErrorKind {
+                    try ledger.perform(.sessionCheckpoint(progress("ghost", seconds: 1, red: 0, nir: 0)), unixMs: t0)
+                } == .unknownSession)
+            #expect(
+                ledgerErrorKind {
+                    try ledger.perform(
+                        .sessionClosed(progress("ghost", seconds: 1, red: 0, nir: 0), reason: .stopCommand), unixMs: t0)
+                } == .unknownSession)
             #expect(try ledger.sessions(limit: 10).isEmpty)
         }
     }
@@ -223,16 +225,20 @@ struct SessionLedgerTests {
             try recordSession(ledger, "s1", startMs: t0)
             let before = try ledger.sessions(limit: 10)
 
-            #expect(ledgerErrorKind {
-                try ledger.perform(.sessionCheckpoint(progress("s1", seconds: 99, red: 9, nir: 9)), unixMs: t0 + 1)
-            } == .sessionClosed)
-            #expect(ledgerErrorKind {
-                try ledger.perform(
-                    .sessionClosed(progress("s1", seconds: 99, red: 9, nir: 9), reason: .stopCommand), unixMs: t0 + 1)
-            } == .sessionClosed)
-            #expect(ledgerErrorKind {
-                try ledger.perform(.sessionOpened(plan("s1")), unixMs: t0 + 1)
-            } == .duplicateSession)
+            #expect(
+                ledgerErrorKind {
+                    try ledger.perform(.sessionCheckpoint(progress("s1", seconds: 99, red: 9, nir: 9)), unixMs: t0 + 1)
+                } == .sessionClosed)
+            #expect(
+                ledgerErrorKind {
+                    try ledger.perform(
+                        .sessionClosed(progress("s1", seconds: 99, red: 9, nir: 9), reason: .stopCommand),
+                        unixMs: t0 + 1)
+                } == .sessionClosed)
+            #expect(
+                ledgerErrorKind {
+                    try ledger.perform(.sessionOpened(plan("s1")), unixMs: t0 + 1)
+                } == .duplicateSession)
             #expect(try ledger.sessions(limit: 10) == before)
         }
     }
