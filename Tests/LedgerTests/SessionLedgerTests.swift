@@ -161,6 +161,32 @@ struct SessionLedgerTests {
         }
     }
 
+    /// `rlt-gateway history` opens the same file while the daemon runs; WAL lets both work.
+    @Test func secondLedgerOnTheSameFile_whileTheFirstWrites_seesEveryCommittedRecord() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/ledger.sqlite"
+            let daemon = try SessionLedger(path: path)
+            try daemon.perform(.sessionOpened(plan("s1")), unixMs: t0)
+            let reader = try SessionLedger(path: path)
+            #expect(try reader.sessions(limit: 5).map(\.isOpen) == [true])
+            try daemon.perform(.sessionCheckpoint(progress("s1", seconds: 10, red: 0.5, nir: 0.4)), unixMs: t0 + 10_000)
+            #expect(try reader.sessions(limit: 5).first?.doseTotal == Dose(joulesPerCm2: 0.9))
+        }
+    }
+
+    @Test func checkpoint_withALowerDoseThanBefore_neverLowersTheBookedTotal() throws {
+        try withTemporaryDirectory { dir in
+            let ledger = try SessionLedger(path: dir + "/ledger.sqlite")
+            try ledger.perform(.sessionOpened(plan("s1")), unixMs: t0)
+            try ledger.perform(.sessionCheckpoint(progress("s1", seconds: 20, red: 1, nir: 1)), unixMs: t0 + 20_000)
+            try ledger.perform(.sessionCheckpoint(progress("s1", seconds: 10, red: 0.5, nir: 0.5)), unixMs: t0 + 30_000)
+            let row = try #require(try ledger.sessions(limit: 1).first)
+            #expect(row.doseTotal == Dose(joulesPerCm2: 2))
+            #expect(row.doseRed == Dose(joulesPerCm2: 0.5))
+            #expect(row.checkpointAtUnixMs == t0 + 30_000)
+        }
+    }
+
     @Test func presetsChanged_thenReopened_recoverReturnsTheLatest() throws {
         try withTemporaryDirectory { dir in
             let path = dir + "/ledger.sqlite"
