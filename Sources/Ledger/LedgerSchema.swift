@@ -1,0 +1,59 @@
+internal import GRDB
+
+/// The ledger's tables, built by numbered migrations so a later version can evolve them in place.
+///
+/// Doses are stored in J/cm², durations in seconds, wall-clock times in unix milliseconds (`_ms`).
+enum LedgerSchema {
+    /// `PRAGMA application_id` of every ledger file ("RLTG"), so a stray SQLite file of another
+    /// application is refused instead of having our tables added to it.
+    static let applicationID = 0x524C_5447
+
+    /// 24 hours in milliseconds: the rolling window of S3.
+    static let dayMs: Int64 = 86_400_000
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: "PRAGMA application_id = \(LedgerSchema.applicationID)")
+            try db.execute(
+                sql: """
+                    CREATE TABLE session (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        started_at_ms INTEGER NOT NULL,
+                        ended_at_ms INTEGER,
+                        channels TEXT NOT NULL,
+                        intensity_pct REAL NOT NULL,
+                        planned_s REAL NOT NULL,
+                        dose_target_j_cm2 REAL,
+                        dose_ceiling_j_cm2 REAL NOT NULL,
+                        emitting_s REAL NOT NULL DEFAULT 0,
+                        dose_red_j_cm2 REAL NOT NULL DEFAULT 0,
+                        dose_nir_j_cm2 REAL NOT NULL DEFAULT 0,
+                        dose_total_j_cm2 REAL NOT NULL DEFAULT 0,
+                        end_reason TEXT,
+                        checkpoint_at_ms INTEGER,
+                        recovered_at_ms INTEGER,
+                        CHECK ((ended_at_ms IS NULL) = (end_reason IS NULL))
+                    );
+                    CREATE INDEX session_started_at ON session(started_at_ms);
+                    CREATE TABLE fault_log (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        code TEXT NOT NULL,
+                        detail TEXT NOT NULL,
+                        raised_at_ms INTEGER NOT NULL,
+                        cleared_at_ms INTEGER
+                    );
+                    CREATE INDEX fault_log_open ON fault_log(code) WHERE cleared_at_ms IS NULL;
+                    CREATE TABLE preset (
+                        id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+                        channels TEXT NOT NULL,
+                        intensity_pct REAL NOT NULL,
+                        duration_s REAL NOT NULL,
+                        dose_target_j_cm2 REAL,
+                        updated_at_ms INTEGER NOT NULL
+                    );
+                    """)
+        }
+        return migrator
+    }
+}

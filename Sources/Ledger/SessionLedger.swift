@@ -1,0 +1,440 @@
+import Foundation
+internal import GRDB
+public import SafetyCore
+
+/// The crash-safe record of sessions, faults and presets that the safety rules depend on: the rolling
+/// 24 h dose and session count (S3) and the recovery of a session a crash left open (S13).
+///
+/// One SQLite file in write-ahead-log mode, written through one serial GRDB connection. Every write is a
+/// transaction that is on disk when the call returns, because the gateway records `sessionOpened`
+/// BEFORE it switches emission on: a power cut after that must still find the open session at the next
+/// boot, or the 24 h total would under-count.
+///
+/// Durability: `journal_mode = WAL` with `synchronous = FULL`. With WAL, `NORMAL` only syncs at
+/// checkpoints, so the last commits before a power cut may be rolled back (consistent, but not
+/// durable); that is exactly the session-opened row the rules need. `FULL` syncs the WAL on every
+/// commit: one `fsync` per record, a few per minute while a session runs, which is nothing on any
+/// storage this runs on. WAL also lets `rlt-gateway history` read while the daemon writes.
+///
+/// The ledger never "repairs" a damaged file by starting a new one: a file that is not SQLite, fails
+/// `PRAGMA quick_check`, is empty, belongs to another application or was written by a newer schema
+/// is refused with a ``LedgerError`` and left untouched.
+public final class SessionLedger: Sendable {
+    /// The SQLite file.
+    public let path: String
+    /// Sessions and cleared faults older than this are deleted at boot (never any of the last 24 h).
+    public let retentionDays: Int
+    /// `DatabaseQueue` is `Sendable`: it serialises every access on its own dispatch queue.
+    private let queue: DatabaseQueue
+
+    /// Opens (creating if missing) the ledger at `path`, checks it and brings its schema up to date.
+    ///
+    /// - Parameters:
+    ///   - path: the SQLite file (`storage.path`); its parent directory is created when missing.
+    ///   - retentionDays: how long history is kept; at least 1.
+    /// - Throws: ``LedgerError`` when the directory cannot be created, the file cannot be opened or
+    ///   written, is not an intact rlt-gateway ledger, or was migrated by a newer version.
+    public init(path: String, retentionDays: Int = 365) throws {
+        self.path = path
+        self.retentionDays = retentionDays
+        guard retentionDays >= 1 else {
+            throw LedgerError.invalidArgument(
+                path: path, operation: "opening", detail: "retention of \(retentionDays) days; use 1 or more")
+        }
+        self.queue = try Self.open(path: path)
+    }
+
+    // MARK: - Opening
+
+    private static func open(path: String) throws -> DatabaseQueue {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw LedgerError.directory(path: path, underlying: error)
+        }
+        if Self.isEmptyFile(path) && !Self.isNonEmptyFile(path + "-wal") {
+            throw LedgerError.emptyFile(path: path)
+        }
+
+        var configuration = Configuration()
+        configuration.label = "rlt-gateway.ledger"
+        // `rlt-gateway history` may read while the daemon writes; a short wait beats a spurious F_STORAGE.
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            // See the type's documentation: every commit must be durable.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+
+        let queue: DatabaseQueue
+        do {
+            queue = try DatabaseQueue(path: path, configuration: configuration)
+        } catch {
+            throw LedgerError.wrapping(error, path: path, operation: "opening")
+        }
+        do {
+            try queue.writeWithoutTransaction { db in
+                // Checks come before anything that could write, so a refused file stays byte-for-byte as is.
+                try Self.checkIntegrity(db, path: path)
+                try Self.checkOwnership(db, path: path)
+                let journalMode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+                guard journalMode == "wal" else {
+                    throw LedgerError.walUnavailable(path: path, journalMode: journalMode)
+                }
+                let migrator = LedgerSchema.migrator
+                if try migrator.hasBeenSuperseded(db) {
+                    let unknown = try migrator.appliedIdentifiers(db).subtracting(migrator.migrations)
+                    throw LedgerError.newerSchema(path: path, unknownMigrations: Array(unknown))
+                }
+            }
+            try LedgerSchema.migrator.migrate(queue)
+            // SQLite silently opens a file it may not write read-only, and in WAL mode even `BEGIN IMMEDIATE`
+            // succeeds on it. A statement that opens a write transaction on the file but changes no row,
+            // rolled back, writes nothing and fails with SQLITE_READONLY there: an unwritable ledger is
+            // refused now, at start, rather than at the first record of a session.
+            try queue.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    try db.execute(sql: "DELETE FROM preset WHERE 0")
+                    return .rollback
+                }
+            }
+        } catch {
+            throw LedgerError.wrapping(error, path: path, operation: "opening")
+        }
+        return queue
+    }
+
+    private static func checkIntegrity(_ db: Database, path: String) throws {
+        let problems = try String.fetchAll(db, sql: "PRAGMA quick_check")
+        guard problems == ["ok"] else {
+            throw LedgerError.corrupt(
+                path: path, operation: "opening",
+                detail: "quick_check: " + problems.prefix(3).joined(separator: "; "))
+        }
+    }
+
+    /// Refuses a valid SQLite file of another application; a brand-new file (no schema yet) is ours.
+    private static func checkOwnership(_ db: Database, path: String) throws {
+        let applicationID = try Int.fetchOne(db, sql: "PRAGMA application_id") ?? 0
+        let objectCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") ?? 0
+        let isNew = applicationID == 0 && objectCount == 0
+        guard applicationID == LedgerSchema.applicationID || isNew else {
+            throw LedgerError.foreignDatabase(path: path, applicationID: applicationID)
+        }
+    }
+
+    private static func fileSize(_ path: String) -> Int64? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            attributes[.type] as? FileAttributeType == .typeRegular
+        else { return nil }
+        return (attributes[.size] as? NSNumber)?.int64Value
+    }
+
+    private static func isEmptyFile(_ path: String) -> Bool { Self.fileSize(path) == 0 }
+
+    private static func isNonEmptyFile(_ path: String) -> Bool { (Self.fileSize(path) ?? 0) > 0 }
+
+    // MARK: - Boot recovery
+
+    /// Closes any session a crash left open and returns what the safety core needs at boot.
+    ///
+    /// A session still open at boot was running when the previous run died. It is closed as
+    /// `unclean_shutdown`, booking `max(last checkpoint dose, plan's doseCeiling)`: the ceiling is the most
+    /// the machine could have let it deliver, so the 24 h total never under-counts however long the
+    /// session ran after its last checkpoint. Its end time is the last sign of life (last checkpoint, or
+    /// the start); `recoveredAtUnixMs` says when this recovery happened. Then history older than
+    /// ``retentionDays`` is purged (never anything of the last 24 h).
+    ///
+    /// - Important: call it once at boot, before the first ``perform(_:unixMs:)``: every session open at
+    ///   that moment is taken for one a crash left behind.
+    /// - Parameter nowUnixMs: the wall clock now, in unix milliseconds.
+    /// - Returns: sessions that started within the last 24 h, oldest first, with their age from
+    ///   `nowUnixMs` (an age below zero — the clock went backwards — counts as 0, so no session leaves
+    ///   the window early); the id of the last session closed as unclean; the persisted presets.
+    /// - Throws: ``LedgerError``.
+    public func recover(nowUnixMs: Int64) throws -> BootContext {
+        let context = try self.write("boot recovery") { db in
+            var uncleanSessionID: String?
+            let open = try Row.fetchAll(
+                db, sql: "SELECT * FROM session WHERE ended_at_ms IS NULL ORDER BY started_at_ms, rowid")
+            for row in open {
+                let session = try SessionRow(row: row, path: self.path, operation: "boot recovery")
+                let booked = max(session.doseTotal, session.doseCeiling)
+                try db.execute(
+                    sql: """
+                        UPDATE session SET ended_at_ms = ?, end_reason = ?, dose_total_j_cm2 = ?, recovered_at_ms = ?
+                        WHERE id = ?
+                        """,
+                    arguments: [
+                        session.checkpointAtUnixMs ?? session.startedAtUnixMs,
+                        SessionEndReason.uncleanShutdown.rawValue, booked.joulesPerCm2, nowUnixMs, session.id,
+                    ])
+                uncleanSessionID = session.id
+            }
+            return BootContext(
+                history: try Self.history(db, nowUnixMs: nowUnixMs),
+                uncleanSessionID: uncleanSessionID,
+                persistedPresets: try self.presets(db))
+        }
+        _ = try self.purge(
+            olderThanUnixMs: nowUnixMs - Int64(self.retentionDays) * LedgerSchema.dayMs, nowUnixMs: nowUnixMs)
+        return context
+    }
+
+    private static func history(_ db: Database, nowUnixMs: Int64) throws -> [DoseHistoryEntry] {
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT started_at_ms, dose_total_j_cm2 FROM session
+                WHERE started_at_ms >= ? ORDER BY started_at_ms, rowid
+                """,
+            arguments: [nowUnixMs - LedgerSchema.dayMs])
+        return try rows.map { row in
+            let startedAt = try row.decode(Int64.self, forColumn: "started_at_ms")
+            let dose = try row.decode(Double.self, forColumn: "dose_total_j_cm2")
+            let ageSeconds = Double(max(0, nowUnixMs - startedAt)) / 1000
+            return DoseHistoryEntry(ageSeconds: ageSeconds, dose: Dose(joulesPerCm2: dose))
+        }
+    }
+
+    private func presets(_ db: Database) throws -> SafetySettings.Presets? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM preset WHERE id = 1") else { return nil }
+        do {
+            let channelsName = try row.decode(String.self, forColumn: "channels")
+            guard let channels = ChannelSelection(rawValue: channelsName) else {
+                throw LedgerError.unreadableRow(
+                    path: self.path, operation: "reading presets", detail: "channels \"\(channelsName)\"")
+            }
+            return SafetySettings.Presets(
+                channels: channels,
+                intensityPercent: try row.decode(Double.self, forColumn: "intensity_pct"),
+                durationSeconds: try row.decode(Double.self, forColumn: "duration_s"),
+                doseTarget: try row.decode(Double?.self, forColumn: "dose_target_j_cm2").map(Dose.init(joulesPerCm2:)))
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError.unreadableRow(path: self.path, operation: "reading presets", detail: "\(error)")
+        }
+    }
+
+    // MARK: - Records
+
+    /// Performs one record from the core, stamped with the wall clock.
+    ///
+    /// Synchronous and durable: when this returns, the record is on disk (see the type's documentation).
+    /// A checkpoint or close for a session the ledger does not hold, or holds as closed, throws and
+    /// writes nothing: the ledger never invents a row. Clearing a fault that has no open entry (it was
+    /// raised while the ledger could not write, say) writes nothing and is not an error.
+    ///
+    /// - Parameters:
+    ///   - record: what the core asked to record.
+    ///   - unixMs: the wall clock now, in unix milliseconds.
+    /// - Throws: ``LedgerError``; the gateway raises `F_STORAGE`.
+    public func perform(_ record: LedgerRecord, unixMs: Int64) throws {
+        let operation = Self.describe(record)
+        try self.write(operation) { db in
+            switch record {
+            case .sessionOpened(let plan):
+                try self.open(plan, db, unixMs: unixMs, operation: operation)
+            case .sessionCheckpoint(let progress):
+                try db.execute(
+                    sql: """
+                        UPDATE session SET emitting_s = ?, dose_red_j_cm2 = ?, dose_nir_j_cm2 = ?,
+                            dose_total_j_cm2 = max(dose_total_j_cm2, ?), checkpoint_at_ms = ?
+                        WHERE id = ? AND ended_at_ms IS NULL
+                        """,
+                    arguments: [
+                        progress.emittingSeconds, progress.dose.red.joulesPerCm2, progress.dose.nir.joulesPerCm2,
+                        progress.dose.total.joulesPerCm2, unixMs, progress.sessionID,
+                    ])
+                try self.requireOneChange(db, sessionID: progress.sessionID, operation: operation)
+            case .sessionClosed(let progress, let reason):
+                try db.execute(
+                    sql: """
+                        UPDATE session SET emitting_s = ?, dose_red_j_cm2 = ?, dose_nir_j_cm2 = ?,
+                            dose_total_j_cm2 = max(dose_total_j_cm2, ?), ended_at_ms = ?, end_reason = ?
+                        WHERE id = ? AND ended_at_ms IS NULL
+                        """,
+                    arguments: [
+                        progress.emittingSeconds, progress.dose.red.joulesPerCm2, progress.dose.nir.joulesPerCm2,
+                        progress.dose.total.joulesPerCm2, unixMs, reason.rawValue, progress.sessionID,
+                    ])
+                try self.requireOneChange(db, sessionID: progress.sessionID, operation: operation)
+            case .faultRaised(let code, let detail):
+                try db.execute(
+                    sql: "INSERT INTO fault_log (code, detail, raised_at_ms) VALUES (?, ?, ?)",
+                    arguments: [code.rawValue, detail, unixMs])
+            case .faultCleared(let code):
+                try db.execute(
+                    sql: "UPDATE fault_log SET cleared_at_ms = ? WHERE code = ? AND cleared_at_ms IS NULL",
+                    arguments: [unixMs, code.rawValue])
+            case .presetsChanged(let presets):
+                try db.execute(
+                    sql: """
+                        INSERT INTO preset (id, channels, intensity_pct, duration_s, dose_target_j_cm2, updated_at_ms)
+                        VALUES (1, ?, ?, ?, ?, ?)
+                        ON CONFLICT (id) DO UPDATE SET channels = excluded.channels,
+                            intensity_pct = excluded.intensity_pct, duration_s = excluded.duration_s,
+                            dose_target_j_cm2 = excluded.dose_target_j_cm2, updated_at_ms = excluded.updated_at_ms
+                        """,
+                    arguments: [
+                        presets.channels.rawValue, presets.intensityPercent, presets.durationSeconds,
+                        presets.doseTarget?.joulesPerCm2, unixMs,
+                    ])
+            }
+        }
+    }
+
+    private func open(_ plan: SessionPlan, _ db: Database, unixMs: Int64, operation: String) throws {
+        if try Bool.fetchOne(db, sql: "SELECT 1 FROM session WHERE id = ?", arguments: [plan.sessionID]) != nil {
+            throw LedgerError.duplicateSession(path: self.path, operation: operation)
+        }
+        try db.execute(
+            sql: """
+                INSERT INTO session (id, started_at_ms, channels, intensity_pct, planned_s, dose_target_j_cm2,
+                    dose_ceiling_j_cm2)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                plan.sessionID, unixMs, plan.channels.rawValue, plan.intensityPercent, plan.plannedSeconds,
+                plan.doseTarget?.joulesPerCm2, plan.doseCeiling.joulesPerCm2,
+            ])
+    }
+
+    /// After an update of an open session: explains why nothing changed, instead of inventing a row.
+    private func requireOneChange(_ db: Database, sessionID: String, operation: String) throws {
+        guard db.changesCount == 0 else { return }
+        if try Bool.fetchOne(db, sql: "SELECT 1 FROM session WHERE id = ?", arguments: [sessionID]) != nil {
+            throw LedgerError.sessionClosed(path: self.path, operation: operation)
+        }
+        throw LedgerError.unknownSession(path: self.path, operation: operation)
+    }
+
+    private static func describe(_ record: LedgerRecord) -> String {
+        switch record {
+        case .sessionOpened(let plan): "recording session_opened for \(plan.sessionID)"
+        case .sessionCheckpoint(let progress): "recording session_checkpoint for \(progress.sessionID)"
+        case .sessionClosed(let progress, _): "recording session_closed for \(progress.sessionID)"
+        case .faultRaised(let code, _): "recording fault_raised \(code.rawValue)"
+        case .faultCleared(let code): "recording fault_cleared \(code.rawValue)"
+        case .presetsChanged: "recording presets_changed"
+        }
+    }
+
+    // MARK: - Reading
+
+    /// The newest `limit` sessions, newest first (`rlt-gateway history`).
+    public func sessions(limit: Int) throws -> [SessionRow] {
+        try self.read("reading sessions") { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM session ORDER BY started_at_ms DESC, rowid DESC LIMIT ?",
+                arguments: [max(0, limit)]
+            ).map { try SessionRow(row: $0, path: self.path, operation: "reading sessions") }
+        }
+    }
+
+    /// The newest `limit` fault log entries, newest first.
+    public func faults(limit: Int) throws -> [FaultRow] {
+        try self.read("reading faults") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM fault_log ORDER BY id DESC LIMIT ?", arguments: [max(0, limit)])
+                .map { row in
+                    do {
+                        return FaultRow(
+                            id: try row.decode(Int64.self, forColumn: "id"),
+                            code: try row.decode(String.self, forColumn: "code"),
+                            detail: try row.decode(String.self, forColumn: "detail"),
+                            raisedAtUnixMs: try row.decode(Int64.self, forColumn: "raised_at_ms"),
+                            clearedAtUnixMs: try row.decode(Int64?.self, forColumn: "cleared_at_ms"))
+                    } catch {
+                        throw LedgerError.unreadableRow(
+                            path: self.path, operation: "reading faults", detail: "\(error)")
+                    }
+                }
+        }
+    }
+
+    // MARK: - Retention
+
+    /// Deletes closed sessions that started before `olderThanUnixMs`, and cleared faults that cleared
+    /// before it, measured against the wall clock now.
+    ///
+    /// - Returns: the number of rows deleted (sessions and fault entries).
+    /// - Throws: ``LedgerError``.
+    public func purge(olderThanUnixMs: Int64) throws -> Int {
+        try self.purge(olderThanUnixMs: olderThanUnixMs, nowUnixMs: Int64(Date().timeIntervalSince1970 * 1000))
+    }
+
+    /// Deletes closed sessions that started before `olderThanUnixMs`, and cleared faults that cleared
+    /// before it; never anything of the 24 h before `nowUnixMs`, never an open session (boot recovery
+    /// needs it), and never a session boot recovery closed after the cut-off (it explains a latched
+    /// `F_UNCLEAN_SHUTDOWN`, however old the session).
+    ///
+    /// - Returns: the number of rows deleted (sessions and fault entries).
+    /// - Throws: ``LedgerError``.
+    public func purge(olderThanUnixMs: Int64, nowUnixMs: Int64) throws -> Int {
+        let cutoff = min(olderThanUnixMs, nowUnixMs - LedgerSchema.dayMs)
+        return try self.write("purging history before \(cutoff) ms") { db in
+            try db.execute(
+                sql: """
+                    DELETE FROM session WHERE started_at_ms < ? AND ended_at_ms IS NOT NULL
+                        AND (recovered_at_ms IS NULL OR recovered_at_ms < ?)
+                    """,
+                arguments: [cutoff, cutoff])
+            let sessions = db.changesCount
+            try db.execute(
+                sql: "DELETE FROM fault_log WHERE cleared_at_ms IS NOT NULL AND cleared_at_ms < ?", arguments: [cutoff])
+            return sessions + db.changesCount
+        }
+    }
+
+    // MARK: - Access
+
+    private func write<T>(_ operation: String, _ body: (Database) throws -> T) throws -> T {
+        do {
+            return try self.queue.write(body)
+        } catch {
+            throw LedgerError.wrapping(error, path: self.path, operation: operation)
+        }
+    }
+
+    private func read<T>(_ operation: String, _ body: (Database) throws -> T) throws -> T {
+        do {
+            return try self.queue.read(body)
+        } catch {
+            throw LedgerError.wrapping(error, path: self.path, operation: operation)
+        }
+    }
+}
+
+extension SessionRow {
+    /// Reads a `session` row; a value this version cannot read is a ``LedgerError``, never a trap.
+    init(row: Row, path: String, operation: String) throws {
+        do {
+            let channelsName = try row.decode(String.self, forColumn: "channels")
+            guard let channels = ChannelSelection(rawValue: channelsName) else {
+                throw LedgerError.unreadableRow(
+                    path: path, operation: operation, detail: "channels \"\(channelsName)\"")
+            }
+            self.init(
+                id: try row.decode(String.self, forColumn: "id"),
+                startedAtUnixMs: try row.decode(Int64.self, forColumn: "started_at_ms"),
+                endedAtUnixMs: try row.decode(Int64?.self, forColumn: "ended_at_ms"),
+                channels: channels,
+                intensityPercent: try row.decode(Double.self, forColumn: "intensity_pct"),
+                plannedSeconds: try row.decode(Double.self, forColumn: "planned_s"),
+                doseTarget: try row.decode(Double?.self, forColumn: "dose_target_j_cm2").map(Dose.init(joulesPerCm2:)),
+                doseCeiling: Dose(joulesPerCm2: try row.decode(Double.self, forColumn: "dose_ceiling_j_cm2")),
+                emittingSeconds: try row.decode(Double.self, forColumn: "emitting_s"),
+                doseRed: Dose(joulesPerCm2: try row.decode(Double.self, forColumn: "dose_red_j_cm2")),
+                doseNIR: Dose(joulesPerCm2: try row.decode(Double.self, forColumn: "dose_nir_j_cm2")),
+                doseTotal: Dose(joulesPerCm2: try row.decode(Double.self, forColumn: "dose_total_j_cm2")),
+                endReason: try row.decode(String?.self, forColumn: "end_reason"),
+                checkpointAtUnixMs: try row.decode(Int64?.self, forColumn: "checkpoint_at_ms"),
+                recoveredAtUnixMs: try row.decode(Int64?.self, forColumn: "recovered_at_ms"))
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError.unreadableRow(path: path, operation: operation, detail: "\(error)")
+        }
+    }
+}
