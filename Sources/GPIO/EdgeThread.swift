@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Synchronization
 
@@ -21,12 +21,14 @@ final class EdgeThread: Sendable {
         let control = EdgeThread()
         let context = Unmanaged.passRetained(Box(control: control, body: body)).toOpaque()
         var handle = pthread_t()
-        let rc = pthread_create(&handle, nil, { raw in
-            guard let raw else { return nil }
-            let box = Unmanaged<Box>.fromOpaque(raw).takeRetainedValue()
-            box.body(box.control)
-            return nil
-        }, context)
+        let rc = pthread_create(
+            &handle, nil,
+            { raw in
+                guard let raw else { return nil }
+                let box = Unmanaged<Box>.fromOpaque(raw).takeRetainedValue()
+                box.body(box.control)
+                return nil
+            }, context)
         if rc != 0 {
             Unmanaged<Box>.fromOpaque(context).release()
             return nil
@@ -38,10 +40,12 @@ final class EdgeThread: Sendable {
     /// Asks the body to return and waits until it has. Idempotent.
     func stop() {
         self.stopping.store(true, ordering: .releasing)
-        guard let handle = self.thread.withLock({ current -> pthread_t? in
-            defer { current = nil }
-            return current
-        }) else { return }
+        guard
+            let handle = self.thread.withLock({ current -> pthread_t? in
+                defer { current = nil }
+                return current
+            })
+        else { return }
         if pthread_equal(handle, pthread_self()) != 0 {
             // Called from the body itself: it returns on its own once it sees the flag; it cannot join itself.
             _ = pthread_detach(handle)

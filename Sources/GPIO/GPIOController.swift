@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 public import Logging
 import Synchronization
@@ -100,7 +100,8 @@ public final class GPIOController: Sendable {
             guard let thread else {
                 controller.close()
                 throw GPIOError(
-                    .requestFailed, "\(chip.chipName): could not start the input event thread (consumer "
+                    .requestFailed,
+                    "\(chip.chipName): could not start the input event thread (consumer "
                         + "\"\(consumer)\")")
             }
             controller.edgeThread.withLock { $0 = thread }
@@ -130,7 +131,8 @@ public final class GPIOController: Sendable {
         for (name, on) in levels {
             guard let index = self.outputIndex[name] else {
                 throw GPIOError(
-                    .unknownLine, "\(self.chipName): no output named \"\(name)\"; configured outputs: "
+                    .unknownLine,
+                    "\(self.chipName): no output named \"\(name)\"; configured outputs: "
                         + self.outputs.map(\.name).joined(separator: ", "))
             }
             indices.append((index, on))
@@ -225,24 +227,28 @@ public final class GPIOController: Sendable {
             }
             guard names.insert(name).inserted else {
                 throw GPIOError(
-                    .invalidConfiguration, "GPIO line name \"\(name)\" is configured twice; each output and input "
+                    .invalidConfiguration,
+                    "GPIO line name \"\(name)\" is configured twice; each output and input "
                         + "needs its own name (consumer \"\(consumer)\")")
             }
             if let lineName {
                 if let other = lineNames.updateValue(name, forKey: lineName) {
                     throw GPIOError(
-                        .invalidConfiguration, "GPIO line \"\(lineName)\" is configured for both \(other) and "
+                        .invalidConfiguration,
+                        "GPIO line \"\(lineName)\" is configured for both \(other) and "
                             + "\(name); each needs its own line (consumer \"\(consumer)\")")
                 }
             } else if let other = offsets.updateValue(name, forKey: line) {
                 throw GPIOError(
-                    .invalidConfiguration, "GPIO line \(line) is configured for both \(other) and \(name); each "
+                    .invalidConfiguration,
+                    "GPIO line \(line) is configured for both \(other) and \(name); each "
                         + "needs its own line (consumer \"\(consumer)\")")
             }
         }
         for spec in inputs where spec.debounceMs < 0 || spec.debounceMs > 10_000 {
             throw GPIOError(
-                .invalidConfiguration, "input \(spec.name): debounce \(spec.debounceMs) ms is outside 0…10000 ms "
+                .invalidConfiguration,
+                "input \(spec.name): debounce \(spec.debounceMs) ms is outside 0…10000 ms "
                     + "(consumer \"\(consumer)\")")
         }
     }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 public import Logging
 import Synchronization
@@ -78,17 +78,20 @@ public enum GPIOSelfTest {
         defer { edges.cancel() }
         try Self.expectValue(check, sysfs, configuration.outputLine, "0")
         try Self.expectValue(check, sysfs, configuration.activeLowOutputLine, "1")
-        try Self.expectEqual(check, Self.attempt(check) { () throws(GPIOError) in try controller.readOutputs() },
+        try Self.expectEqual(
+            check, Self.attempt(check) { () throws(GPIOError) in try controller.readOutputs() },
             ["plain": false, "inverted": false])
         passed.append(check)
 
         check = "input starts at its pull"
-        try Self.expectEqual(check, Self.attempt(check) { () throws(GPIOError) in try controller.readInputs() },
+        try Self.expectEqual(
+            check, Self.attempt(check) { () throws(GPIOError) in try controller.readInputs() },
             ["input": false])
         passed.append(check)
 
         check = "set reads back and inverts active-low physically"
-        try Self.expectEqual(check,
+        try Self.expectEqual(
+            check,
             Self.attempt(check) { () throws(GPIOError) in try controller.set(["plain": true, "inverted": true]) },
             ["plain": true, "inverted": true])
         try Self.expectValue(check, sysfs, configuration.outputLine, "1")
@@ -106,7 +109,8 @@ public enum GPIOSelfTest {
             guard edge.name == "input", edge.active == active else {
                 throw Failure(check: check, message: "got \(edge)")
             }
-            try Self.expectEqual(check, Self.attempt(check) { () throws(GPIOError) in try controller.readInputs() },
+            try Self.expectEqual(
+                check, Self.attempt(check) { () throws(GPIOError) in try controller.readInputs() },
                 ["input": active])
             passed.append(check)
         }
@@ -127,7 +131,9 @@ public enum GPIOSelfTest {
 
         check = "an offset beyond the chip is refused"
         if case .libgpiod = configuration.backend {
-            switch Self.openResult(configuration, [GPIOOutputSpec(name: "far", line: 100_000)], [], suffix: "-3", logger) {
+            switch Self.openResult(
+                configuration, [GPIOOutputSpec(name: "far", line: 100_000)], [], suffix: "-3", logger)
+            {
             case .success(let wrong):
                 wrong.close()
                 throw Failure(check: check, message: "line 100000 was granted")
@@ -142,7 +148,8 @@ public enum GPIOSelfTest {
         }
 
         check = "set OFF reads back and drives OFF physically"
-        try Self.expectEqual(check,
+        try Self.expectEqual(
+            check,
             Self.attempt(check) { () throws(GPIOError) in try controller.set(["plain": false, "inverted": false]) },
             ["plain": false, "inverted": false])
         try Self.expectValue(check, sysfs, configuration.outputLine, "0")
@@ -188,8 +195,10 @@ public enum GPIOSelfTest {
         throws(Failure)
     {
         if actual != expected {
-            throw Failure(check: check, message: "expected \(expected.sorted { $0.key < $1.key }), "
-                + "got \(actual.sorted { $0.key < $1.key })")
+            throw Failure(
+                check: check,
+                message: "expected \(expected.sorted { $0.key < $1.key }), "
+                    + "got \(actual.sorted { $0.key < $1.key })")
         }
     }
 
@@ -199,8 +208,10 @@ public enum GPIOSelfTest {
         let path = "\(directory)/sim_gpio\(line)/value"
         let actual = Self.readAttribute(path)
         if actual != expected {
-            throw Failure(check: check, message: "\(path) holds \(actual.map { "\"\($0)\"" } ?? "nothing"), "
-                + "expected \"\(expected)\"")
+            throw Failure(
+                check: check,
+                message: "\(path) holds \(actual.map { "\"\($0)\"" } ?? "nothing"), "
+                    + "expected \"\(expected)\"")
         }
     }
 

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 internal import CGPIOD
 import Synchronization
@@ -11,7 +11,8 @@ import Synchronization
 /// Lines are requested without `GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW`: this type speaks physical levels and
 /// ``GPIOController`` inverts `active_low` lines itself, exactly as it does for the simulator, so `gpioinfo` shows
 /// the lines as active-high and the gpio-sim `value` files show the physical level. Inputs are requested for both
-/// edges with their bias flag; their event file descriptors are polled by ``waitForInputActivity(timeoutMilliseconds:)``.
+/// edges with their bias flag; their event file descriptors are polled by
+/// ``waitForInputActivity(timeoutMilliseconds:)``.
 ///
 /// The use of `@unchecked Sendable` is safe for this type because the chip and line handles are immutable after
 /// ``open(chip:outputs:inputs:consumer:)`` and every libgpiod call made through them holds ``lock``; the one call
@@ -63,7 +64,8 @@ final class LibgpiodChip: GPIOLineBackend, @unchecked Sendable {
         do throws(GPIOError) {
             var outputLines: [RequestedLine] = []
             for (spec, initial) in outputs {
-                let description = describeLine(chip: chipName, line: spec.line, lineName: spec.lineName, name: spec.name)
+                let description = describeLine(
+                    chip: chipName, line: spec.line, lineName: spec.lineName, name: spec.name)
                 let line = try Self.findLine(
                     chip, chipName: chipName, offset: spec.line, lineName: spec.lineName, description: description,
                     consumer: consumer)
@@ -77,7 +79,8 @@ final class LibgpiodChip: GPIOLineBackend, @unchecked Sendable {
             var inputLines: [RequestedLine] = []
             var descriptors: [Int32] = []
             for spec in inputs {
-                let description = describeLine(chip: chipName, line: spec.line, lineName: spec.lineName, name: spec.name)
+                let description = describeLine(
+                    chip: chipName, line: spec.line, lineName: spec.lineName, name: spec.name)
                 let line = try Self.findLine(
                     chip, chipName: chipName, offset: spec.line, lineName: spec.lineName, description: description,
                     consumer: consumer)
@@ -91,7 +94,8 @@ final class LibgpiodChip: GPIOLineBackend, @unchecked Sendable {
                 let fd = gpiod_line_event_get_fd(line)
                 if fd < 0 {
                     throw GPIOError(
-                        .requestFailed, "\(description): no event file descriptor after the edge request (consumer "
+                        .requestFailed,
+                        "\(description): no event file descriptor after the edge request (consumer "
                             + "\"\(consumer)\"): \(errnoText(errno))", errno: errno)
                 }
                 inputLines.append(RequestedLine(handle: line, description: description))
@@ -110,7 +114,8 @@ final class LibgpiodChip: GPIOLineBackend, @unchecked Sendable {
         try self.withOpenLock { () throws(GPIOError) in
             if gpiod_line_set_value(line.handle, physical ? 1 : 0) != 0 {
                 let code = errno
-                throw GPIOError(.ioFailed, "\(line.description): setting \(physical ? 1 : 0) failed: \(errnoText(code))",
+                throw GPIOError(
+                    .ioFailed, "\(line.description): setting \(physical ? 1 : 0) failed: \(errnoText(code))",
                     errno: code)
             }
         }
@@ -134,7 +139,8 @@ final class LibgpiodChip: GPIOLineBackend, @unchecked Sendable {
         if ready < 0 {
             let code = errno
             if code == EINTR { return [] }
-            throw GPIOError(.ioFailed, "\(self.chipName): waiting for input events failed: \(errnoText(code))",
+            throw GPIOError(
+                .ioFailed, "\(self.chipName): waiting for input events failed: \(errnoText(code))",
                 errno: code)
         }
         if ready == 0 { return [] }
@@ -142,16 +148,20 @@ final class LibgpiodChip: GPIOLineBackend, @unchecked Sendable {
         try self.withOpenLock { () throws(GPIOError) in
             for (index, entry) in fds.enumerated() where entry.revents != 0 {
                 if entry.revents & Int16(POLLIN) == 0 {
-                    throw GPIOError(.ioFailed, "\(self.inputs[index].description): event descriptor reported "
-                        + "poll flags \(entry.revents) instead of an event")
+                    throw GPIOError(
+                        .ioFailed,
+                        "\(self.inputs[index].description): event descriptor reported "
+                            + "poll flags \(entry.revents) instead of an event")
                 }
                 // Drain the queued events; only the fact that the line moved matters, the debouncer reads the level.
                 var events = [gpiod_line_event](repeating: gpiod_line_event(), count: 16)
                 let count = gpiod_line_event_read_fd_multiple(entry.fd, &events, UInt32(events.count))
                 if count < 0 {
                     let code = errno
-                    throw GPIOError(.ioFailed, "\(self.inputs[index].description): reading edge events failed: "
-                        + errnoText(code), errno: code)
+                    throw GPIOError(
+                        .ioFailed,
+                        "\(self.inputs[index].description): reading edge events failed: "
+                            + errnoText(code), errno: code)
                 }
                 active.append(index)
             }
@@ -174,7 +184,8 @@ final class LibgpiodChip: GPIOLineBackend, @unchecked Sendable {
             let value = gpiod_line_get_value(line.handle)
             if value < 0 {
                 let code = errno
-                throw GPIOError(.ioFailed, "\(line.description): reading the level failed: \(errnoText(code))",
+                throw GPIOError(
+                    .ioFailed, "\(line.description): reading the level failed: \(errnoText(code))",
                     errno: code)
             }
             return value != 0
@@ -212,16 +223,19 @@ final class LibgpiodChip: GPIOLineBackend, @unchecked Sendable {
             switch code {
             case ENOENT, ENODEV, ENOTTY:
                 throw GPIOError(
-                    .chipNotFound, "GPIO chip \"\(descriptor)\" not found (consumer \"\(consumer)\"): "
+                    .chipNotFound,
+                    "GPIO chip \"\(descriptor)\" not found (consumer \"\(consumer)\"): "
                         + "\(errnoText(code)); `gpiodetect` lists the chips, name one as gpiochipN, /dev/gpiochipN "
                         + "or by label", errno: code)
             case EACCES, EPERM:
                 throw GPIOError(
-                    .permissionDenied, "GPIO chip \"\(descriptor)\" cannot be opened by consumer \"\(consumer)\": "
+                    .permissionDenied,
+                    "GPIO chip \"\(descriptor)\" cannot be opened by consumer \"\(consumer)\": "
                         + "\(errnoText(code)); run as a member of the group owning /dev/gpiochip*", errno: code)
             default:
                 throw GPIOError(
-                    .chipOpenFailed, "GPIO chip \"\(descriptor)\" failed to open (consumer \"\(consumer)\"): "
+                    .chipOpenFailed,
+                    "GPIO chip \"\(descriptor)\" failed to open (consumer \"\(consumer)\"): "
                         + errnoText(code), errno: code)
             }
         }
@@ -233,7 +247,8 @@ final class LibgpiodChip: GPIOLineBackend, @unchecked Sendable {
         guard let iterator = gpiod_chip_iter_new() else {
             let code = errno
             throw GPIOError(
-                .chipNotFound, "GPIO chip labelled \"\(label)\" not found (consumer \"\(consumer)\"): listing chips "
+                .chipNotFound,
+                "GPIO chip labelled \"\(label)\" not found (consumer \"\(consumer)\"): listing chips "
                     + "failed: \(errnoText(code))", errno: code)
         }
         var seen: [String] = []
@@ -267,7 +282,8 @@ final class LibgpiodChip: GPIOLineBackend, @unchecked Sendable {
             guard let line = gpiod_chip_find_line(chip, lineName) else {
                 let code = errno
                 throw GPIOError(
-                    .lineNotFound, "\(description): \(chipName) has no line named \"\(lineName)\" (consumer "
+                    .lineNotFound,
+                    "\(description): \(chipName) has no line named \"\(lineName)\" (consumer "
                         + "\"\(consumer)\"); `gpioinfo \(chipName)` lists the line names", errno: code)
             }
             return line
@@ -275,13 +291,15 @@ final class LibgpiodChip: GPIOLineBackend, @unchecked Sendable {
         let count = Int(gpiod_chip_num_lines(chip))
         guard offset >= 0, offset < count else {
             throw GPIOError(
-                .lineOutOfRange, "\(description): offset \(offset) is out of range, \(chipName) has lines 0…\(count - 1) "
+                .lineOutOfRange,
+                "\(description): offset \(offset) is out of range, \(chipName) has lines 0…\(count - 1) "
                     + "(consumer \"\(consumer)\")", errno: EINVAL)
         }
         guard let line = gpiod_chip_get_line(chip, UInt32(offset)) else {
             let code = errno
             throw GPIOError(
-                .requestFailed, "\(description): getting the line failed (consumer \"\(consumer)\"): "
+                .requestFailed,
+                "\(description): getting the line failed (consumer \"\(consumer)\"): "
                     + errnoText(code), errno: code)
         }
         return line
@@ -294,7 +312,8 @@ final class LibgpiodChip: GPIOLineBackend, @unchecked Sendable {
             _ = gpiod_line_update(line)
             let holder = gpiod_line_consumer(line).map { "consumer \"\(String(cString: $0))\"" } ?? "another consumer"
             return GPIOError(
-                .lineBusy, "\(description) is busy: held by \(holder); stop it (`gpioinfo` shows the holder) or "
+                .lineBusy,
+                "\(description) is busy: held by \(holder); stop it (`gpioinfo` shows the holder) or "
                     + "pick a free line; requested by consumer \"\(consumer)\"", errno: code)
         }
         var hint = ""

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Synchronization
 
@@ -61,7 +61,8 @@ final class SimulatedChip: GPIOLineBackend {
         var info = stat()
         guard stat(directory, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
             throw GPIOError(
-                .chipNotFound, "\(chipName) not found (consumer \"\(consumer)\"): \(directory) is not a directory; "
+                .chipNotFound,
+                "\(chipName) not found (consumer \"\(consumer)\"): \(directory) is not a directory; "
                     + "create it or point gpio.sim_dir at one", errno: ENOENT)
         }
         var locks: [Int32] = []
@@ -170,27 +171,31 @@ final class SimulatedChip: GPIOLineBackend {
         if let lineName {
             guard let found = Self.findLine(named: lineName, in: directory) else {
                 throw GPIOError(
-                    .lineNotFound, "\(description): \(chipName) has no line named \"\(lineName)\" (no "
+                    .lineNotFound,
+                    "\(description): \(chipName) has no line named \"\(lineName)\" (no "
                         + "sim_gpio*/name file holds it; consumer \"\(consumer)\")", errno: ENOENT)
             }
             resolved = found
         }
         guard resolved >= 0 else {
             throw GPIOError(
-                .lineOutOfRange, "\(description): offset \(resolved) is out of range, offsets start at 0 "
+                .lineOutOfRange,
+                "\(description): offset \(resolved) is out of range, offsets start at 0 "
                     + "(consumer \"\(consumer)\")", errno: EINVAL)
         }
         let lineDirectory = directory + "/sim_gpio\(resolved)"
         if mkdir(lineDirectory, 0o755) != 0, errno != EEXIST {
             let code = errno
-            throw GPIOError(.requestFailed, "\(description): creating \(lineDirectory) failed: \(errnoText(code))",
+            throw GPIOError(
+                .requestFailed, "\(description): creating \(lineDirectory) failed: \(errnoText(code))",
                 errno: code)
         }
         let lockPath = lineDirectory + "/consumer"
         let descriptor = Glibc.open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         if descriptor < 0 {
             let code = errno
-            throw GPIOError(.requestFailed, "\(description): opening \(lockPath) failed: \(errnoText(code))",
+            throw GPIOError(
+                .requestFailed, "\(description): opening \(lockPath) failed: \(errnoText(code))",
                 errno: code)
         }
         if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
@@ -200,10 +205,12 @@ final class SimulatedChip: GPIOLineBackend {
             if code == EWOULDBLOCK {
                 let who = holder.isEmpty ? "another consumer" : "consumer \"\(holder)\""
                 throw GPIOError(
-                    .lineBusy, "\(description) is busy: held by \(who); stop it or pick a free line; requested by "
+                    .lineBusy,
+                    "\(description) is busy: held by \(who); stop it or pick a free line; requested by "
                         + "consumer \"\(consumer)\"", errno: EBUSY)
             }
-            throw GPIOError(.requestFailed, "\(description): locking \(lockPath) failed: \(errnoText(code))",
+            throw GPIOError(
+                .requestFailed, "\(description): locking \(lockPath) failed: \(errnoText(code))",
                 errno: code)
         }
         locks.append(descriptor)
@@ -266,7 +273,8 @@ final class SimulatedChip: GPIOLineBackend {
         Glibc.close(descriptor)
         if written != bytes.count {
             unlink(temporary)
-            throw GPIOError(.ioFailed, "\(description): writing \(path) failed: \(errnoText(writeError))",
+            throw GPIOError(
+                .ioFailed, "\(description): writing \(path) failed: \(errnoText(writeError))",
                 errno: writeError)
         }
         if rename(temporary, path) != 0 {

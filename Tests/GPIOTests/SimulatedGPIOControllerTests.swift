@@ -108,7 +108,8 @@ import Testing
         }
         #expect(error?.code == .lineBusy)
         #expect(
-            error?.message.hasPrefix("simulated chip \(chip.path) line 22 (master) is busy: held by consumer \"gpioset\"")
+            error?.message.hasPrefix(
+                "simulated chip \(chip.path) line 22 (master) is busy: held by consumer \"gpioset\"")
                 == true)
         #expect(error?.message.contains("rlt-gateway") == true)
 
@@ -258,7 +259,8 @@ import Testing
         let chip = try SimulatedChipDirectory()
         defer { chip.remove() }
         let report = try await GPIOSelfTest.run(
-            GPIOSelfTest.Configuration(backend: chip.backend, sysfsDirectory: chip.path, outputLine: 3,
+            GPIOSelfTest.Configuration(
+                backend: chip.backend, sysfsDirectory: chip.path, outputLine: 3,
                 activeLowOutputLine: 4, inputLine: 5),
             logger: quietLogger)
         #expect(report.count == 9)
