@@ -7,7 +7,7 @@ public struct GPIOError: Error, CustomStringConvertible, Sendable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case chipNotFound, permissionDenied, chipOpenFailed, lineNotFound, lineOutOfRange, lineBusy
-            case requestFailed, ioFailed, invalidConfiguration, unknownLine, closed
+            case requestFailed, ioFailed, invalidConfiguration, unknownLine, closed, pwmFailed
         }
         private let base: Base
 
@@ -33,6 +33,8 @@ public struct GPIOError: Error, CustomStringConvertible, Sendable {
         public static let unknownLine = Code(base: .unknownLine)
         /// The controller was closed.
         public static let closed = Code(base: .closed)
+        /// A sysfs PWM channel could not be exported, configured or written (``SysfsPWM``).
+        public static let pwmFailed = Code(base: .pwmFailed)
 
         public var description: String { self.base.rawValue }
     }
