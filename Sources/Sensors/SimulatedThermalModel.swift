@@ -88,6 +88,17 @@ public final class SimulatedThermalModel: TemperatureSensor {
         )
     }
 
+    /// Creates a model from flat parameters (the config's `sensor.simulated` values); see ``Parameters``.
+    public convenience init(
+        ambientC: Double, timeConstantS: Double, redRiseC: Double, nirRiseC: Double, initialC: Double? = nil,
+        clock: @escaping @Sendable () -> Int64 = MonotonicClock.now
+    ) {
+        self.init(
+            parameters: Parameters(
+                ambientC: ambientC, timeConstantS: timeConstantS, redRiseC: redRiseC, nirRiseC: nirRiseC),
+            initialC: initialC, clock: clock)
+    }
+
     /// Sets the power of each channel as a duty from 0 (off) to 1 (full), clamped into that range.
     ///
     /// The model first advances to now under the previous power, so a change takes effect from this instant on.

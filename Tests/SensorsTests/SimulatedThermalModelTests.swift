@@ -137,4 +137,16 @@ import Testing
         clock.advance(seconds: -500)
         #expect(model.read().celsius == 40)
     }
+
+    @Test func init_withNonPositiveTimeConstant_usesOneSecond() {
+        let clock = ManualClock()
+        let model = SimulatedThermalModel(
+            ambientC: 20, timeConstantS: 0, redRiseC: 10, nirRiseC: 10, initialC: 20, clock: { clock.now })
+        #expect(model.parameters.timeConstantS == 1)
+        model.setPower(red: true, nir: false)
+        clock.advance(seconds: 1)
+        let value: Double = model.read().celsius ?? .nan
+        let expected: Double = 20 + 10 * (1 - exp(-1.0))
+        #expect(abs(value - expected) < 1e-9)
+    }
 }
