@@ -70,7 +70,9 @@ public struct GPIOInputEdge: Sendable, Hashable {
     public var name: String
     /// The new logical level: `true` when active.
     public var active: Bool
-    /// CLOCK_MONOTONIC time of the last raw change before the level settled.
+    /// CLOCK_MONOTONIC time at which the edge thread saw the last raw change before the level settled (its wake-up
+    /// from `poll(2)` for libgpiod, its sample for the simulator). The kernel's event timestamp is not used, so both
+    /// backends stamp edges with the same clock the rest of the gateway uses.
     public var monotonicNanoseconds: Int64
 
     public init(name: String, active: Bool, monotonicNanoseconds: Int64) {
