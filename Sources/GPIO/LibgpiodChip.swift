@@ -69,9 +69,10 @@ final class LibgpiodChip: GPIOLineBackend, @unchecked Sendable {
                 let line = try Self.findLine(
                     chip, chipName: chipName, offset: spec.line, lineName: spec.lineName, description: description,
                     consumer: consumer)
-                let rc = consumer.withCString { gpiod_line_request_output(line, $0, initial ? 1 : 0) }
+                // errno is captured inside the closure, before anything else can overwrite it.
+                let (rc, code) = consumer.withCString { (gpiod_line_request_output(line, $0, initial ? 1 : 0), errno) }
                 if rc != 0 {
-                    throw Self.requestError(line, errno: errno, description: description, consumer: consumer, bias: nil)
+                    throw Self.requestError(line, errno: code, description: description, consumer: consumer, bias: nil)
                 }
                 requested.append(line)
                 outputLines.append(RequestedLine(handle: line, description: description))
@@ -85,10 +86,12 @@ final class LibgpiodChip: GPIOLineBackend, @unchecked Sendable {
                     chip, chipName: chipName, offset: spec.line, lineName: spec.lineName, description: description,
                     consumer: consumer)
                 let flags = Self.biasFlags(spec.bias)
-                let rc = consumer.withCString { gpiod_line_request_both_edges_events_flags(line, $0, flags) }
+                let (rc, code) = consumer.withCString {
+                    (gpiod_line_request_both_edges_events_flags(line, $0, flags), errno)
+                }
                 if rc != 0 {
                     throw Self.requestError(
-                        line, errno: errno, description: description, consumer: consumer, bias: spec.bias)
+                        line, errno: code, description: description, consumer: consumer, bias: spec.bias)
                 }
                 requested.append(line)
                 let fd = gpiod_line_event_get_fd(line)
