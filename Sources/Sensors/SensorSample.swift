@@ -1,0 +1,37 @@
+/// One temperature reading, stamped with the monotonic time it was taken.
+///
+/// Sensors never throw: a read error, a missing file or unparseable text becomes ``invalid(_:monotonicNanoseconds:)``
+/// with a reason a person can act on, so the safety core counts invalid samples (rule S6) instead of an adapter
+/// deciding what an error means. Plausibility (range, NaN, stuck values) is the core's job too: a parsed value is
+/// reported as it is.
+public enum SensorSample: Sendable, Hashable {
+    /// A reading in degrees Celsius, taken at `monotonicNanoseconds` (CLOCK_MONOTONIC).
+    case celsius(Double, monotonicNanoseconds: Int64)
+    /// No reading; the string says why (e.g. `"/sys/…/temp: No such file or directory"`).
+    case invalid(String, monotonicNanoseconds: Int64)
+
+    /// The monotonic time the sample was taken, whatever its kind.
+    public var monotonicNanoseconds: Int64 {
+        switch self {
+        case .celsius(_, let time): return time
+        case .invalid(_, let time): return time
+        }
+    }
+
+    /// The temperature, or `nil` for an invalid sample.
+    public var celsius: Double? {
+        switch self {
+        case .celsius(let value, _): return value
+        case .invalid: return nil
+        }
+    }
+}
+
+/// A source of panel temperature readings.
+///
+/// - Important: ``read()`` may block for as long as the underlying file read takes (a 1-Wire conversion takes
+///   about 750 ms), so call it from a task or thread that may block, never from the gateway's event loop.
+public protocol TemperatureSensor: Sendable {
+    /// Takes one reading now. Never throws: failures are ``SensorSample/invalid(_:monotonicNanoseconds:)``.
+    func read() -> SensorSample
+}

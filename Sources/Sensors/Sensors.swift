@@ -1,1 +1,0 @@
-// Sensors module

@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+
+@testable import Sensors
+
+@Suite struct SysfsTemperatureSensorTests {
+    @Test(arguments: [
+        ("23125\n", 23.125),  // thermal_zone*/temp as the kernel writes it
+        ("-4500\n", -4.5),  // hwmon temp*_input below zero
+        ("0\n", 0.0),
+        ("131000\n", 131.0),  // out of range is the core's call, not the sensor's
+        ("  45000  \n", 45.0),
+    ])
+    func read_whenFileHoldsMillidegrees_returnsCelsius(text: String, expected: Double) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try directory.write(text, to: "thermal_zone0/temp")
+        let clock = ManualClock(start: 42)
+        let sensor = SysfsTemperatureSensor(path: path, clock: { clock.now })
+
+        #expect(sensor.read() == .celsius(expected, monotonicNanoseconds: 42))
+    }
+
+    @Test(arguments: [
+        ("garbage\n", "is not integer millidegrees"),
+        ("23.5\n", "is not integer millidegrees"),
+        ("nan\n", "is not integer millidegrees"),
+        ("12 34\n", "is not integer millidegrees"),
+        ("\n", "empty"),
+        ("", "empty"),
+    ])
+    func read_whenFileHoldsNoInteger_isInvalidWithReason(text: String, reason: String) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try directory.write(text, to: "hwmon0/temp1_input")
+        let sample = SysfsTemperatureSensor(path: path).read()
+
+        guard case .invalid(let message, _) = sample else {
+            Issue.record("expected an invalid sample, got \(sample)")
+            return
+        }
+        #expect(message.contains(reason))
+        #expect(message.contains(path))
+    }
+
+    @Test func read_whenFileIsMissing_isInvalidNamingPathAndError() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path + "/thermal_zone9/temp"
+        let sample = SysfsTemperatureSensor(path: path).read()
+
+        guard case .invalid(let message, _) = sample else {
+            Issue.record("expected an invalid sample, got \(sample)")
+            return
+        }
+        #expect(message == "\(path): No such file or directory")
+    }
+
+    @Test func read_whenPathIsADirectory_isInvalidWithReadError() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let sample = SysfsTemperatureSensor(path: directory.path).read()
+
+        guard case .invalid(let message, _) = sample else {
+            Issue.record("expected an invalid sample, got \(sample)")
+            return
+        }
+        #expect(message.contains("Is a directory"))
+    }
+
+    @Test func read_whenFileChanges_reportsNewValueWithNewTime() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try directory.write("30000\n", to: "temp")
+        let clock = ManualClock(start: 100)
+        let sensor = SysfsTemperatureSensor(path: path, clock: { clock.now })
+
+        #expect(sensor.read() == .celsius(30, monotonicNanoseconds: 100))
+        try directory.write("31500\n", to: "temp")
+        clock.advance(seconds: 1)
+        #expect(sensor.read() == .celsius(31.5, monotonicNanoseconds: 1_000_000_100))
+    }
+
+    @Test func read_withDefaultClock_stampsMonotonicTime() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try directory.write("30000\n", to: "temp")
+        let before = MonotonicClock.now()
+        let sample = SysfsTemperatureSensor(path: path).read()
+        let after = MonotonicClock.now()
+
+        #expect(sample.monotonicNanoseconds >= before)
+        #expect(sample.monotonicNanoseconds <= after)
+        #expect(sample.celsius == 30)
+    }
+}
