@@ -52,4 +52,10 @@ public final class MQTTClient: Sendable {
     public var statistics: MQTTStatistics {
         self.session.statistics
     }
+
+    /// Cuts the TCP connection without an MQTT DISCONNECT, as a failing network would, so tests can
+    /// watch the broker publish the will and the client reconnect.
+    func dropConnectionForTesting() {
+        self.session.dropConnectionForTesting()
+    }
 }

@@ -486,6 +486,14 @@ final class MosquittoSession: @unchecked Sendable {
         self.continuation.finish()
     }
 
+    /// Shuts the socket down under libmosquitto (tests only): the broker sees an unexpected close.
+    func dropConnectionForTesting() {
+        let socket = mosquitto_socket(self.handle)
+        if socket >= 0 {
+            shutdown(socket, Int32(SHUT_RDWR))
+        }
+    }
+
     /// Abandons the connection without a clean disconnect (the client was released without `stop`).
     func abandon() {
         self.state.withLock { state in

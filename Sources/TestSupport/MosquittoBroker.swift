@@ -57,7 +57,7 @@ public final class MosquittoBroker: Sendable {
     /// The directory holding the configuration, password/ACL files and `mosquitto.log`.
     public let directory: TemporaryDirectory
     private let configPath: String
-    private let process = Mutex<Process?>(nil)
+    private let process = Mutex<ChildProcess?>(nil)
 
     /// Writes the configuration and starts the broker.
     ///
@@ -89,13 +89,9 @@ public final class MosquittoBroker: Sendable {
     /// - Throws: ``ToolError`` with the broker's log when it exits or does not listen within 10 s.
     public func start() async throws {
         if self.isRunning { return }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = ["-c", self.configPath]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess(
+            executable: Self.executable, arguments: ["-c", self.configPath],
+            standardError: self.directory.file("mosquitto.stderr"))
         self.process.withLock { $0 = process }
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
@@ -112,25 +108,13 @@ public final class MosquittoBroker: Sendable {
     /// Stops the broker with SIGTERM (SIGKILL after 5 s) and waits until it has exited.
     public func stop() async {
         guard let process = self.process.withLock({ $0 }) else { return }
-        if process.isRunning { process.terminate() }
-        let deadline = ContinuousClock.now + .seconds(5)
-        while process.isRunning && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        if process.isRunning {
-            Foundation.kill(process.processIdentifier, SIGKILL)
-            while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
-        }
+        await process.terminate()
         self.process.withLock { $0 = nil }
     }
 
     /// Kills the broker at once (deinit, and simulating a crash).
     public func kill() {
-        self.process.withLock { process in
-            if let running = process, running.isRunning {
-                Foundation.kill(running.processIdentifier, SIGKILL)
-            }
-        }
+        self.process.withLock { $0?.send(signal: SIGKILL) }
     }
 
     private func writeConfiguration(_ options: Options) async throws {

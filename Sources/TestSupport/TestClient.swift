@@ -17,8 +17,8 @@ public final class TestClient: Sendable {
     private let disconnections = Mutex<[String]>([])
     private let consumer: Mutex<Task<Void, Never>?> = Mutex(nil)
 
-    /// Creates and starts a client.
-    public init(configuration: MQTTClientConfiguration, echoLogs: Bool = false) throws {
+    /// Creates a client and, unless `start` is false, starts it.
+    public init(configuration: MQTTClientConfiguration, start: Bool = true, echoLogs: Bool = false) throws {
         self.configuration = configuration
         self.logs = LogRecorder(echo: echoLogs)
         self.client = try MQTTClient(
@@ -34,7 +34,9 @@ public final class TestClient: Sendable {
             }
         }
         self.consumer.withLock { $0 = task }
-        self.client.start()
+        if start {
+            self.client.start()
+        }
     }
 
     /// A client of a broker on 127.0.0.1:`port` with quick reconnects (0.1 s … 0.5 s) for tests.
@@ -43,12 +45,13 @@ public final class TestClient: Sendable {
         clientID: String = "test-\(UUID().uuidString.prefix(8).lowercased())",
         subscriptions: [String] = [],
         protocolVersion: MQTTProtocolVersion = .v5,
+        start: Bool = true,
         configure: (inout MQTTClientConfiguration) -> Void = { _ in }
     ) throws {
         var configuration = Self.configuration(port: port, clientID: clientID, protocolVersion: protocolVersion)
         configuration.subscriptions = subscriptions.map { MQTTSubscription(filter: $0, qos: .atLeastOnce) }
         configure(&configuration)
-        try self.init(configuration: configuration)
+        try self.init(configuration: configuration, start: start)
     }
 
     /// Test defaults: loopback, short reconnect delays, the given protocol.
@@ -90,6 +93,26 @@ public final class TestClient: Sendable {
             return found != nil
         }
         return found
+    }
+
+    /// Proves the broker has processed this client's subscription to `topic`'s filter: publishes a
+    /// unique probe on `topic` from this client and waits for it to come back. A broker handles one
+    /// connection's packets in order, so the SUBSCRIBE sent on connect is active once the probe
+    /// arrives.
+    public func waitForSubscription(probeTopic topic: String, timeout: Duration = .seconds(10)) async -> Bool {
+        let marker = "probe-\(UUID().uuidString)"
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            self.client.publish(MQTTMessage(topic: topic, text: marker, qos: .atLeastOnce))
+            let probe = await self.waitForMessage(topic: topic, timeout: .seconds(1)) { $0.payloadText == marker }
+            if probe != nil { return true }
+        }
+        return false
+    }
+
+    /// Forgets every received message not yet consumed.
+    public func clearMessages() {
+        self.inbox.withLock { $0.removeAll() }
     }
 
     /// Every message received on `topic` and not yet consumed, oldest first.
