@@ -1,0 +1,61 @@
+import Logging
+
+/// An MQTT client on libmosquitto that keeps one broker connection alive for the life of a daemon.
+///
+/// It connects in the background, retries forever with exponential backoff and jitter, rebuilds its
+/// session (will, subscriptions, birth messages) on every connect, queues outgoing messages while
+/// offline by a per-message policy, and reports everything on one ordered ``events`` stream.
+/// It knows nothing about what the messages mean.
+public final class MQTTClient: Sendable {
+    /// Connection changes and incoming messages, in the order libmosquitto saw them. Consume it from
+    /// one task; it finishes after ``stop(finalMessages:)``.
+    public let events: AsyncStream<MQTTEvent>
+    private let session: MosquittoSession
+
+    /// Validates the configuration and prepares the libmosquitto handle; does not connect yet.
+    ///
+    /// - Throws: ``MQTTError`` naming every invalid setting, or the libmosquitto step that failed
+    ///   (for example an unreadable TLS file).
+    public init(configuration: MQTTClientConfiguration, logger: Logger) throws {
+        let problems = configuration.problems()
+        guard problems.isEmpty else {
+            throw MQTTError.invalidConfiguration("invalid MQTT configuration: " + problems.joined(separator: "; "))
+        }
+        let (events, continuation) = AsyncStream.makeStream(
+            of: MQTTEvent.self, bufferingPolicy: .bufferingOldest(4096))
+        self.events = events
+        self.session = try MosquittoSession(configuration: configuration, logger: logger, continuation: continuation)
+    }
+
+    deinit {
+        self.session.abandon()
+    }
+
+    /// Starts connecting in the background; a broker that is down is retried until ``stop(finalMessages:)``.
+    public func start() {
+        self.session.start()
+    }
+
+    /// Sends `message` now if connected, otherwise keeps or drops it according to `queueing`.
+    /// Never blocks on the network.
+    public func publish(_ message: MQTTMessage, queueing: MQTTQueueing = .bounded) {
+        self.session.publish(message, queueing: queueing)
+    }
+
+    /// Publishes `finalMessages` (e.g. a retained "offline, shutdown" status), waits a bounded time for
+    /// them to be sent, disconnects cleanly so the broker does not publish the will, stops the network
+    /// thread and finishes ``events``.
+    public func stop(finalMessages: [MQTTMessage] = []) async {
+        await self.session.stop(finalMessages: finalMessages)
+    }
+
+    public var statistics: MQTTStatistics {
+        self.session.statistics
+    }
+
+    /// Cuts the TCP connection without an MQTT DISCONNECT, as a failing network would, so tests can
+    /// watch the broker publish the will and the client reconnect.
+    func dropConnectionForTesting() {
+        self.session.dropConnectionForTesting()
+    }
+}

@@ -1,0 +1,150 @@
+internal import CMosquitto
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// TLS settings. The broker's certificate and host name are always verified: there is no switch
+/// to turn that off, because an unverified TLS link only looks safe.
+public struct MQTTTLS: Sendable, Hashable {
+    /// PEM file of the CA(s) that signed the broker's certificate; `nil` uses the system's CAs.
+    public var caFile: String?
+    /// PEM client certificate, for brokers with `require_certificate true`.
+    public var certFile: String?
+    /// PEM private key of `certFile` (unencrypted).
+    public var keyFile: String?
+
+    public init(caFile: String? = nil, certFile: String? = nil, keyFile: String? = nil) {
+        self.caFile = caFile
+        self.certFile = certFile
+        self.keyFile = keyFile
+    }
+}
+
+/// One topic filter the client (re)subscribes to on every connect.
+public struct MQTTSubscription: Sendable, Hashable {
+    public var filter: String
+    public var qos: MQTTQoS
+
+    public init(filter: String, qos: MQTTQoS = .atLeastOnce) {
+        self.filter = filter
+        self.qos = qos
+    }
+}
+
+/// Everything the client needs to reach one broker and to rebuild its session after every reconnect.
+public struct MQTTClientConfiguration: Sendable, Hashable {
+    public var host: String
+    public var port: Int
+    public var tls: MQTTTLS?
+    public var username: String?
+    public var password: String?
+    public var clientID: String
+    public var protocolVersion: MQTTProtocolVersion
+    public var keepaliveSeconds: Int
+    /// Last will, published by the broker if the connection dies without a clean disconnect.
+    public var will: MQTTMessage?
+    /// Published on every (re)connect, after subscribing, e.g. a retained `online` status.
+    public var birth: [MQTTMessage]
+    /// Subscribed on every (re)connect, because the session is started clean each time.
+    public var subscriptions: [MQTTSubscription]
+    /// First delay before retrying a failed or lost connection.
+    public var reconnectMinSeconds: Double
+    /// Longest delay between retries; the delay doubles up to this, with random jitter.
+    public var reconnectMaxSeconds: Double
+    /// Most messages kept while offline.
+    public var outgoingQueueLimit: Int
+    /// Longest time `stop` waits for its final messages to be acknowledged and the link to close.
+    public var stopTimeoutSeconds: Double
+
+    public init(
+        host: String,
+        port: Int,
+        tls: MQTTTLS? = nil,
+        username: String? = nil,
+        password: String? = nil,
+        clientID: String,
+        protocolVersion: MQTTProtocolVersion = .v5,
+        keepaliveSeconds: Int = 10,
+        will: MQTTMessage? = nil,
+        birth: [MQTTMessage] = [],
+        subscriptions: [MQTTSubscription] = [],
+        reconnectMinSeconds: Double = 1,
+        reconnectMaxSeconds: Double = 60,
+        outgoingQueueLimit: Int = 256,
+        stopTimeoutSeconds: Double = 5
+    ) {
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.username = username
+        self.password = password
+        self.clientID = clientID
+        self.protocolVersion = protocolVersion
+        self.keepaliveSeconds = keepaliveSeconds
+        self.will = will
+        self.birth = birth
+        self.subscriptions = subscriptions
+        self.reconnectMinSeconds = reconnectMinSeconds
+        self.reconnectMaxSeconds = reconnectMaxSeconds
+        self.outgoingQueueLimit = outgoingQueueLimit
+        self.stopTimeoutSeconds = stopTimeoutSeconds
+    }
+
+    /// Every problem with this configuration, in words; empty when it can be used.
+    public func problems() -> [String] {
+        var problems: [String] = []
+        if self.host.isEmpty {
+            problems.append("host is empty; give a broker host name or address")
+        }
+        if !(1...65535).contains(self.port) {
+            problems.append("port \(self.port) is outside 1…65535")
+        }
+        if self.clientID.isEmpty || self.clientID.utf8.count > 65535 {
+            problems.append("client id must be 1…65535 bytes, got \(self.clientID.utf8.count)")
+        }
+        if self.keepaliveSeconds != 0 && !(5...65535).contains(self.keepaliveSeconds) {
+            problems.append("keepalive \(self.keepaliveSeconds) s must be 0 (off) or 5…65535 s")
+        }
+        if !(self.reconnectMinSeconds > 0) {
+            problems.append("reconnect minimum \(self.reconnectMinSeconds) s must be above 0")
+        }
+        if !(self.reconnectMaxSeconds >= self.reconnectMinSeconds) {
+            problems.append(
+                "reconnect maximum \(self.reconnectMaxSeconds) s must be at least the minimum "
+                    + "\(self.reconnectMinSeconds) s"
+            )
+        }
+        if self.outgoingQueueLimit < 1 {
+            problems.append("outgoing queue limit \(self.outgoingQueueLimit) must be at least 1")
+        }
+        if !(self.stopTimeoutSeconds >= 0) {
+            problems.append("stop timeout \(self.stopTimeoutSeconds) s must not be negative")
+        }
+        if self.password != nil && self.username == nil {
+            problems.append("a password is set without a username; set both or neither")
+        }
+        if let tls = self.tls {
+            if (tls.certFile == nil) != (tls.keyFile == nil) {
+                problems.append("TLS client certificate and key must be given together")
+            }
+            for (name, path) in [("CA", tls.caFile), ("certificate", tls.certFile), ("key", tls.keyFile)] {
+                if let path, access(path, R_OK) != 0 {
+                    problems.append("TLS \(name) file \(path) is not readable")
+                }
+            }
+        }
+        var published = self.birth
+        if let will = self.will { published.append(will) }
+        for message in published where mosquitto_pub_topic_check(message.topic) != MOSQ_ERR_SUCCESS.rawValue {
+            problems.append("'\(message.topic)' is not a valid topic to publish to (no wildcards, not empty)")
+        }
+        for subscription in self.subscriptions
+        where mosquitto_sub_topic_check(subscription.filter) != MOSQ_ERR_SUCCESS.rawValue {
+            problems.append("'\(subscription.filter)' is not a valid topic filter")
+        }
+        return problems
+    }
+}

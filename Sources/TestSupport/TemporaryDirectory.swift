@@ -1,0 +1,36 @@
+import Foundation
+
+/// A fresh directory under the system temp dir, unique per instance, removed on ``remove()`` or deinit.
+///
+/// Tests run in parallel in one process, so every path carries a UUID and nothing is shared.
+public final class TemporaryDirectory: Sendable {
+    public let path: String
+
+    /// - Parameter prefix: a readable prefix for the directory name, to spot leftovers.
+    public init(prefix: String = "rlt-test") throws {
+        let path = NSTemporaryDirectory() + "/\(prefix)-\(UUID().uuidString.lowercased())"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        self.path = (path as NSString).standardizingPath
+    }
+
+    deinit {
+        self.remove()
+    }
+
+    /// The absolute path of `name` inside this directory.
+    public func file(_ name: String) -> String {
+        self.path + "/" + name
+    }
+
+    /// Writes `text` to `name` inside this directory and returns its path.
+    @discardableResult
+    public func write(_ name: String, _ text: String) throws -> String {
+        let path = self.file(name)
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    public func remove() {
+        try? FileManager.default.removeItem(atPath: self.path)
+    }
+}
