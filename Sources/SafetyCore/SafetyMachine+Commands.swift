@@ -140,6 +140,12 @@ extension SafetyMachine {
                     envelope, .range,
                     "dose_j_cm2 \(format(target)) must be above 0 and at most \(format(limits.maxSessionDose))")
             }
+            guard target <= limits.maxSessionDose else {
+                return self.reject(
+                    envelope, .doseLimit,
+                    "dose_j_cm2 \(format(target)) exceeds the per-session limit \(format(limits.maxSessionDose)); "
+                        + "use dose_j_cm2 ≤ \(format(limits.maxSessionDose))")
+            }
         }
         let fullDose = self.plannedDose(channels: channels, intensityPercent: intensity, seconds: duration)
         let ceiling = min(fullDose, target ?? fullDose)
