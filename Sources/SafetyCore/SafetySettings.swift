@@ -17,6 +17,8 @@ public struct SafetySettings: Hashable, Sendable {
     public var inputs: Inputs
     /// Largest accepted command payload (S14).
     public var maxCommandBytes: Int
+    /// Whether a master relay is wired; without one, `OutputReadback.master` is not compared (S9).
+    public var hasMasterRelay: Bool
 
     public init(
         irradianceMWPerCm2: PerChannel<Double> = PerChannel(red: 50, nir: 40),
@@ -27,7 +29,8 @@ public struct SafetySettings: Hashable, Sendable {
         policy: Policy = Policy(),
         rateLimit: RateLimit = RateLimit(),
         inputs: Inputs = Inputs(),
-        maxCommandBytes: Int = 4096
+        maxCommandBytes: Int = 4096,
+        hasMasterRelay: Bool = true
     ) {
         self.irradianceMWPerCm2 = irradianceMWPerCm2
         self.dimmable = dimmable
@@ -38,6 +41,7 @@ public struct SafetySettings: Hashable, Sendable {
         self.rateLimit = rateLimit
         self.inputs = inputs
         self.maxCommandBytes = maxCommandBytes
+        self.hasMasterRelay = hasMasterRelay
     }
 
     /// What `start` uses for arguments it does not give; changed by `set`, persisted by the shell.
@@ -96,12 +100,18 @@ public struct SafetySettings: Hashable, Sendable {
         public var steadyStateMargin: Double
         /// A rise faster than this (°C/s) is a runaway (S8).
         public var runawayRatePerSecond: Double
+        /// The runaway rate is measured over at least this long, so sensor noise between two
+        /// 250 ms samples is not mistaken for a runaway (S8).
+        public var runawayWindowSeconds: Double
+        /// The warning fires again only after the temperature fell this far below `warn` (S5).
+        public var warnHysteresis: Double
 
         public init(
             warn: Celsius = Celsius(55), cutoff: Celsius = Celsius(65), resume: Celsius = Celsius(50),
             validRange: ClosedRange<Double> = -20...125, invalidReadingsBeforeFault: Int = 3,
             staleAfterSeconds: Double = 3, heatingWatchSeconds: Double = 120, minimumRise: Double = 1,
-            steadyStateMargin: Double = 15, runawayRatePerSecond: Double = 1
+            steadyStateMargin: Double = 15, runawayRatePerSecond: Double = 1, runawayWindowSeconds: Double = 2,
+            warnHysteresis: Double = 2
         ) {
             self.warn = warn
             self.cutoff = cutoff
@@ -113,6 +123,8 @@ public struct SafetySettings: Hashable, Sendable {
             self.minimumRise = minimumRise
             self.steadyStateMargin = steadyStateMargin
             self.runawayRatePerSecond = runawayRatePerSecond
+            self.runawayWindowSeconds = runawayWindowSeconds
+            self.warnHysteresis = warnHysteresis
         }
     }
 
@@ -127,14 +139,18 @@ public struct SafetySettings: Hashable, Sendable {
         public var latchOnUncleanRestart: Bool
         /// Output readback disagreeing for this long raises `F_OUTPUT_MISMATCH` (S9).
         public var outputMismatchSeconds: Double
+        /// A running session records its progress this often, so a crash loses at most this much
+        /// of the ledger's account (the ledger books the plan's ceiling for an open session anyway).
+        public var checkpointIntervalSeconds: Double
 
         public init(
             onLinkLoss: LinkLossPolicy = .continue, latchOnUncleanRestart: Bool = true,
-            outputMismatchSeconds: Double = 1
+            outputMismatchSeconds: Double = 1, checkpointIntervalSeconds: Double = 5
         ) {
             self.onLinkLoss = onLinkLoss
             self.latchOnUncleanRestart = latchOnUncleanRestart
             self.outputMismatchSeconds = outputMismatchSeconds
+            self.checkpointIntervalSeconds = checkpointIntervalSeconds
         }
     }
 

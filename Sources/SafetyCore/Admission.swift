@@ -1,0 +1,69 @@
+/// A token bucket on the monotonic clock (S15).
+///
+/// Kept as a value inside the machine so the rate limit is as pure and replayable as every other
+/// rule: the same events at the same instants always give the same answers.
+struct TokenBucket: Hashable, Sendable {
+    private(set) var tokens: Double
+    private var refilledAt: Instant?
+
+    init(burst: Double) {
+        self.tokens = max(0, burst)
+    }
+
+    /// Takes one token if there is one; refills first at `perSecond`, up to `burst`.
+    mutating func take(now: Instant, perSecond: Double, burst: Double) -> Bool {
+        if let last = self.refilledAt {
+            let elapsed = max(0, now.seconds(since: last))
+            self.tokens = min(max(0, burst), self.tokens + elapsed * max(0, perSecond))
+        }
+        self.refilledAt = now
+        guard self.tokens >= 1 else { return false }
+        self.tokens -= 1
+        return true
+    }
+}
+
+/// The responses to the most recent command ids, so a QoS 1 redelivery gets the first answer
+/// again and has no second effect (S14).
+///
+/// Bounded: the oldest id is forgotten first. A redelivery arrives within seconds, so a few
+/// hundred ids are plenty while the memory stays constant however long the daemon runs.
+struct ResponseCache: Hashable, Sendable {
+    let capacity: Int
+    private var responses: [String: CommandResponse] = [:]
+    private var order: [String] = []
+    private var oldest = 0
+
+    init(capacity: Int) {
+        self.capacity = max(1, capacity)
+    }
+
+    subscript(id: String) -> CommandResponse? { self.responses[id] }
+
+    mutating func remember(_ response: CommandResponse, for id: String) {
+        guard self.responses[id] == nil else { return }
+        self.responses[id] = response
+        if self.order.count < self.capacity {
+            self.order.append(id)
+        } else {
+            self.responses[self.order[self.oldest]] = nil
+            self.order[self.oldest] = id
+            self.oldest = (self.oldest + 1) % self.capacity
+        }
+    }
+
+    var count: Int { self.responses.count }
+}
+
+/// Short numbers for messages, without Foundation: one decimal, no trailing `.0`.
+func format(_ value: Double) -> String {
+    guard value.isFinite else { return "\(value)" }
+    let rounded = (value * 10).rounded() / 10
+    if rounded == rounded.rounded(), abs(rounded) < 1e15 {
+        return "\(Int(rounded))"
+    }
+    return "\(rounded)"
+}
+
+func format(_ celsius: Celsius) -> String { "\(format(celsius.value)) °C" }
+func format(_ dose: Dose) -> String { "\(format(dose.joulesPerCm2)) J/cm²" }

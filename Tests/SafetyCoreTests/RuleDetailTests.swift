@@ -1,0 +1,188 @@
+import SafetyCore
+import Testing
+
+/// Rules whose detail does not fit a table row: arithmetic, messages, ordering, memory.
+@Suite("Rule details")
+struct RuleDetailTests {
+    @Test func boot_requestsOutputsOffBeforeAnythingElse() {
+        var machine = SafetyMachine(settings: SafetySettings(), bootID: "b")
+        let actions = machine.handle(.boot(BootContext(uncleanSessionID: "x-1")), now: .seconds(1))
+        #expect(actions.first == .setOutputs(.off))
+        #expect(actions.notices == ["fault_raised(F_UNCLEAN_SHUTDOWN)"])
+        #expect(actions.last == .publishState)
+    }
+
+    @Test func start_recordsTheSessionBeforeTurningOutputsOn() {
+        var rig = Rig.ready()
+        let actions = rig.command(.start(.init()))
+        let opened = actions.firstIndex { if case .record(.sessionOpened) = $0 { true } else { false } }
+        let on = actions.firstIndex { if case .setOutputs(let c) = $0 { c.emitting } else { false } }
+        #expect(opened != nil && on != nil && opened! < on!)
+        #expect(actions.response?.ok == true)
+    }
+
+    @Test func dose_isIntegratedPerChannelAtDuty() {
+        var settings = SafetySettings()
+        settings.dimmable = PerChannel(red: true, nir: true)
+        var rig = Rig.running(settings, StartArguments(channels: .both, intensityPercent: 50, durationSeconds: 600))
+        rig.run(for: 100)
+        let dose = rig.snapshot.dose
+        // 50 mW/cm² × 0.5 × 100 s / 1000 = 2.5 J/cm²; 40 × 0.5 × 100 / 1000 = 2.
+        #expect(abs(dose.red.joulesPerCm2 - 2.5) < 1e-6)
+        #expect(abs(dose.nir.joulesPerCm2 - 2.0) < 1e-6)
+        #expect(abs(rig.snapshot.elapsedSeconds - 100) < 1e-6)
+    }
+
+    @Test func dose_isNotCountedWhilePaused() {
+        var rig = Rig.running(SafetySettings(), StartArguments(channels: .red))
+        rig.run(for: 10)
+        rig.command(.pause)
+        rig.run(for: 50)
+        #expect(abs(rig.snapshot.dose.red.joulesPerCm2 - 0.5) < 1e-6)
+        #expect(rig.snapshot.dose.nir == .zero)
+        #expect(abs(rig.snapshot.elapsedSeconds - 10) < 1e-6)
+    }
+
+    @Test func startRequested_whenDailyDoseWouldBeExceeded_saysTheRemainingAllowance() {
+        var rig = Rig.ready(history: [DoseHistoryEntry(ageSeconds: 3_600, dose: Dose(joulesPerCm2: 100))])
+        let refused = rig.command(.start(.init()))
+        #expect(refused.response?.code == .doseLimit)
+        #expect(refused.response?.message.contains("remaining 24 h allowance 20 J/cm²") == true)
+        // A plan inside the allowance is accepted: 20 J/cm² at 90 mW/cm² is 222 s.
+        let accepted = rig.command(.start(StartArguments(durationSeconds: 220)))
+        #expect(accepted.response?.ok == true)
+    }
+
+    @Test func startRequested_whenOldSessionsLeaveTheWindow_isAcceptedAgain() {
+        let history = (0..<3).map { DoseHistoryEntry(ageSeconds: 86_398 + Double($0) * 0.5, dose: Dose(joulesPerCm2: 1)) }
+        var rig = Rig.ready(history: history)
+        let refused = rig.command(.start(.init()))
+        #expect(refused.response?.code == .doseLimit)
+        #expect(refused.response?.message.contains("3 sessions") == true)
+        #expect(rig.snapshot.sessions24h == 3)
+        rig.run(for: 2.5)
+        #expect(rig.snapshot.sessions24h == 0)
+        #expect(rig.command(.start(.init())).response?.ok == true)
+    }
+
+    @Test func duplicateID_replaysTheFirstResponseWithoutASecondEffect() {
+        var rig = Rig.ready()
+        let first = rig.command(.start(.init()), id: "dup")
+        rig.command(.stop)
+        rig.run(for: 130)
+        #expect(rig.state == .idle)
+        let again = rig.command(.start(.init()), id: "dup")
+        #expect(again == [.respond(first.response!)])
+        #expect(rig.state == .idle)
+    }
+
+    @Test func duplicateMemory_isBounded() {
+        var settings = SafetySettings()
+        settings.rateLimit = .init(perSecond: 1000, burst: 1000)
+        var rig = Rig.ready(settings)
+        rig.command(.identify, id: "old")
+        for index in 0..<300 {
+            rig.advance(0.01)
+            rig.command(.ping, id: "p\(index)")
+        }
+        // Forgotten after 256 newer ids: it acts again.
+        #expect(rig.command(.identify, id: "old").contains(.identify))
+    }
+
+    @Test func rateLimitedCommand_mayBeRetriedWithTheSameID() {
+        var rig = Rig.ready()
+        for _ in 0..<10 { rig.command(.ping) }
+        #expect(rig.command(.identify, id: "i1").response?.code == .rate)
+        rig.advance(1)
+        #expect(rig.command(.identify, id: "i1").response?.ok == true)
+    }
+
+    @Test func temperatureWarning_firesOncePerCrossing() {
+        var rig = Rig.ready()
+        var warnings = 0
+        for t in [54.0, 55, 56, 55.5, 54, 53.5, 55, 52.9, 55] {
+            warnings += rig.send(.temperature(.valid(Celsius(t)))).notices.filter { $0 == "temperature_warning" }.count
+        }
+        #expect(warnings == 2)
+    }
+
+    @Test func checkpoint_isRecordedEveryFiveSecondsWhileRunning() {
+        var rig = Rig.running()
+        let actions = rig.run(for: 12)
+        let checkpoints = actions.records.filter { if case .sessionCheckpoint = $0 { true } else { false } }
+        #expect(checkpoints.count == 2)
+    }
+
+    @Test func set_changesPresetsAndAStartUsesThem() {
+        var rig = Rig.ready()
+        let set = rig.command(.set(PresetChanges(channels: .red, durationSeconds: 300)))
+        #expect(set.response?.ok == true)
+        #expect(set.records.contains(.presetsChanged(.init(channels: .red, durationSeconds: 300))))
+        #expect(set.contains(.publishState))
+        let start = rig.command(.start(.init()))
+        #expect(start.outputCommands.last == OutputCommand(duty: PerChannel(red: 1, nir: 0), master: true))
+        #expect(rig.snapshot.plannedSeconds == 300)
+    }
+
+    @Test func set_aboveTheLimit_namesTheAcceptedRange() {
+        var rig = Rig.ready()
+        let response = rig.command(.set(PresetChanges(doseTarget: .some(Dose(joulesPerCm2: 80))))).response
+        #expect(response?.code == .range)
+        #expect(response?.message.contains("60 J/cm²") == true)
+    }
+
+    @Test func dimmedStart_withoutPWM_saysWhy() {
+        var settings = SafetySettings()
+        settings.dimmable = PerChannel(red: true, nir: false)
+        var rig = Rig.ready(settings)
+        let response = rig.command(.start(StartArguments(channels: .both, intensityPercent: 40))).response
+        #expect(response?.code == .range)
+        #expect(response?.message.contains("nir has no PWM") == true)
+        #expect(rig.command(.start(StartArguments(channels: .red, intensityPercent: 40))).response?.ok == true)
+    }
+
+    @Test func ackAll_clearsWhatIsGoneAndNamesWhatIsNot() {
+        var rig = Rig.ready()
+        rig.send(.storageFailed("disk full"))
+        rig.send(.temperature(.valid(Celsius(70))))
+        rig.send(.temperature(.valid(Celsius(60))))
+        let response = rig.command(.ack(.all)).response
+        #expect(response?.ok == true)
+        #expect(response?.message.contains("cleared F_STORAGE") == true)
+        #expect(response?.message.contains("F_OVERTEMP (panel 60 °C must cool to ≤ 50 °C)") == true)
+        #expect(rig.snapshot.faults == [.overTemperature])
+    }
+
+    @Test func interlockOpening_turnsOutputsOffFirst() {
+        var rig = Rig.running()
+        let actions = rig.send(.input(.interlock, active: false))
+        #expect(actions.first == .setOutputs(.off))
+    }
+
+    @Test func snapshotEmitting_followsReadbackNotCommand() {
+        var rig = Rig.running()
+        #expect(rig.snapshot.emitting)
+        rig.send(.outputReadback(.off))
+        #expect(!rig.snapshot.emitting)
+        #expect(rig.state == .running)
+    }
+
+    @Test func readbackStuckOnWhilePaused_countsConservatively() {
+        var rig = Rig.running(SafetySettings(), StartArguments(channels: .red))
+        rig.honestHardware = false
+        rig.command(.pause)
+        rig.advance(0.5)
+        rig.send(.tick)
+        // Readback still says on for 0.5 s: counted at full duty.
+        #expect(abs(rig.snapshot.dose.red.joulesPerCm2 - 0.025) < 1e-9)
+    }
+
+    @Test func linkLossContinue_doesNotExtendTheSession() {
+        var rig = Rig.running(SafetySettings(), StartArguments(durationSeconds: 60))
+        rig.send(.linkChanged(connected: false))
+        rig.run(for: 30)
+        rig.send(.linkChanged(connected: true))
+        let actions = rig.run(for: 30.25)
+        #expect(actions.notices.contains("completed(duration)"))
+    }
+}
