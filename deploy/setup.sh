@@ -7,6 +7,7 @@ packages=(
     libgpiod-dev gpiod                             # libgpiod v1 and its tools
     libsqlite3-dev                                 # the ledger (GRDB)
     openssl                                        # TLS test certificates
+    sqlite3                                        # ledger tests write foreign databases
     procps psmisc                                  # pgrep / fuser used by scripts
 )
 missing=()

@@ -1,3 +1,4 @@
+import Foundation
 import GPIO
 import GatewayConfig
 import GatewayProtocol
@@ -36,6 +37,10 @@ public struct GatewayService: Service {
         let logger = self.logger
         let bootID = Self.makeBootID()
 
+        if case .simulated(let directory) = configuration.gpioBackend {
+            // The simulator is a directory of files; creating it is part of "plug in the simulated chip".
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
         let gpio = try GPIOController.open(
             backend: configuration.gpioBackend, outputs: configuration.gpioOutputs, inputs: configuration.gpioInputs,
             consumer: "rlt-gateway", logger: logger)

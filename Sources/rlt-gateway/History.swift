@@ -25,7 +25,7 @@ struct History: ParsableCommand {
             let started = formatter.string(from: Date(timeIntervalSince1970: Double(row.startedAtUnixMs) / 1000))
             print(
                 "\(started)  \(ProgressRenderer.clock(row.emittingSeconds).padding(toLength: 8, withPad: " ", startingAt: 0))"
-                    + "  \(String(format: "%10.2f", row.doseTotal))  \(row.channels.padding(toLength: 8, withPad: " ", startingAt: 0))"
+                    + "  \(String(format: "%10.2f", row.doseTotal.joulesPerCm2))  \(row.channels.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))"
                     + "  \(row.endReason ?? "open")")
         }
     }

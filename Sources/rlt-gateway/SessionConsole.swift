@@ -105,7 +105,7 @@ struct ProgressRenderer {
         self.lastLine = line
         if self.isTerminal {
             print("\r\u{1B}[2K" + line, terminator: "")
-            fflush(stdout)
+            fflush(nil)
         } else {
             print(line)
         }

@@ -49,11 +49,16 @@ final class GatewayHarness {
         self.client = try TestClient(port: self.broker.port, subscriptions: ["rlt/\(Self.deviceID)/#"])
         self.gateway = try GatewayProcess(configPath: self.configPath, overrides: extra)
         guard await self.client.waitForConnection() else { throw HarnessError("test client never connected") }
-        guard
-            await self.client.waitForMessage(topic: "\(self.base)/status", timeout: .seconds(30), where: {
-                $0.payloadText.contains(#""online""#)
-            }) != nil
-        else {
+        var online = false
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !online, self.gateway.isRunning, ContinuousClock.now < deadline {
+            online =
+                await self.client.waitForMessage(topic: "\(self.base)/status", timeout: .milliseconds(200), where: {
+                    $0.payloadText.contains(#""online""#)
+                }) != nil
+        }
+        guard online else {
+            await self.shutdown()
             throw HarnessError("gateway never published status online; log:\n\(self.gateway.log)")
         }
     }
