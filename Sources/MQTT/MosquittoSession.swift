@@ -249,6 +249,9 @@ final class MosquittoSession: @unchecked Sendable {
                     }
                 }
             }
+            // libmosquitto reports a lost link through the disconnect callback; this covers any path
+            // where it did not, so `publish` never hands messages to a dead connection.
+            self.disconnected(reasonCode: MOSQ_ERR_CONN_LOST.rawValue)
             guard self.shouldKeepConnecting else { break }
             let (accepted, refusal, detail) = self.state.withLock { ($0.attemptAccepted, $0.refusal, $0.libraryDetail) }
             if accepted { backoff.reset() }
