@@ -174,7 +174,8 @@ final class MosquittoSession: @unchecked Sendable {
             properties, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), &correlation, &correlationLength, false) != nil
         {
             if let correlation {
-                result.correlationData = Array(UnsafeRawBufferPointer(start: correlation, count: Int(correlationLength)))
+                result.correlationData = Array(
+                    UnsafeRawBufferPointer(start: correlation, count: Int(correlationLength)))
                 free(correlation)
             } else {
                 result.correlationData = []
@@ -287,7 +288,8 @@ final class MosquittoSession: @unchecked Sendable {
         guard let will = self.configuration.will else { return nil }
         guard let length = Int32(exactly: will.payload.count) else { return "will payload is too large" }
         let rc = will.payload.withUnsafeBytes { bytes in
-            mosquitto_will_set(self.handle, will.topic, length, bytes.baseAddress, Int32(will.qos.rawValue), will.retain)
+            mosquitto_will_set(
+                self.handle, will.topic, length, bytes.baseAddress, Int32(will.qos.rawValue), will.retain)
         }
         return rc == MOSQ_ERR_SUCCESS.rawValue ? nil : "setting the will failed: rc=\(rc) (\(Self.text(rc)))"
     }
@@ -340,8 +342,8 @@ final class MosquittoSession: @unchecked Sendable {
         for problem in problems {
             self.logger.error("MQTT: \(problem)")
         }
-        self.logger.info(
-            "MQTT \(firstConnect ? "connected" : "reconnected") to \(self.configuration.host):\(self.configuration.port)")
+        let broker = "\(self.configuration.host):\(self.configuration.port)"
+        self.logger.info("MQTT \(firstConnect ? "connected" : "reconnected") to \(broker)")
         self.continuation.yield(.connected)
     }
 
