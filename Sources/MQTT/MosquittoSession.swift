@@ -48,6 +48,8 @@ final class MosquittoSession: @unchecked Sendable {
         var loopFinished = false
         /// Whether the broker accepted the current connection attempt.
         var attemptAccepted = false
+        /// When the broker accepted the current connection.
+        var acceptedAt: ContinuousClock.Instant?
         /// Why the broker refused the current attempt (CONNACK reason), if it did.
         var refusal: String?
         /// The latest error or warning libmosquitto logged (OpenSSL details live only there).
@@ -230,6 +232,7 @@ final class MosquittoSession: @unchecked Sendable {
             self.state.withLock { state in
                 state.statistics.connectAttempts += 1
                 state.attemptAccepted = false
+                state.acceptedAt = nil
                 state.refusal = nil
                 state.libraryDetail = nil
             }
@@ -254,8 +257,14 @@ final class MosquittoSession: @unchecked Sendable {
             // where it did not, so `publish` never hands messages to a dead connection.
             self.disconnected(reasonCode: MOSQ_ERR_CONN_LOST.rawValue)
             guard self.shouldKeepConnecting else { break }
-            let (accepted, refusal, detail) = self.state.withLock { ($0.attemptAccepted, $0.refusal, $0.libraryDetail) }
-            if accepted { backoff.reset() }
+            let (accepted, acceptedAt, refusal, detail) = self.state.withLock {
+                ($0.attemptAccepted, $0.acceptedAt, $0.refusal, $0.libraryDetail)
+            }
+            // Only a connection that lasted resets the backoff: one dropped right after CONNACK (an ACL
+            // kick, a second client with the same id) must not turn into a reconnect storm.
+            if accepted, let acceptedAt, ContinuousClock.now - acceptedAt >= Self.stableConnection {
+                backoff.reset()
+            }
             let delay = backoff.nextDelay(using: &random)
             var reason = refusal.map { "broker refused the connection: \($0)" } ?? (failure ?? "unknown error")
             if let detail, refusal == nil { reason += "; libmosquitto: \(detail)" }
@@ -278,6 +287,9 @@ final class MosquittoSession: @unchecked Sendable {
         }
         self.state.withLock { $0.loopFinished = true }
     }
+
+    /// How long a connection must have lasted for the next reconnect to start again at the minimum delay.
+    private static let stableConnection = Duration.seconds(10)
 
     private var shouldKeepConnecting: Bool {
         self.state.withLock { $0.phase == .running && !$0.abandonLoop }
@@ -317,6 +329,7 @@ final class MosquittoSession: @unchecked Sendable {
         }
         let (firstConnect, problems) = self.state.withLock { state -> (Bool, [String]) in
             state.attemptAccepted = true
+            state.acceptedAt = ContinuousClock.now
             state.connected = true
             state.warnedQueueFull = false
             state.statistics.connects += 1
