@@ -96,4 +96,28 @@ import TestSupport
         await observer.stop()
         await broker.stop()
     }
+
+    @Test(arguments: [MQTTProtocolVersion.v5, .v311])
+    func commandSentWhileOffline_isNotReplayedOnReconnect_becauseSessionsStartClean(
+        version: MQTTProtocolVersion
+    ) async throws {
+        let broker = try await MosquittoBroker()
+        let first = try TestClient(
+            port: broker.port, clientID: "clean-\(version)", subscriptions: ["cs/cmd"], protocolVersion: version)
+        #expect(await first.waitForSubscription(probeTopic: "cs/cmd"))
+        await first.stop()
+
+        let commander = try TestClient(port: broker.port)
+        #expect(await commander.waitForConnection())
+        await commander.stop(finalMessages: [MQTTMessage(topic: "cs/cmd", text: "stale", qos: .atLeastOnce)])
+
+        let second = try TestClient(
+            port: broker.port, clientID: "clean-\(version)", subscriptions: ["cs/cmd"], protocolVersion: version)
+        // A kept session would deliver the stale command right after CONNACK, before this probe.
+        #expect(await second.waitForSubscription(probeTopic: "cs/cmd"))
+        #expect(second.messages(topic: "cs/cmd").isEmpty, "stale command replayed: \(second.messages(topic: "cs/cmd"))")
+
+        await second.stop()
+        await broker.stop()
+    }
 }
