@@ -6,6 +6,24 @@ import Logging
 /// session (will, subscriptions, birth messages) on every connect, queues outgoing messages while
 /// offline by a per-message policy, and reports everything on one ordered ``events`` stream.
 /// It knows nothing about what the messages mean.
+///
+/// ```swift
+/// let client = try MQTTClient(configuration: configuration, logger: logger)
+/// client.start()
+/// client.publish(stateMessage, queueing: .latestWins(key: "state"))
+/// for await event in client.events {
+///     switch event {
+///     case .connected: ...                 // subscriptions and birth are already sent
+///     case .disconnected(let reason): ...  // the client is already retrying
+///     case .message(let message): ...
+///     }
+/// }
+/// // on shutdown, from another task:
+/// await client.stop(finalMessages: [offlineStatus])
+/// ```
+///
+/// Releasing the client without ``stop(finalMessages:)`` drops the link without a DISCONNECT, so
+/// the broker publishes the will, as after a crash.
 public final class MQTTClient: Sendable {
     /// Connection changes and incoming messages, in the order libmosquitto saw them. Consume it from
     /// one task; it finishes after ``stop(finalMessages:)``.

@@ -43,6 +43,8 @@ public struct MQTTClientConfiguration: Sendable, Hashable {
     public var password: String?
     public var clientID: String
     public var protocolVersion: MQTTProtocolVersion
+    /// Seconds between keepalive pings; a link silent for 1.5× this long is treated as lost, and a
+    /// connect attempt that has not completed after this long is abandoned and retried.
     public var keepaliveSeconds: Int
     /// Last will, published by the broker if the connection dies without a clean disconnect.
     public var will: MQTTMessage?
@@ -105,8 +107,9 @@ public struct MQTTClientConfiguration: Sendable, Hashable {
         if self.clientID.isEmpty || self.clientID.utf8.count > 65535 {
             problems.append("client id must be 1…65535 bytes, got \(self.clientID.utf8.count)")
         }
-        if self.keepaliveSeconds != 0 && !(5...65535).contains(self.keepaliveSeconds) {
-            problems.append("keepalive \(self.keepaliveSeconds) s must be 0 (off) or 5…65535 s")
+        // No "0 = off": the keepalive is what detects a dead link and bounds a silent connect attempt.
+        if !(5...65535).contains(self.keepaliveSeconds) {
+            problems.append("keepalive \(self.keepaliveSeconds) s must be 5…65535 s")
         }
         if !(self.reconnectMinSeconds > 0) {
             problems.append("reconnect minimum \(self.reconnectMinSeconds) s must be above 0")

@@ -48,6 +48,8 @@ final class MosquittoSession: @unchecked Sendable {
         var loopFinished = false
         /// Whether the broker accepted the current connection attempt.
         var attemptAccepted = false
+        /// When the broker accepted the current connection.
+        var acceptedAt: ContinuousClock.Instant?
         /// Why the broker refused the current attempt (CONNACK reason), if it did.
         var refusal: String?
         /// The latest error or warning libmosquitto logged (OpenSSL details live only there).
@@ -174,7 +176,8 @@ final class MosquittoSession: @unchecked Sendable {
             properties, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), &correlation, &correlationLength, false) != nil
         {
             if let correlation {
-                result.correlationData = Array(UnsafeRawBufferPointer(start: correlation, count: Int(correlationLength)))
+                result.correlationData = Array(
+                    UnsafeRawBufferPointer(start: correlation, count: Int(correlationLength)))
                 free(correlation)
             } else {
                 result.correlationData = []
@@ -229,6 +232,7 @@ final class MosquittoSession: @unchecked Sendable {
             self.state.withLock { state in
                 state.statistics.connectAttempts += 1
                 state.attemptAccepted = false
+                state.acceptedAt = nil
                 state.refusal = nil
                 state.libraryDetail = nil
             }
@@ -249,9 +253,18 @@ final class MosquittoSession: @unchecked Sendable {
                     }
                 }
             }
+            // libmosquitto reports a lost link through the disconnect callback; this covers any path
+            // where it did not, so `publish` never hands messages to a dead connection.
+            self.disconnected(reasonCode: MOSQ_ERR_CONN_LOST.rawValue)
             guard self.shouldKeepConnecting else { break }
-            let (accepted, refusal, detail) = self.state.withLock { ($0.attemptAccepted, $0.refusal, $0.libraryDetail) }
-            if accepted { backoff.reset() }
+            let (accepted, acceptedAt, refusal, detail) = self.state.withLock {
+                ($0.attemptAccepted, $0.acceptedAt, $0.refusal, $0.libraryDetail)
+            }
+            // Only a connection that lasted resets the backoff: one dropped right after CONNACK (an ACL
+            // kick, a second client with the same id) must not turn into a reconnect storm.
+            if accepted, let acceptedAt, ContinuousClock.now - acceptedAt >= Self.stableConnection {
+                backoff.reset()
+            }
             let delay = backoff.nextDelay(using: &random)
             var reason = refusal.map { "broker refused the connection: \($0)" } ?? (failure ?? "unknown error")
             if let detail, refusal == nil { reason += "; libmosquitto: \(detail)" }
@@ -275,6 +288,9 @@ final class MosquittoSession: @unchecked Sendable {
         self.state.withLock { $0.loopFinished = true }
     }
 
+    /// How long a connection must have lasted for the next reconnect to start again at the minimum delay.
+    private static let stableConnection = Duration.seconds(10)
+
     private var shouldKeepConnecting: Bool {
         self.state.withLock { $0.phase == .running && !$0.abandonLoop }
     }
@@ -284,7 +300,8 @@ final class MosquittoSession: @unchecked Sendable {
         guard let will = self.configuration.will else { return nil }
         guard let length = Int32(exactly: will.payload.count) else { return "will payload is too large" }
         let rc = will.payload.withUnsafeBytes { bytes in
-            mosquitto_will_set(self.handle, will.topic, length, bytes.baseAddress, Int32(will.qos.rawValue), will.retain)
+            mosquitto_will_set(
+                self.handle, will.topic, length, bytes.baseAddress, Int32(will.qos.rawValue), will.retain)
         }
         return rc == MOSQ_ERR_SUCCESS.rawValue ? nil : "setting the will failed: rc=\(rc) (\(Self.text(rc)))"
     }
@@ -312,6 +329,7 @@ final class MosquittoSession: @unchecked Sendable {
         }
         let (firstConnect, problems) = self.state.withLock { state -> (Bool, [String]) in
             state.attemptAccepted = true
+            state.acceptedAt = ContinuousClock.now
             state.connected = true
             state.warnedQueueFull = false
             state.statistics.connects += 1
@@ -337,8 +355,8 @@ final class MosquittoSession: @unchecked Sendable {
         for problem in problems {
             self.logger.error("MQTT: \(problem)")
         }
-        self.logger.info(
-            "MQTT \(firstConnect ? "connected" : "reconnected") to \(self.configuration.host):\(self.configuration.port)")
+        let broker = "\(self.configuration.host):\(self.configuration.port)"
+        self.logger.info("MQTT \(firstConnect ? "connected" : "reconnected") to \(broker)")
         self.continuation.yield(.connected)
     }
 

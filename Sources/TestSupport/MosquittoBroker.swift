@@ -112,6 +112,12 @@ public final class MosquittoBroker: Sendable {
         self.process.withLock { $0 = nil }
     }
 
+    /// Stops and starts the broker on the same port; connected clients lose their connection.
+    public func restart() async throws {
+        await self.stop()
+        try await self.start()
+    }
+
     /// Kills the broker at once (deinit, and simulating a crash).
     public func kill() {
         self.process.withLock { $0?.send(signal: SIGKILL) }

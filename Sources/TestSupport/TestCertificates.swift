@@ -10,6 +10,10 @@ public final class TestCertificates: Sendable {
     public var serverKeyFile: String { self.directory.file("server.key") }
     public var clientCertFile: String { self.directory.file("client.crt") }
     public var clientKeyFile: String { self.directory.file("client.key") }
+    /// A server certificate signed by the right CA but for another host name (`elsewhere.invalid`),
+    /// to prove the client checks the broker's name.
+    public var wrongNameServerCertFile: String { self.directory.file("wrong-name.crt") }
+    public var wrongNameServerKeyFile: String { self.directory.file("wrong-name.key") }
     /// A CA that signed nothing here: a client trusting only this must refuse the broker.
     public var otherCAFile: String { self.directory.file("other-ca.crt") }
 
@@ -23,6 +27,9 @@ public final class TestCertificates: Sendable {
         try await self.makeLeaf(
             name: "server", commonName: "127.0.0.1",
             extensions: "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+        try await self.makeLeaf(
+            name: "wrong-name", commonName: "elsewhere.invalid",
+            extensions: "subjectAltName=DNS:elsewhere.invalid\nextendedKeyUsage=serverAuth\n")
         try await self.makeLeaf(
             name: "client", commonName: "rlt-test-client", extensions: "extendedKeyUsage=clientAuth\n")
     }

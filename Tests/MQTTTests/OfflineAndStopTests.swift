@@ -12,7 +12,8 @@ import TestSupport
 
         for version in 1...3 {
             device.publish(
-                MQTTMessage(topic: "q/state", text: "state-\(version)", qos: .atLeastOnce), queueing: .latestWins(key: "s"))
+                MQTTMessage(topic: "q/state", text: "state-\(version)", qos: .atLeastOnce),
+                queueing: .latestWins(key: "s"))
         }
         for index in 1...5 {
             device.publish(MQTTMessage(topic: "q/event", text: "event-\(index)", qos: .atLeastOnce), queueing: .bounded)
@@ -50,8 +51,12 @@ import TestSupport
         await broker.stop()
         #expect(await TestClient.poll(timeout: .seconds(10)) { !device.client.statistics.isConnected })
 
-        device.publish(MQTTMessage(topic: "gone/state", text: "a", qos: .atLeastOnce, retain: true), queueing: .latestWins(key: "s"))
-        device.publish(MQTTMessage(topic: "gone/state", text: "b", qos: .atLeastOnce, retain: true), queueing: .latestWins(key: "s"))
+        device.publish(
+            MQTTMessage(topic: "gone/state", text: "a", qos: .atLeastOnce, retain: true),
+            queueing: .latestWins(key: "s"))
+        device.publish(
+            MQTTMessage(topic: "gone/state", text: "b", qos: .atLeastOnce, retain: true),
+            queueing: .latestWins(key: "s"))
         device.publish(MQTTMessage(topic: "gone/tele", text: "t"), queueing: .dropWhenOffline)
         #expect(device.client.statistics.queued == 1)
         #expect(device.client.statistics.dropped == 1)
@@ -85,10 +90,15 @@ import TestSupport
         #expect(await observer.waitForMessage(topic: "stop/status") { $0.payloadText == "shutdown" } != nil)
         // Once the broker has logged the clean DISCONNECT it has discarded the will; a round trip
         // through the broker after that shows no will was published.
-        #expect(await TestClient.poll(timeout: .seconds(10)) { broker.log.contains("Client stopping-device disconnected.") },
-                "broker log:\n\(broker.log)")
+        #expect(
+            await TestClient.poll(timeout: .seconds(10)) {
+                broker.log.contains("Client stopping-device disconnected.")
+            },
+            "broker log:\n\(broker.log)")
         #expect(await observer.waitForSubscription(probeTopic: "stop/probe"))
-        #expect(observer.messages(topic: "stop/status").isEmpty, "the will fired: \(observer.messages(topic: "stop/status"))")
+        #expect(
+            observer.messages(topic: "stop/status").isEmpty,
+            "the will fired: \(observer.messages(topic: "stop/status"))")
         let late = try TestClient(port: broker.port, subscriptions: ["stop/status"])
         #expect(await late.waitForMessage(topic: "stop/status")?.payloadText == "shutdown")
 

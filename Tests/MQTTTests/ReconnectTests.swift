@@ -69,17 +69,20 @@ import TestSupport
     @Test func brokerAbsentAtStartUp_clientKeepsRetryingAndConnectsOnceItAppears() async throws {
         let port = MosquittoBroker.freePort()
         let device = try TestClient(port: port, subscriptions: ["late/cmd"])
-        device.client.publish(MQTTMessage(topic: "late/state", text: "s1", qos: .atLeastOnce, retain: true),
-                              queueing: .latestWins(key: "state"))
-        device.client.publish(MQTTMessage(topic: "late/state", text: "s2", qos: .atLeastOnce, retain: true),
-                              queueing: .latestWins(key: "state"))
+        device.client.publish(
+            MQTTMessage(topic: "late/state", text: "s1", qos: .atLeastOnce, retain: true),
+            queueing: .latestWins(key: "state"))
+        device.client.publish(
+            MQTTMessage(topic: "late/state", text: "s2", qos: .atLeastOnce, retain: true),
+            queueing: .latestWins(key: "state"))
         #expect(await TestClient.poll(timeout: .seconds(10)) { device.client.statistics.failedConnects >= 3 })
         try await Task.sleep(for: .seconds(3))
         let failedBeforeBroker = device.client.statistics
         #expect(failedBeforeBroker.connects == 0)
         #expect(failedBeforeBroker.queued == 1)
         #expect(failedBeforeBroker.lastError?.contains("\(port)") == true)
-        #expect(device.logs.lines.contains { $0.hasPrefix("error") && $0.contains("connect to 127.0.0.1:\(port) failed") })
+        #expect(
+            device.logs.lines.contains { $0.hasPrefix("error") && $0.contains("connect to 127.0.0.1:\(port) failed") })
 
         let broker = try await MosquittoBroker(port: port)
         #expect(await device.waitForConnection(timeout: .seconds(15)))
@@ -91,6 +94,30 @@ import TestSupport
         #expect(await device.waitForSubscription(probeTopic: "late/cmd"))
         await device.stop()
         await observer.stop()
+        await broker.stop()
+    }
+
+    @Test(arguments: [MQTTProtocolVersion.v5, .v311])
+    func commandSentWhileOffline_isNotReplayedOnReconnect_becauseSessionsStartClean(
+        version: MQTTProtocolVersion
+    ) async throws {
+        let broker = try await MosquittoBroker()
+        let first = try TestClient(
+            port: broker.port, clientID: "clean-\(version)", subscriptions: ["cs/cmd"], protocolVersion: version)
+        #expect(await first.waitForSubscription(probeTopic: "cs/cmd"))
+        await first.stop()
+
+        let commander = try TestClient(port: broker.port)
+        #expect(await commander.waitForConnection())
+        await commander.stop(finalMessages: [MQTTMessage(topic: "cs/cmd", text: "stale", qos: .atLeastOnce)])
+
+        let second = try TestClient(
+            port: broker.port, clientID: "clean-\(version)", subscriptions: ["cs/cmd"], protocolVersion: version)
+        // A kept session would deliver the stale command right after CONNACK, before this probe.
+        #expect(await second.waitForSubscription(probeTopic: "cs/cmd"))
+        #expect(second.messages(topic: "cs/cmd").isEmpty, "stale command replayed: \(second.messages(topic: "cs/cmd"))")
+
+        await second.stop()
         await broker.stop()
     }
 }

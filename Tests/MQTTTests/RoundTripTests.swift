@@ -38,7 +38,9 @@ import TestSupport
         let sender = try TestClient(port: broker.port, protocolVersion: version)
         #expect(await sender.waitForConnection())
         // Sent as a final message so `stop` returns only after the broker acknowledged it.
-        await sender.stop(finalMessages: [MQTTMessage(topic: "ret/state", text: "kept", qos: .atLeastOnce, retain: true)])
+        await sender.stop(finalMessages: [
+            MQTTMessage(topic: "ret/state", text: "kept", qos: .atLeastOnce, retain: true)
+        ])
 
         let late = try TestClient(port: broker.port, subscriptions: ["ret/#"], protocolVersion: version)
         let retained = await late.waitForMessage(topic: "ret/state")

@@ -43,6 +43,38 @@ import TestSupport
         await broker.stop()
     }
 
+    @Test func tls_withABrokerCertificateForAnotherName_isRefusedByTheNameCheck() async throws {
+        let certificates = try await TestCertificates()
+        let tls = MosquittoBroker.TLS(
+            caFile: certificates.caFile, certFile: certificates.wrongNameServerCertFile,
+            keyFile: certificates.wrongNameServerKeyFile)
+        let broker = try await MosquittoBroker(options: .init(tls: tls))
+        let client = try TestClient(port: broker.port) {
+            $0.tls = MQTTTLS(caFile: certificates.caFile)
+        }
+        #expect(await TestClient.poll(timeout: .seconds(15)) { client.client.statistics.failedConnects >= 2 })
+        #expect(client.client.statistics.connects == 0)
+        let lastError = client.client.statistics.lastError ?? ""
+        #expect(lastError.contains("TLS"), "lastError: \(lastError)")
+
+        await client.stop()
+        await broker.stop()
+    }
+
+    @Test(arguments: ["127.0.0.1", "localhost"])
+    func tls_withoutClientCertificate_whenNotRequired_connectsByAddressOrName(host: String) async throws {
+        let certificates = try await TestCertificates()
+        let broker = try await MosquittoBroker(options: .init(tls: certificates.brokerTLS(requireCertificate: false)))
+        let client = try TestClient(port: broker.port) {
+            $0.host = host
+            $0.tls = MQTTTLS(caFile: certificates.caFile)
+        }
+        #expect(await client.waitForConnection(), "client log: \(client.logs.lines)")
+
+        await client.stop()
+        await broker.stop()
+    }
+
     @Test func tls_withoutClientCertificate_whenTheBrokerRequiresOne_neverConnects() async throws {
         let certificates = try await TestCertificates()
         let broker = try await MosquittoBroker(
