@@ -79,6 +79,12 @@ let package = Package(
             ]
         ),
 
+        // The real-kernel GPIO check run under qemu (Tests/qemu); small, no Foundation.
+        .executableTarget(
+            name: "rlt-gpio-selftest",
+            dependencies: ["GPIO", "SafetyCore", .product(name: "Logging", package: "swift-log")]
+        ),
+
         // Shared test helpers: a real mosquitto on a free loopback port, temp dirs, the built daemon.
         .target(name: "TestSupport", dependencies: ["MQTT"]),
 

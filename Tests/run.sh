@@ -13,6 +13,7 @@ echo "== swift test"
 swift test --skip-build
 
 if [ "${RLT_SKIP_QEMU:-0}" != "1" ] && [ -x Tests/qemu/run.sh ]; then
-    echo "== real-kernel GPIO test (qemu + gpio-sim)"
-    bash Tests/qemu/run.sh
+    echo "== real-kernel GPIO test (qemu + gpio-sim): the GPIO layer and the safety path on Debian's kernel"
+    swift build -c release --product rlt-gpio-selftest --static-swift-stdlib --scratch-path .build-qemu 2>&1 | tail -n 1
+    bash Tests/qemu/run.sh --binary .build-qemu/release/rlt-gpio-selftest --guest-cmd rlt-gpio-selftest
 fi

@@ -86,7 +86,9 @@ extension GatewayConfiguration {
                 topic: topics.status, payload: Payloads.statusOnline(bootID: bootID, version: version).bytes,
                 qos: .atLeastOnce, retain: true)
         ]
-        configuration.subscriptions = topics.commandSubscriptions.map { MQTTSubscription(filter: $0.topic, qos: .atLeastOnce) }
+        configuration.subscriptions = topics.commandSubscriptions.map {
+            MQTTSubscription(filter: $0.topic, qos: .atLeastOnce, retainAsPublished: true)
+        }
         if self.mqtt.discovery.enabled {
             configuration.subscriptions.append(MQTTSubscription(filter: topics.homeAssistantStatus, qos: .atLeastOnce))
         }

@@ -27,10 +27,18 @@ public struct MQTTTLS: Sendable, Hashable {
 public struct MQTTSubscription: Sendable, Hashable {
     public var filter: String
     public var qos: MQTTQoS
+    /// MQTT v5 "retain as published": deliver the publisher's retain flag on live messages too.
+    ///
+    /// Without it a broker clears the flag on messages forwarded to existing subscribers, so a
+    /// command published *retained* while the gateway is connected would look like a normal one and
+    /// act. With it, the gateway sees every retained command as retained and refuses it (S14). MQTT
+    /// 3.1.1 has no such option: there only retained messages replayed at subscribe time are marked.
+    public var retainAsPublished: Bool
 
-    public init(filter: String, qos: MQTTQoS = .atLeastOnce) {
+    public init(filter: String, qos: MQTTQoS = .atLeastOnce, retainAsPublished: Bool = false) {
         self.filter = filter
         self.qos = qos
+        self.retainAsPublished = retainAsPublished
     }
 }
 

@@ -337,8 +337,15 @@ final class MosquittoSession: @unchecked Sendable {
             var problems: [String] = []
             guard state.phase == .running else { return (false, problems) }
             for subscription in self.configuration.subscriptions {
-                let rc = mosquitto_subscribe(
-                    self.handle, nil, subscription.filter, Int32(subscription.qos.rawValue))
+                let rc: Int32
+                if self.configuration.protocolVersion == .v5 {
+                    let options = subscription.retainAsPublished ? Int32(MQTT_SUB_OPT_RETAIN_AS_PUBLISHED.rawValue) : 0
+                    rc = mosquitto_subscribe_v5(
+                        self.handle, nil, subscription.filter, Int32(subscription.qos.rawValue), options, nil)
+                } else {
+                    rc = mosquitto_subscribe(
+                        self.handle, nil, subscription.filter, Int32(subscription.qos.rawValue))
+                }
                 if rc != MOSQ_ERR_SUCCESS.rawValue {
                     problems.append("subscribing to '\(subscription.filter)' failed: \(Self.text(rc))")
                 }

@@ -4,13 +4,11 @@ import Foundation
 ///
 /// The tests drive it only through what users have: its config file, `--set` overrides, MQTT,
 /// the simulated chip's directory and signals.
-public final class GatewayProcess: @unchecked Sendable {
-    // `@unchecked Sendable` is safe here: `process` and the pipes are only touched through
-    // Foundation's thread-safe `Process` API, and `output` is guarded by `lock`.
-    private let process = Process()
-    private let lock = NSLock()
-    private var output = Data()
+public final class GatewayProcess: Sendable {
+    private let child: ChildProcess
     public let configPath: String
+    /// The daemon's stdout and stderr (its log), appended to a file next to the config.
+    public let logPath: String
 
     /// Where `swift build` put the executable: next to the test bundle, or `RLT_GATEWAY_BIN`.
     public static var executablePath: String {
@@ -26,57 +24,39 @@ public final class GatewayProcess: @unchecked Sendable {
         return bundle.deletingLastPathComponent().appendingPathComponent("rlt-gateway").path
     }
 
-    /// Starts `rlt-gateway run --config configPath --set …`.
+    /// Starts `rlt-gateway run --config configPath --set …` with a clean signal mask (see
+    /// ``ChildProcess``), so SIGTERM tests the real graceful shutdown.
     public init(configPath: String, overrides: [String] = [], environment: [String: String] = [:]) throws {
         self.configPath = configPath
-        self.process.executableURL = URL(fileURLWithPath: Self.executablePath)
-        self.process.arguments = ["run", "--config", configPath] + overrides.flatMap { ["--set", $0] }
+        self.logPath = configPath + ".log"
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "NOTIFY_SOCKET")
         for (key, value) in environment { env[key] = value }
-        self.process.environment = env
-        let pipe = Pipe()
-        self.process.standardOutput = pipe
-        self.process.standardError = pipe
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
-            self.lock.withLock { self.output.append(data) }
-        }
-        try self.process.run()
+        self.child = try ChildProcess(
+            executable: Self.executablePath,
+            arguments: ["run", "--config", configPath] + overrides.flatMap { ["--set", $0] },
+            standardOutput: self.logPath, standardError: self.logPath, environment: env)
     }
 
     /// Everything the daemon printed so far (its log goes to stderr).
-    public var log: String { self.lock.withLock { String(decoding: self.output, as: UTF8.self) } }
+    public var log: String { (try? String(contentsOfFile: self.logPath, encoding: .utf8)) ?? "" }
 
-    public var pid: Int32 { self.process.processIdentifier }
-    public var isRunning: Bool { self.process.isRunning }
+    public var pid: Int32 { self.child.pid }
+    public var isRunning: Bool { self.child.isRunning }
 
     /// Sends a signal (SIGTERM for a graceful stop, SIGKILL for a crash).
-    public func signal(_ number: Int32) { kill(self.process.processIdentifier, number) }
+    public func signal(_ number: Int32) { self.child.send(signal: number) }
 
-    /// Waits for the process to exit and returns its status, or `nil` after `timeout`.
+    /// Waits for the process to exit and returns its exit code (`nil` after `timeout` or when it
+    /// was killed by a signal).
     public func waitForExit(timeout: Duration = .seconds(15)) async -> Int32? {
-        let deadline = ContinuousClock.now + timeout
-        while self.process.isRunning {
-            if ContinuousClock.now >= deadline { return nil }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return self.process.terminationStatus
+        guard await self.child.waitForExit(timeout: timeout) else { return nil }
+        return self.child.exitCode
     }
 
     /// Terminates (SIGTERM, then SIGKILL) if still running; tests call this in every path.
     public func terminate() async {
-        guard self.process.isRunning else { return }
-        self.signal(SIGTERM)
-        if await self.waitForExit(timeout: .seconds(10)) == nil {
-            self.signal(SIGKILL)
-            _ = await self.waitForExit(timeout: .seconds(5))
-        }
-    }
-
-    deinit {
-        if self.process.isRunning { kill(self.process.processIdentifier, SIGKILL) }
+        await self.child.terminate(grace: .seconds(10))
     }
 }
 
