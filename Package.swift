@@ -85,6 +85,17 @@ let package = Package(
             dependencies: ["GPIO", "SafetyCore", .product(name: "Logging", package: "swift-log")]
         ),
 
+        // Fuzz targets (Fuzz/): libFuzzer entry points when built with -DRLT_LIBFUZZER and
+        // -sanitize=fuzzer,address; otherwise a seeded random-input harness over the same code.
+        .target(name: "CFuzzerDriver", path: "Fuzz/Driver"),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzerDriver"], path: "Fuzz/Support"),
+        .executableTarget(
+            name: "rlt-fuzz-command", dependencies: ["FuzzSupport", "GatewayProtocol", "SafetyCore"],
+            path: "Fuzz/Command"),
+        .executableTarget(
+            name: "rlt-fuzz-config", dependencies: ["FuzzSupport", "GatewayConfig", "SafetyCore"],
+            path: "Fuzz/Config"),
+
         // Shared test helpers: a real mosquitto on a free loopback port, temp dirs, the built daemon.
         .target(name: "TestSupport", dependencies: ["MQTT"]),
 
