@@ -96,6 +96,10 @@ let package = Package(
             name: "rlt-fuzz-config", dependencies: ["FuzzSupport", "GatewayConfig", "SafetyCore"],
             path: "Fuzz/Config"),
 
+        // The reliability suite's scenario runner (Tests/reliability/run.sh drives it).
+        .executableTarget(
+            name: "rlt-reliability", dependencies: ["TestSupport", "MQTT"], path: "Tests/reliability/Runner"),
+
         // Shared test helpers: a real mosquitto on a free loopback port, temp dirs, the built daemon.
         .target(name: "TestSupport", dependencies: ["MQTT"]),
 

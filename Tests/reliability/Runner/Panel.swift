@@ -1,0 +1,208 @@
+import Foundation
+import MQTT
+import TestSupport
+
+/// One panel as a user has it: a real mosquitto, the built daemon in simulation (simulated chip,
+/// `sensor.type: file`), and an independent MQTT client process-side observer.
+///
+/// Every scenario repetition builds a fresh panel and tears it down, so one failure cannot leak
+/// into the next repetition.
+final class Panel {
+    static let deviceID = "rel-panel"
+    static let red = 17
+    static let nir = 27
+    static let master = 22
+    static let interlock = 23
+    /// Both channels at 100 %: 50 + 40 mW/cm² = 0.09 J/cm² per emitting second.
+    static let dosePerSecond = 0.09
+
+    let broker: MosquittoBroker
+    let directory: TemporaryDirectory
+    let chip: SimulatedChipDirectory
+    let client: TestClient
+    var gateway: GatewayProcess?
+    let configPath: String
+    let temperatureFile: String
+    var storagePath: String
+    var base: String { "rlt/\(Self.deviceID)" }
+    private var nextID = 0
+
+    /// - Parameters:
+    ///   - extraYAML: appended to the generated config (later keys win over earlier ones).
+    ///   - brokerOptions: users, ACL, TLS or extra lines for the broker.
+    ///   - clientSetup: changes to the observer client's configuration (credentials, TLS).
+    init(
+        extraYAML: String = "", storagePath: String? = nil, brokerOptions: MosquittoBroker.Options = .init(),
+        clientSetup: (inout MQTTClientConfiguration) -> Void = { _ in }
+    ) async throws {
+        self.broker = try await MosquittoBroker(options: brokerOptions)
+        self.directory = try TemporaryDirectory(prefix: "rlt-rel")
+        self.chip = SimulatedChipDirectory(path: self.directory.file("gpio"))
+        self.temperatureFile = self.directory.file("temp")
+        self.storagePath = storagePath ?? self.directory.file("ledger.sqlite")
+        try "30000\n".write(toFile: self.temperatureFile, atomically: true, encoding: .utf8)
+        let yaml = """
+            device: { id: \(Self.deviceID), name: "Reliability panel" }
+            mqtt: { url: "mqtt://127.0.0.1:\(self.broker.port)", keepalive_s: 5 }
+            gpio:
+              backend: simulated
+              sim_dir: \(self.chip.path)
+              outputs:
+                red: { line: \(Self.red) }
+                nir: { line: \(Self.nir) }
+                master: { line: \(Self.master) }
+              inputs:
+                interlock: { line: \(Self.interlock), bias: pull-up }
+            sensor: { type: file, path: \(self.temperatureFile), interval_ms: 100 }
+            presets: { channels: both, intensity_pct: 100, duration_s: 60 }
+            limits: { cooldown_s: 1, max_daily_sessions: 10, max_daily_dose_j_cm2: 400, max_session_dose_j_cm2: 200 }
+            storage: { path: \(self.storagePath) }
+            telemetry: { running_interval_s: 1, idle_interval_s: 5 }
+            \(extraYAML)
+            """
+        self.configPath = try self.directory.write("gateway.yaml", yaml)
+        self.client = try TestClient(
+            port: self.broker.port, subscriptions: ["rlt/\(Self.deviceID)/#"], configure: clientSetup)
+        guard await self.client.waitForConnection() else { throw Failure("observer client never connected") }
+    }
+
+    /// Starts the daemon and waits for its retained `status` online.
+    func startGateway(overrides: [String] = [], environment: [String: String] = [:]) async throws {
+        self.client.clearMessages()
+        let gateway = try GatewayProcess(configPath: self.configPath, overrides: overrides, environment: environment)
+        self.gateway = gateway
+        guard await self.waitForOnline() else {
+            throw Failure("gateway never published status online; log tail:\n\(self.logTail)")
+        }
+    }
+
+    /// Waits for a `status` message saying online (consumes it).
+    func waitForOnline(timeout: Duration = .seconds(20)) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let gateway, !gateway.isRunning { return false }
+            let online = await self.client.waitForMessage(topic: "\(self.base)/status", timeout: .milliseconds(200)) {
+                $0.payloadText.contains(#""online""#)
+            }
+            if online != nil { return true }
+        }
+        return false
+    }
+
+    var logTail: String {
+        String((self.gateway?.log ?? "").suffix(1500))
+    }
+
+    /// Sends a command (QoS 1) and returns its response, matched by a fresh id.
+    func command(_ cmd: String, args: String? = nil, timeout: Duration = .seconds(5)) async -> [String: Any]? {
+        self.nextID += 1
+        let id = "rel-\(self.nextID)"
+        let argsPart = args.map { #","args":\#($0)"# } ?? ""
+        self.client.publish(topic: "\(self.base)/cmd", text: #"{"id":"\#(id)","cmd":"\#(cmd)"\#(argsPart)}"#)
+        guard
+            let message = await self.client.waitForMessage(topic: "\(self.base)/res", timeout: timeout, where: {
+                $0.payloadText.contains(#""id":"\#(id)""#)
+            })
+        else { return nil }
+        return Self.object(message.payload)
+    }
+
+    /// The state snapshot from a `get` response.
+    func snapshot(timeout: Duration = .seconds(5)) async -> [String: Any]? {
+        await self.command("get", timeout: timeout)?["data"] as? [String: Any]
+    }
+
+    func start(duration: Double) async -> [String: Any]? {
+        await self.command("start", args: #"{"duration_s":\#(duration)}"#)
+    }
+
+    static func object(_ bytes: [UInt8]) -> [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]
+    }
+
+    /// Whether any LED line (red, nir, master) is physically on.
+    var anyLineOn: Bool {
+        [Self.red, Self.nir, Self.master].contains { self.chip.value(line: $0) == 1 }
+    }
+
+    var linesOff: Bool {
+        [Self.red, Self.nir, Self.master].allSatisfy { (self.chip.value(line: $0) ?? 0) == 0 }
+    }
+
+    /// Polls until every LED line is off; returns the seconds it took, or nil after `timeout`.
+    func secondsUntilLinesOff(timeout: Double) async -> Double? {
+        let start = ContinuousClock.now
+        while (ContinuousClock.now - start) < .milliseconds(Int(timeout * 1000)) {
+            if self.linesOff { return Self.seconds(ContinuousClock.now - start) }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return self.linesOff ? timeout : nil
+    }
+
+    func setTemperature(_ text: String) {
+        try? text.write(toFile: self.temperatureFile, atomically: true, encoding: .utf8)
+    }
+
+    func setInterlock(closed: Bool) {
+        try? self.chip.pull(line: Self.interlock, up: closed)
+    }
+
+    /// Resident set size of the daemon in KiB (from /proc), nil when it is gone.
+    var rssKiB: Int? {
+        guard let pid = self.gateway?.pid,
+            let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return Int(line.split(separator: " ").dropFirst().first ?? "")
+        }
+        return nil
+    }
+
+    func shutdown() async {
+        await self.gateway?.terminate()
+        await self.client.stop()
+        await self.broker.stop()
+        self.directory.remove()
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+/// Why a repetition did not survive; printed under the scenario.
+struct Failure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Throws ``Failure`` with `message` unless `condition` holds.
+func require(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+    if !condition { throw Failure(message()) }
+}
+
+func faults(_ snapshot: [String: Any]?) -> [String] {
+    snapshot?["faults"] as? [String] ?? []
+}
+
+func number(_ snapshot: [String: Any]?, _ key: String) -> Double {
+    (snapshot?[key] as? NSNumber)?.doubleValue ?? -1
+}
+
+func sleep(_ seconds: Double) async {
+    try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+}
+
+/// Runs a shell command and returns its exit status and combined output.
+func shell(_ command: String) async -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = ["-c", command]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    do { try process.run() } catch { return (-1, "\(error)") }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}

@@ -1,0 +1,158 @@
+import Foundation
+import TestSupport
+
+enum SensorFault: String, CaseIterable {
+    case missing, garbage, nan
+    case outOfRange = "out-of-range"
+    case stuck
+    case fastRise = "fast-rise"
+
+    /// The codes that may latch, and the rule's bound in seconds from the injection (S6: 3 samples
+    /// at 100 ms; S7: 3 s; S8: 120 s watch, 2 s runaway window), each plus 1 s of loop slack.
+    var expectation: (codes: [String], bound: Double) {
+        switch self {
+        case .missing: (["F_SENSOR_INVALID", "F_SENSOR_STALE"], 4.0)
+        case .garbage, .nan: (["F_SENSOR_INVALID"], 1.3)
+        case .outOfRange: (["F_SENSOR_INVALID", "F_OVERTEMP"], 1.3)
+        case .stuck: (["F_THERMAL_IMPLAUSIBLE"], 123)
+        case .fastRise: (["F_THERMAL_IMPLAUSIBLE"], 4.0)
+        }
+    }
+}
+
+/// Sensor faults played through `sensor.type: file` during a session.
+enum SensorScenarios {
+    static func run(_ fault: SensorFault) async throws -> String? {
+        try await withPanel { panel in
+            try await panel.startGateway()
+            let response = await panel.start(duration: fault == .stuck ? 300 : 60)
+            try require(response?["ok"] as? Bool == true, "start refused: \(String(describing: response))")
+            if fault != .stuck { await sleep(1) }
+            let injected = ContinuousClock.now
+            var rising: Task<Void, Never>?
+            switch fault {
+            case .missing: try? FileManager.default.removeItem(atPath: panel.temperatureFile)
+            case .garbage: panel.setTemperature("abc\u{7}\n")
+            case .nan: panel.setTemperature("nan\n")
+            case .outOfRange: panel.setTemperature("200000\n")
+            case .stuck: break  // 30 °C from before the start, for ever
+            case .fastRise:
+                let file = panel.temperatureFile
+                rising = Task {
+                    var millidegrees = 30000
+                    while !Task.isCancelled, millidegrees < 54000 {
+                        millidegrees += 1500
+                        try? "\(millidegrees)\n".write(toFile: file, atomically: true, encoding: .utf8)
+                        try? await Task.sleep(for: .milliseconds(250))
+                    }
+                }
+            }
+            let (codes, bound) = fault.expectation
+            let off = await panel.secondsUntilLinesOff(timeout: bound + 2)
+            rising?.cancel()
+            let elapsed = Panel.seconds(ContinuousClock.now - injected)
+            try require(off != nil, "lines still on \(bound + 2) s after the \(fault.rawValue) fault")
+            let snapshot = await panel.snapshot()
+            let latched = faults(snapshot)
+            try require(latched.contains(where: codes.contains), "expected one of \(codes), got \(latched)")
+            try require(elapsed <= bound, String(format: "lines off after %.2f s, bound %.1f s", elapsed, bound))
+            // Healthy again: the fault stays latched and the lines stay off until acknowledged.
+            panel.setTemperature("30000\n")
+            await sleep(1)
+            let later = await panel.snapshot()
+            try require(faults(later).contains(where: codes.contains), "fault did not stay latched: \(faults(later))")
+            try require(panel.linesOff, "lines came back on after the sensor recovered")
+            return String(format: "%@ latched, lines off after %.2f s (bound %.1f s)", latched.joined(separator: ","), elapsed, bound)
+        }
+    }
+}
+
+/// The interlock flaps at random 3–40 ms intervals through the simulated chip while a session
+/// runs. A line must never be on once the interlock has been open for longer than the simulator's
+/// 50 ms poll plus the input debounce and a loop pass (150 ms); the session must end paused, and
+/// never resume by itself when the interlock settles closed.
+enum InterlockScenarios {
+    static func flapping(seconds: Double) async throws -> String? {
+        try await withPanel { panel in
+            try await panel.startGateway()
+            let response = await panel.start(duration: 60)
+            try require(response?["ok"] as? Bool == true, "start refused: \(String(describing: response))")
+            var openSince: ContinuousClock.Instant?
+            var violations = 0
+            var toggles = 0
+            var closed = true
+            var nextToggle = ContinuousClock.now
+            let end = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+            while ContinuousClock.now < end {
+                let now = ContinuousClock.now
+                if now >= nextToggle {
+                    closed.toggle()
+                    panel.setInterlock(closed: closed)
+                    openSince = closed ? nil : now
+                    toggles += 1
+                    nextToggle = now + .milliseconds(Int.random(in: 3...40))
+                }
+                if let since = openSince, now - since > .milliseconds(150), panel.anyLineOn { violations += 1 }
+                try? await Task.sleep(for: .milliseconds(1))
+            }
+            panel.setInterlock(closed: false)
+            let off = await panel.secondsUntilLinesOff(timeout: 0.5)
+            try require(violations == 0, "\(violations) samples with a line on while the interlock was open")
+            try require(off != nil, "lines on 0.5 s after the interlock settled open")
+            panel.setInterlock(closed: true)
+            await sleep(1.0)
+            try require(panel.linesOff, "emission resumed by itself after the interlock closed")
+            let snapshot = await panel.snapshot()
+            let state = snapshot?["state"] as? String ?? "?"
+            try require(state == "paused", "state \(state) after flapping, expected paused")
+            let resumed = await panel.command("resume")
+            try require(resumed?["ok"] as? Bool == true, "resume refused with the interlock closed: \(String(describing: resumed))")
+            try require(await panel.chip.waitForValue(line: Panel.red, 1, timeout: .seconds(2)), "resume did not emit")
+            _ = await panel.command("stop")
+            return "\(toggles) toggles, 0 emitting samples with the interlock open > 150 ms"
+        }
+    }
+}
+
+/// Wall-clock jumps under libfaketime (`DONT_FAKE_MONOTONIC=1`: the monotonic clock is real). The
+/// session must end at its planned length by the monotonic clock, and the 24 h totals must not
+/// drop when wall time jumps back a day, also across a restart.
+enum ClockScenarios {
+    static let library = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+
+    static func jumps() async throws -> String? {
+        try require(FileManager.default.fileExists(atPath: Self.library), "libfaketime missing (apt-get install faketime)")
+        return try await withPanel { panel in
+            let offsetFile = panel.directory.file("faketime")
+            try "+0".write(toFile: offsetFile, atomically: true, encoding: .utf8)
+            let environment = [
+                "LD_PRELOAD": Self.library, "FAKETIME_TIMESTAMP_FILE": offsetFile, "FAKETIME_NO_CACHE": "1",
+                "DONT_FAKE_MONOTONIC": "1",
+            ]
+            try await panel.startGateway(environment: environment)
+            let planned = 6.0
+            let response = await panel.start(duration: planned)
+            try require(response?["ok"] as? Bool == true, "start refused: \(String(describing: response))")
+            let started = ContinuousClock.now
+            await sleep(1.5)
+            try "+2h".write(toFile: offsetFile, atomically: true, encoding: .utf8)
+            await sleep(1.5)
+            try "-1d".write(toFile: offsetFile, atomically: true, encoding: .utf8)
+            let off = await panel.secondsUntilLinesOff(timeout: planned + 3)
+            let length = Panel.seconds(ContinuousClock.now - started)
+            try require(off != nil, "session did not end after a wall-clock jump")
+            try require(
+                abs(length - planned) < 1.5, String(format: "session lasted %.2f s, planned %.0f s", length, planned))
+            let after = await panel.snapshot()
+            let booked = number(after, "dose_24h_j_cm2")
+            try require(booked >= planned * Panel.dosePerSecond * 0.9, "dose_24h \(booked) after the jumps")
+            await panel.gateway?.terminate()
+            try "-1d".write(toFile: offsetFile, atomically: true, encoding: .utf8)
+            try await panel.startGateway(environment: environment)
+            let restarted = await panel.snapshot()
+            let dose = number(restarted, "dose_24h_j_cm2")
+            try require(dose + 1e-6 >= booked, "dose_24h dropped from \(booked) to \(dose) after a restart 1 day back")
+            return String(format: "session %.2f s of %.0f s; dose_24h %.3f → %.3f after restart 1 day back", length, planned, booked, dose)
+        }
+    }
+}
