@@ -88,7 +88,7 @@ enum SecurityScenarios {
                 $0.username = "homeassistant"
                 $0.password = "ha-secret-2"
             }
-            let config = await discovery.waitForMessage(topic: "homeassistant/device/\(Panel.deviceID)/config", timeout: .seconds(5))
+            let config = await discovery.waitForMessage(topic: "homeassistant/device/rlt_\(Panel.deviceID)/config", timeout: .seconds(5))
             await discovery.stop()
             try require(config != nil, "homeassistant did not receive the retained discovery document")
             // The dashboard reads state but cannot command or impersonate the gateway.

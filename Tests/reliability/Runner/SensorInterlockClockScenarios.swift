@@ -114,30 +114,30 @@ enum InterlockScenarios {
     }
 }
 
-/// Wall-clock jumps under libfaketime (`DONT_FAKE_MONOTONIC=1`: the monotonic clock is real). The
-/// session must end at its planned length by the monotonic clock, and the 24 h totals must not
-/// drop when wall time jumps back a day, also across a restart.
+/// Wall-clock jumps through `Tests/reliability/walljump.c` (an LD_PRELOAD shim that shifts
+/// CLOCK_REALTIME only; the monotonic clock stays real). The session must end at its planned
+/// length by the monotonic clock, and the 24 h totals must not drop when wall time jumps back a
+/// day, also across a restart.
 enum ClockScenarios {
-    static let library = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
-
     static func jumps() async throws -> String? {
-        try require(FileManager.default.fileExists(atPath: Self.library), "libfaketime missing (apt-get install faketime)")
-        return try await withPanel { panel in
-            let offsetFile = panel.directory.file("faketime")
-            try "+0".write(toFile: offsetFile, atomically: true, encoding: .utf8)
-            let environment = [
-                "LD_PRELOAD": Self.library, "FAKETIME_TIMESTAMP_FILE": offsetFile, "FAKETIME_NO_CACHE": "1",
-                "DONT_FAKE_MONOTONIC": "1",
-            ]
+        try await withPanel { panel in
+            let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("../walljump.c").standardized.path
+            let library = panel.directory.file("walljump.so")
+            let built = await shell("cc -shared -fPIC -O2 -o '\(library)' '\(source)' -ldl")
+            try require(built.status == 0, "could not build the wall-clock shim: \(built.output)")
+            let offsetFile = panel.directory.file("wall-offset")
+            try "0".write(toFile: offsetFile, atomically: true, encoding: .utf8)
+            let environment = ["LD_PRELOAD": library, "RLT_WALL_OFFSET_FILE": offsetFile]
             try await panel.startGateway(environment: environment)
             let planned = 6.0
             let response = await panel.start(duration: planned)
             try require(response?["ok"] as? Bool == true, "start refused: \(String(describing: response))")
             let started = ContinuousClock.now
             await sleep(1.5)
-            try "+2h".write(toFile: offsetFile, atomically: true, encoding: .utf8)
+            try "7200".write(toFile: offsetFile, atomically: true, encoding: .utf8)
             await sleep(1.5)
-            try "-1d".write(toFile: offsetFile, atomically: true, encoding: .utf8)
+            try "-86400".write(toFile: offsetFile, atomically: true, encoding: .utf8)
             let off = await panel.secondsUntilLinesOff(timeout: planned + 3)
             let length = Panel.seconds(ContinuousClock.now - started)
             try require(off != nil, "session did not end after a wall-clock jump")
@@ -147,12 +147,17 @@ enum ClockScenarios {
             let booked = number(after, "dose_24h_j_cm2")
             try require(booked >= planned * Panel.dosePerSecond * 0.9, "dose_24h \(booked) after the jumps")
             await panel.gateway?.terminate()
-            try "-1d".write(toFile: offsetFile, atomically: true, encoding: .utf8)
             try await panel.startGateway(environment: environment)
             let restarted = await panel.snapshot()
             let dose = number(restarted, "dose_24h_j_cm2")
             try require(dose + 1e-6 >= booked, "dose_24h dropped from \(booked) to \(dose) after a restart 1 day back")
-            return String(format: "session %.2f s of %.0f s; dose_24h %.3f → %.3f after restart 1 day back", length, planned, booked, dose)
+            try "0".write(toFile: offsetFile, atomically: true, encoding: .utf8)
+            await sleep(0.2)
+            let back = number(await panel.snapshot(), "dose_24h_j_cm2")
+            try require(back + 1e-6 >= booked, "dose_24h dropped from \(booked) to \(back) when wall time came back")
+            return String(
+                format: "session %.2f s of %.0f s across +2 h and -1 d jumps; dose_24h %.3f, %.3f after restart 1 day back, %.3f back at now",
+                length, planned, booked, dose, back)
         }
     }
 }
