@@ -23,6 +23,10 @@ final class GatewayLoop {
     /// When the outputs were last driven off, for the fault event's reaction time.
     private var outputsOffAt: Instant?
     private var lastCommandedOutputs: OutputCommand = .off
+    /// Counts performed `setOutputs`, so ``perform(_:now:)`` can tell that a nested event (a failed
+    /// ledger write feeds `storageFailed` while the list is being performed) already drove the
+    /// outputs after its list was built.
+    private var outputsGeneration = 0
     private(set) var isShuttingDown = false
 
     init(machine: SafetyMachine, parts: GatewayParts, topics: Topics, logger: Logger) {
@@ -98,9 +102,17 @@ final class GatewayLoop {
     // MARK: - Performing actions
 
     private func perform(_ actions: [SafetyAction], now: Instant) {
+        let generation = self.outputsGeneration
         for action in actions {
             switch action {
             case .setOutputs(let command):
+                // The core puts a turn-on after the ledger's `sessionOpened`. If that write failed,
+                // the nested `storageFailed` already turned the outputs off: this turn-on is stale
+                // and must not run, or the lines stay on while the core believes them off.
+                if command.emitting, self.outputsGeneration != generation {
+                    self.logger.warning("stale turn-on dropped: a nested event changed the outputs first")
+                    continue
+                }
                 self.setOutputs(command)
             case .respond(let response):
                 self.publishResponse(response, now: now)
@@ -118,6 +130,7 @@ final class GatewayLoop {
 
     /// Drives the lines, reads them back and tells the core what the hardware really did (S9).
     private func setOutputs(_ command: OutputCommand) {
+        self.outputsGeneration += 1
         let readback = self.parts.outputs.apply(command)
         if !command.emitting { self.outputsOffAt = MonotonicClock.now() }
         self.lastCommandedOutputs = command
