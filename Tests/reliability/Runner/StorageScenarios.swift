@@ -28,8 +28,14 @@ enum StorageScenarios {
             let booked = try await Self.completedSession(panel, seconds: 2)
             switch fault {
             case .readOnly:
-                _ = await shell("mount -o remount,ro '\(mount.path)'")
-                return try await Self.startMustFaultOrRefuse(panel, booked: booked, label: "read-only")
+                // A file system cannot go read-only under a file open for writing (EBUSY), so the
+                // daemon is stopped, the ledger's file system remounted read-only, and restarted.
+                await panel.gateway?.terminate()
+                let remount = await shell("mount -o remount,ro '\(mount.path)'")
+                try require(remount.status == 0, "remount read-only failed: \(remount.output)")
+                let note = try await Self.restartMustFaultOrRefuse(panel, booked: booked, label: "read-only")
+                _ = await shell("mount -o remount,rw '\(mount.path)'")
+                return note
             case .diskFull:
                 _ = await shell("dd if=/dev/zero of='\(mount.file("filler"))' bs=4k 2>/dev/null; sync")
                 let note = try await Self.startMustFaultOrRefuse(panel, booked: booked, label: "disk full")
@@ -65,6 +71,9 @@ enum StorageScenarios {
         if response?["ok"] as? Bool == true {
             let off = await panel.secondsUntilLinesOff(timeout: 3)
             let snapshot = await panel.snapshot()
+            if ProcessInfo.processInfo.environment["RLT_RELIABILITY_DEBUG"] != nil {
+                report("debug: \(String(describing: snapshot))\n\(panel.logTail)")
+            }
             if off != nil, faults(snapshot).contains("F_STORAGE") {
                 outcome = String(format: "F_STORAGE, lines off %.2f s after start", off ?? 0)
             } else {
