@@ -9,6 +9,10 @@ import SafetyCore
 public enum CommandDecoder {
     /// Longest accepted command id; ids are echoed in responses and kept for duplicate detection.
     public static let maximumIDLength = 64
+    /// Shortest accepted session or preset duration. Without a floor, `"duration_s":1e-320` passes
+    /// "greater than 0", switches the LEDs on for one control tick and uses up one of the day's
+    /// sessions (S3): a hostile client could burn the daily quota with invisible sessions.
+    public static let minimumDurationSeconds = 1.0
 
     public static func decode(
         _ payload: [UInt8], source: CommandSource, retained: Bool, receivedAtUnixMs: Int64, maximumBytes: Int
@@ -90,14 +94,14 @@ public enum CommandDecoder {
                 StartArguments(
                     channels: try arguments.channels(),
                     intensityPercent: try arguments.number("intensity_pct", in: 1...100),
-                    durationSeconds: try arguments.number("duration_s", positive: true),
+                    durationSeconds: try arguments.duration(),
                     doseTarget: try arguments.number("dose_j_cm2", positive: true).map { Dose(joulesPerCm2: $0) }))
         case .set:
             try arguments.allowOnly(["channels", "intensity_pct", "duration_s", "dose_j_cm2"])
             var changes = PresetChanges(
                 channels: try arguments.channels(),
                 intensityPercent: try arguments.number("intensity_pct", in: 1...100),
-                durationSeconds: try arguments.number("duration_s", positive: true))
+                durationSeconds: try arguments.duration())
             if arguments.isNull("dose_j_cm2") {
                 changes.doseTarget = .some(nil)
             } else if let dose = try arguments.number("dose_j_cm2", positive: true) {
@@ -183,6 +187,16 @@ struct ArgumentReader {
         guard range.contains(value) else {
             throw DecodingProblem(
                 .range, "args.\(key) \(value) is outside \(Int(range.lowerBound))…\(Int(range.upperBound))")
+        }
+        return value
+    }
+
+    /// `duration_s`: at least ``CommandDecoder/minimumDurationSeconds``.
+    func duration() throws(DecodingProblem) -> Double? {
+        guard let value = try self.number("duration_s", positive: true) else { return nil }
+        guard value >= CommandDecoder.minimumDurationSeconds else {
+            throw DecodingProblem(
+                .range, "args.duration_s \(value) is below the shortest session, \(Int(CommandDecoder.minimumDurationSeconds)) s")
         }
         return value
     }

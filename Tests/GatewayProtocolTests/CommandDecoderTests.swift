@@ -49,6 +49,8 @@ struct CommandDecoderTests {
         (#"{"id":"a","cmd":"start","args":{"duraton_s":60}}"#, .schema),
         (#"{"id":"a","cmd":"start","args":{"duration_s":-5}}"#, .range),
         (#"{"id":"a","cmd":"start","args":{"duration_s":0}}"#, .range),
+        (#"{"id":"a","cmd":"start","args":{"duration_s":1e-320}}"#, .range),
+        (#"{"id":"a","cmd":"set","args":{"duration_s":0.5}}"#, .range),
         (#"{"id":"a","cmd":"start","args":{"duration_s":"60"}}"#, .schema),
         (#"{"id":"a","cmd":"start","args":{"intensity_pct":150}}"#, .range),
         (#"{"id":"a","cmd":"start","args":{"channels":"uv"}}"#, .range),
