@@ -67,7 +67,7 @@ enum HostileScenarios {
         text("fake retained running state", #"{"state":"running","emitting":true}"#, topic: "\(base)/state",
              retain: true, response: false)
         text("fleet start", start, topic: "rlt/_all/cmd")
-        text("group start", start, topic: "rlt/_group/g1/cmd")
+        text("start to a group it is not in", start, topic: "rlt/_group/g1/cmd", response: false)
         // Sizes up to the broker's limit (max_packet_size 1 MiB below).
         for size in [4097, 65536, 1_000_000] {
             text("oversized \(size) B", #"{"id":"big","cmd":"start","pad":""# + String(repeating: "x", count: size) + #""}"#)
@@ -126,7 +126,11 @@ enum HostileScenarios {
     static func fingerprint(_ snapshot: [String: Any]?) -> String {
         guard let snapshot else { return "no snapshot" }
         let keys = ["state", "session_id", "faults", "presets", "sessions_24h", "dose_24h_j_cm2", "emitting"]
-        return keys.map { "\($0)=\(String(describing: snapshot[$0] ?? "nil"))" }.joined(separator: " ")
+        let picked = snapshot.filter { keys.contains($0.key) }
+        guard let data = try? JSONSerialization.data(withJSONObject: picked, options: [.sortedKeys]) else {
+            return "unserialisable snapshot"
+        }
+        return String(decoding: data, as: UTF8.self)
     }
 
     static func run() async throws -> String? {
@@ -141,7 +145,9 @@ enum HostileScenarios {
             var stateChanges: [String] = []
             var missingResponses: [String] = []
             var unexpected: [String] = []
+            var emittingAfter: [String] = []
             for message in messages {
+                let onBefore = watcher.count
                 panel.client.clearMessages()
                 panel.client.publish(
                     MQTTMessage(topic: message.topic, payload: message.payload, qos: message.qos, retain: message.retain))
@@ -156,6 +162,7 @@ enum HostileScenarios {
                 }
                 let now = self.fingerprint(await panel.snapshot())
                 if now != baseline { stateChanges.append("\(message.label): \(now)") }
+                if watcher.count != onBefore { emittingAfter.append(message.label) }
                 try? await Task.sleep(for: .milliseconds(200))  // stay near the 5/s rate limit
                 if message.retain {
                     panel.client.publish(MQTTMessage(topic: message.topic, payload: [], qos: .atLeastOnce, retain: true))
@@ -168,7 +175,7 @@ enum HostileScenarios {
                     + "\(watcher.count), RSS \(rssBefore / 1024) → \(rssAfter / 1024) MiB")
             try require(alive, "daemon stopped answering after hostile input; log:\n\(panel.logTail)")
             try require(stateChanges.isEmpty, "state changed: \(stateChanges.prefix(3))")
-            try require(watcher.count == 0, "a line went on during hostile input")
+            try require(watcher.count == 0, "a line went on during hostile input, after: \(emittingAfter)")
             try require(missingResponses.isEmpty, "no error response for: \(missingResponses)")
             try require(unexpected.isEmpty, "unexpected: \(unexpected.prefix(3))")
             return "\(messages.count) hostile messages, 0 state changes, 0 emitting samples"
