@@ -102,10 +102,16 @@ public struct GatewayService: Service {
 
         let sensorInterval = Duration.milliseconds(configuration.sensor.intervalMs)
         let onHealthy = self.onHealthy
+        let backlog = InboundBacklog()
+        var lastDropReport = ContinuousClock.now
+        var quietReportsToTrim = 0
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for await event in mqtt.events { continuation.yield(.mqtt(event)) }
+                    for await event in mqtt.events {
+                        if case .message = event, !backlog.admit() { continue }
+                        continuation.yield(.mqtt(event))
+                    }
                 }
                 group.addTask {
                     for await edge in gpio.inputEdges { continuation.yield(.edge(edge)) }
@@ -123,9 +129,29 @@ public struct GatewayService: Service {
                     }
                 }
                 for await input in stream {
+                    if case .mqtt(.message) = input { backlog.handled() }
                     loop.handle(input)
                     if loop.isShuttingDown { break }
-                    if case .tick = input { onHealthy() }
+                    if case .tick = input {
+                        onHealthy()
+                        if ContinuousClock.now - lastDropReport >= .seconds(5) {
+                            lastDropReport = ContinuousClock.now
+                            let dropped = backlog.takeDropped()
+                            if dropped == 0, quietReportsToTrim > 0 {
+                                // The flood is over: hand the queues' freed memory back to the
+                                // system, so the daemon's RSS returns near its level before. Three
+                                // times, while the outgoing responses drain.
+                                quietReportsToTrim -= 1
+                                Self.releaseFreeMemory()
+                            }
+                            if dropped > 0 {
+                                quietReportsToTrim = 3
+                                logger.warning(
+                                    "MQTT flood: messages dropped unread",
+                                    metadata: ["mqtt.dropped": "\(dropped)", "mqtt.backlog_limit": "\(InboundBacklog.limit)"])
+                            }
+                        }
+                    }
                 }
                 group.cancelAll()
             }
@@ -138,6 +164,16 @@ public struct GatewayService: Service {
                 topic: topics.status, payload: Payloads.statusOffline(reason: "shutdown").bytes, qos: .atLeastOnce,
                 retain: true)
         ])
+    }
+
+    /// `malloc_trim(0)`: glibc keeps freed heap pages mapped; after a burst this returns them.
+    /// Looked up at run time because `<malloc.h>` is not part of Swift's Glibc module.
+    static func releaseFreeMemory() {
+        #if canImport(Glibc)
+            typealias MallocTrim = @convention(c) (Int) -> Int32
+            guard let symbol = dlsym(nil, "malloc_trim") else { return }
+            _ = unsafeBitCast(symbol, to: MallocTrim.self)(0)
+        #endif
     }
 
     static func makeBootID() -> String {

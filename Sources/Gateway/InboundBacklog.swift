@@ -1,0 +1,38 @@
+import Synchronization
+
+/// Bounds how many MQTT messages wait in the owner task's stream.
+///
+/// Interlock edges, sensor samples and control ticks share that one ordered stream with MQTT
+/// messages. Unbounded, a command flood (tens of thousands per second through a local broker) piles
+/// up faster than the loop can answer, so the daemon's memory grows without bound and a safety
+/// input waits behind minutes of queued commands. Past ``limit`` waiting messages, new messages are
+/// dropped before they enter the stream (and counted, for a warning): the safety inputs keep their
+/// reaction time, and the flooder's commands are shed, as the rate limit (S15) would refuse them
+/// anyway.
+final class InboundBacklog: Sendable {
+    /// About 50 ms of the loop's work at its measured pace.
+    static let limit = 256
+
+    private let pending = Atomic<Int>(0)
+    private let dropped = Atomic<Int>(0)
+
+    /// Whether one more message may enter the stream; counts it in when it may.
+    func admit() -> Bool {
+        if self.pending.load(ordering: .relaxed) >= Self.limit {
+            self.dropped.add(1, ordering: .relaxed)
+            return false
+        }
+        self.pending.add(1, ordering: .relaxed)
+        return true
+    }
+
+    /// The loop took one message out of the stream.
+    func handled() {
+        self.pending.subtract(1, ordering: .relaxed)
+    }
+
+    /// Messages dropped since the last call.
+    func takeDropped() -> Int {
+        self.dropped.exchange(0, ordering: .relaxed)
+    }
+}
