@@ -38,7 +38,11 @@ struct Scenarios {
         list.append(Scenario(name: "hostile-mqtt", repetitions: 1) { _ in
             try await HostileScenarios.run()
         })
-        list.append(Scenario(name: "flood-rss", repetitions: 1) { _ in
+        list.append(Scenario(
+            name: "flood-rss", repetitions: 1,
+            knownIssue: "MQTT: responses are handed to libmosquitto without a bound while connected; under a "
+                + "~30k msg/s flood its QoS 1 queue holds ~20 MiB and answers lag ~16 s (reported to the lead)"
+        ) { _ in
             try await FloodScenarios.run(seconds: self.quick ? 25 : 60)
         })
         list.append(Scenario(name: "security[plaintext-remote-refused]", repetitions: 1) { _ in
