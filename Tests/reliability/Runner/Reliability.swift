@@ -10,7 +10,7 @@ struct Scenario {
     var body: (Int) async throws -> String?
 }
 
-/// `rlt-reliability [--quick] [--only SUBSTRING]…`: runs every fault scenario against the built
+/// `rlt-reliability [--quick] [--only SUBSTRING]… [--skip SUBSTRING]…`: runs every fault scenario against the built
 /// daemon and prints `SCENARIO name: survived/total`, then `N passed, N failed`.
 @main
 struct Reliability {
@@ -18,12 +18,16 @@ struct Reliability {
         let arguments = CommandLine.arguments.dropFirst()
         let quick = arguments.contains("--quick")
         var filters: [String] = []
+        var skips: [String] = []
         var iterator = arguments.makeIterator()
         while let argument = iterator.next() {
             if argument == "--only", let value = iterator.next() { filters.append(value) }
+            if argument == "--skip", let value = iterator.next() { skips.append(value) }
         }
         signal(SIGPIPE, SIG_IGN)
-        let scenarios = Scenarios(quick: quick).all.filter { s in filters.isEmpty || filters.contains { s.name.contains($0) } }
+        let scenarios = Scenarios(quick: quick).all.filter { s in
+            (filters.isEmpty || filters.contains { s.name.contains($0) }) && !skips.contains { s.name.contains($0) }
+        }
         var passed = 0
         var failed = 0
         var known = 0
