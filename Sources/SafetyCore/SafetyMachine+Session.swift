@@ -120,6 +120,8 @@ extension SafetyMachine {
     mutating func endSession(reason: SessionEndReason, now: Instant, into actions: inout [SafetyAction]) {
         guard let session = self.session else { return }
         self.session = nil
+        // Sessions that left the 24 h window can never count again: keep the history bounded.
+        self.history.removeAll { now.seconds(since: $0.startedAt) >= Self.windowSeconds }
         self.history.append(PastSession(startedAt: session.startedAt, dose: session.dose.total))
         self.cooldownSince = now
         self.state = self.faults.isEmpty ? .cooldown : .fault

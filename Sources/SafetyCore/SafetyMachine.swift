@@ -135,6 +135,9 @@ public struct SafetyMachine: Sendable {
         return self.finish(actions, outputsBefore: outputsBefore)
     }
 
+    /// The outputs the core last asked for (what the shell should be driving right now).
+    public var commandedOutputs: OutputCommand { self.commanded }
+
     /// The state to publish.
     public func snapshot(now: Instant) -> SafetySnapshot {
         var session = self.session
