@@ -80,7 +80,8 @@ struct ExhaustiveTests {
             case .linkUp:
                 self.link = true
                 self.world.deliver(.linkChanged(connected: true))
-            case .readbackGlitch: self.world.deliver(.outputReadback(OutputReadback(red: true, nir: true, master: true)))
+            case .readbackGlitch:
+                self.world.deliver(.outputReadback(OutputReadback(red: true, nir: true, master: true)))
             case .storageFailed: self.world.deliver(.storageFailed("disk full"))
             case .shutdown:
                 self.shutDown = true

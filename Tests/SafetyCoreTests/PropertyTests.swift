@@ -38,7 +38,9 @@ struct PropertyTests {
             "property test: seed \(master), \(Self.sequences) sequences, \(events) events; final states \(states); "
                 + "faults reached \(faults.sorted().map(\.rawValue)); \(lit) events while emitting; notices "
                 + "\(seen.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
-        #expect(failures.isEmpty, "SAFETY_SEED=\(master) (replay one sequence with its seed):\n\(failures.joined(separator: "\n"))")
+        #expect(
+            failures.isEmpty,
+            "SAFETY_SEED=\(master) (replay one sequence with its seed):\n\(failures.joined(separator: "\n"))")
         // The generator must actually reach the interesting places, or the test proves little.
         #expect(events >= Self.sequences * Self.steps)
         #expect(Set(states.keys).isSuperset(of: [.idle, .running, .cooldown, .fault]), "final states \(states)")
@@ -56,16 +58,16 @@ struct PropertyTests {
         settings.inputs = .init(interlock: rng.chance(80), stopButton: rng.chance(50), emissionSense: rng.chance(20))
         settings.hasMasterRelay = rng.chance(80)
         settings.dimmable = PerChannel(red: rng.chance(50), nir: rng.chance(50))
-        settings.limits.maxSessionSeconds = [30, 60, 1200].randomElement(using: &rng)!
-        settings.limits.maxSessionDose = Dose(joulesPerCm2: [0.5, 1.5, 60].randomElement(using: &rng)!)
-        settings.limits.maxDailyDose = Dose(joulesPerCm2: [1, 2.5, 120].randomElement(using: &rng)!)
+        settings.limits.maxSessionSeconds = rng.pick([30, 60, 1200])
+        settings.limits.maxSessionDose = Dose(joulesPerCm2: rng.pick([0.5, 1.5, 60]))
+        settings.limits.maxDailyDose = Dose(joulesPerCm2: rng.pick([1, 2.5, 120]))
         settings.limits.maxDailySessions = Int.random(in: 1...3, using: &rng)
-        settings.limits.cooldownSeconds = [0, 2, 120].randomElement(using: &rng)!
-        settings.presets.durationSeconds = [5, 10, 20].randomElement(using: &rng)!
-        settings.presets.channels = ChannelSelection.allCases.randomElement(using: &rng)!
-        settings.policy.onLinkLoss = SafetySettings.LinkLossPolicy.allCases.randomElement(using: &rng)!
+        settings.limits.cooldownSeconds = rng.pick([0, 2, 120])
+        settings.presets.durationSeconds = rng.pick([5, 10, 20])
+        settings.presets.channels = rng.pick(ChannelSelection.allCases)
+        settings.policy.onLinkLoss = rng.pick(SafetySettings.LinkLossPolicy.allCases)
         settings.policy.latchOnUncleanRestart = rng.chance(50)
-        settings.thermal.heatingWatchSeconds = [4, 120].randomElement(using: &rng)!
+        settings.thermal.heatingWatchSeconds = rng.pick([4, 120])
         return settings
     }
 
@@ -80,8 +82,10 @@ struct PropertyTests {
         for _ in 0..<Int.random(in: 0...2, using: &rng) {
             let dose = Double.random(in: 0...budget, using: &rng)
             budget -= dose
-            history.append(DoseHistoryEntry(ageSeconds: Double.random(in: 0...90_000, using: &rng),
-                                            dose: Dose(joulesPerCm2: dose)))
+            history.append(
+                DoseHistoryEntry(
+                    ageSeconds: Double.random(in: 0...90_000, using: &rng),
+                    dose: Dose(joulesPerCm2: dose)))
         }
         world.deliver(.boot(BootContext(history: history, uncleanSessionID: rng.chance(10) ? "old-1" : nil)))
         if settings.inputs.interlock, rng.chance(90) { world.deliver(.input(.interlock, active: true)) }
@@ -91,7 +95,8 @@ struct PropertyTests {
         var sampledAt = world.now
         for step in 0..<Self.steps {
             guard world.violation == nil else { break }
-            var dt = rng.chance(70) ? Double.random(in: 0...0.3, using: &rng) : Double.random(in: 0.3...0.5, using: &rng)
+            var dt =
+                rng.chance(70) ? Double.random(in: 0...0.3, using: &rng) : Double.random(in: 0.3...0.5, using: &rng)
             if !world.lit, rng.chance(3) {
                 // A quiet stretch (cooldown, the 24 h window): the sensor keeps sampling meanwhile.
                 if step < sensorDiesAt { world.deliver(.temperature(.valid(Celsius(temperature)))) }
@@ -108,8 +113,11 @@ struct PropertyTests {
                 sampledAt = world.now
                 world.deliver(.temperature(.valid(Celsius(temperature))))
             }
-            if world.outputs.emitting { temperature += Double.random(in: 0...0.4, using: &rng) }
-            else { temperature = max(20, temperature - dt * 0.3) }
+            if world.outputs.emitting {
+                temperature += Double.random(in: 0...0.4, using: &rng)
+            } else {
+                temperature = max(20, temperature - dt * 0.3)
+            }
             world.deliver(Self.randomEvent(&rng, world: &world, temperature: &temperature))
         }
         return world
@@ -122,8 +130,8 @@ struct PropertyTests {
             return .tick
         case 40..<80:
             // A one-off spike (hot, or outside the plausible range), or a step to a new level.
-            if rng.chance(4) { return .temperature(.valid(Celsius([56, 66, 130].randomElement(using: &rng)!))) }
-            if rng.chance(3) { temperature = [30, 52].randomElement(using: &rng)! }
+            if rng.chance(4) { return .temperature(.valid(Celsius(rng.pick([56, 66, 130])))) }
+            if rng.chance(3) { temperature = rng.pick([30, 52]) }
             return .temperature(.valid(Celsius(temperature)))
         case 80..<88:
             return .temperature(.invalid("EIO"))
@@ -157,21 +165,22 @@ struct PropertyTests {
         case 0..<30:
             command = .start(
                 StartArguments(
-                    channels: rng.chance(50) ? ChannelSelection.allCases.randomElement(using: &rng) : nil,
-                    intensityPercent: rng.chance(30) ? [0, 50, 100, 150].randomElement(using: &rng) : nil,
-                    durationSeconds: rng.chance(50) ? [1, 4, 10, 60, 2000].randomElement(using: &rng) : nil,
-                    doseTarget: rng.chance(30) ? Dose(joulesPerCm2: [0.1, 0.3, 1, 100].randomElement(using: &rng)!) : nil))
+                    channels: rng.chance(50) ? rng.pick(ChannelSelection.allCases) : nil,
+                    intensityPercent: rng.chance(30) ? rng.pick([0, 50, 100, 150]) : nil,
+                    durationSeconds: rng.chance(50) ? rng.pick([1, 4, 10, 60, 2000]) : nil,
+                    doseTarget: rng.chance(30)
+                        ? Dose(joulesPerCm2: rng.pick([0.1, 0.3, 1, 100])) : nil))
         case 30..<45: command = .stop
         case 45..<55: command = .pause
         case 55..<67: command = .resume
         case 67..<80:
-            command = .ack(rng.chance(50) ? .all : .one(FaultCode.allCases.randomElement(using: &rng)!))
+            command = .ack(rng.chance(50) ? .all : .one(rng.pick(FaultCode.allCases)))
         case 80..<88:
             command = .set(
                 PresetChanges(
-                    channels: rng.chance(50) ? ChannelSelection.allCases.randomElement(using: &rng) : nil,
-                    intensityPercent: rng.chance(30) ? [50, 100].randomElement(using: &rng) : nil,
-                    durationSeconds: rng.chance(50) ? [2, 10, 5000].randomElement(using: &rng) : nil,
+                    channels: rng.chance(50) ? rng.pick(ChannelSelection.allCases) : nil,
+                    intensityPercent: rng.chance(30) ? rng.pick([50, 100]) : nil,
+                    durationSeconds: rng.chance(50) ? rng.pick([2, 10, 5000]) : nil,
                     doseTarget: rng.chance(30) ? .some(rng.chance(50) ? nil : Dose(joulesPerCm2: 0.2)) : nil))
         case 88..<92: command = .get
         case 92..<96: command = .ping

@@ -15,6 +15,11 @@ struct SplitMix64: RandomNumberGenerator {
     }
 
     mutating func chance(_ percent: Int) -> Bool { Int.random(in: 0..<100, using: &self) < percent }
+
+    /// One of `values`, which must not be empty.
+    mutating func pick<C: Collection>(_ values: C) -> C.Element where C.Index == Int {
+        values[values.startIndex + Int.random(in: 0..<values.count, using: &self)]
+    }
 }
 
 /// The world around one machine, for property tests and exhaustive exploration, with the
@@ -152,7 +157,9 @@ struct World {
             if !snapshot.faults.isEmpty { self.fail("emitting with faults \(snapshot.faults)") }
             if self.settings.inputs.interlock, !self.interlockClosed { self.fail("emitting with the interlock open") }
             if let at = self.lastValidAt {
-                if self.now.seconds(since: at) >= thermal.staleAfterSeconds { self.fail("emitting with a stale sensor") }
+                if self.now.seconds(since: at) >= thermal.staleAfterSeconds {
+                    self.fail("emitting with a stale sensor")
+                }
             } else {
                 self.fail("emitting without any valid sample")
             }
