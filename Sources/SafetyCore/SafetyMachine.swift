@@ -129,11 +129,14 @@ public struct SafetyMachine: Sendable {
         case .shutdown:
             self.shutdown(now: now, into: &actions)
         }
+        self.checkConsistency(now: now, into: &actions)
         self.applyOutputs(now: now)
         self.trackMismatch(now: now)
-        self.checkConsistency(now: now, into: &actions)
         return self.finish(actions, outputsBefore: outputsBefore)
     }
+
+    /// The outputs the core last asked for (what the shell should be driving right now).
+    public var commandedOutputs: OutputCommand { self.commanded }
 
     /// The state to publish.
     public func snapshot(now: Instant) -> SafetySnapshot {
@@ -227,6 +230,9 @@ public struct SafetyMachine: Sendable {
             problem = "running with a pause reason"
         } else if self.state == .running, self.wantedOutputs(now: now) == .off {
             problem = "running while a safety condition forbids emission"
+        } else if self.commanded != self.wantedOutputs(now: now) {
+            // Every transition sets the outputs itself; a difference here means one did not.
+            problem = "outputs \(self.commanded) differ from what the state allows"
         }
         if let problem {
             self.raise(.internal, detail: "inconsistent state: \(problem)", now: now, into: &actions)
