@@ -33,7 +33,7 @@ let package = Package(
         ),
 
         // The pure core: no I/O, no clock reads, no threads.
-        .target(name: "SafetyCore", exclude: ["RULES.md"]),
+        .target(name: "SafetyCore"),
 
         // Adapters, one technology each.
         .target(
