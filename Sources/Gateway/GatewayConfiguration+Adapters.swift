@@ -49,7 +49,16 @@ extension GatewayConfiguration {
         }
     }
 
-    var hasMasterRelay: Bool { self.gpio.outputs.master != nil }
+    /// Sysfs PWM for each channel that has one configured (intensity below 100 %).
+    func makePWM() throws -> [Channel: SysfsPWM] {
+        var pwm: [Channel: SysfsPWM] = [:]
+        for channel in Channel.allCases {
+            let output = channel == .red ? self.gpio.outputs.red : self.gpio.outputs.nir
+            guard let settings = output.pwm else { continue }
+            pwm[channel] = try SysfsPWM(chip: settings.chip, channel: settings.channel, frequencyHz: settings.frequencyHz)
+        }
+        return pwm
+    }
 
     public var logLevel: Logger.Level { Logger.Level(rawValue: self.logging.level.rawValue) ?? .info }
 

@@ -5,6 +5,7 @@ import Logging
 import MQTT
 import SafetyCore
 import Sensors
+import Synchronization
 
 /// The single owner of the state machine: consumes ``GatewayInput`` in order, feeds the core and
 /// performs the actions it returns.
@@ -24,6 +25,8 @@ final class GatewayLoop {
     private var outputsOffAt: Instant?
     private var lastCommandedOutputs: OutputCommand = .off
     private(set) var isShuttingDown = false
+    /// Read by the tick task to pick its rate.
+    let cadence = TickCadence()
 
     init(machine: SafetyMachine, parts: GatewayParts, topics: Topics, logger: Logger) {
         self.machine = machine
@@ -60,6 +63,7 @@ final class GatewayLoop {
         case .tick:
             self.feed(.tick, now: now)
             self.publishTelemetryIfDue(now: now)
+            self.parts.outputs.healthyTick()
         case .republishDiscovery:
             self.publishRetainedDocuments(now: now)
         case .shutdown:
@@ -121,6 +125,7 @@ final class GatewayLoop {
         let readback = self.parts.outputs.apply(command)
         if !command.emitting { self.outputsOffAt = MonotonicClock.now() }
         self.lastCommandedOutputs = command
+        self.cadence.emitting = command.emitting
         self.parts.sensor.outputsChanged(readback)
         self.logger.debug(
             "outputs set",
@@ -223,5 +228,15 @@ extension TemperatureReading {
         case .invalid(let reason, _):
             self = .invalid(reason)
         }
+    }
+}
+
+/// Whether the outputs are on, shared with the tick task so it can tick faster while emitting.
+final class TickCadence: Sendable {
+    private let flag = Atomic<Bool>(false)
+
+    var emitting: Bool {
+        get { self.flag.load(ordering: .relaxed) }
+        set { self.flag.store(newValue, ordering: .relaxed) }
     }
 }
