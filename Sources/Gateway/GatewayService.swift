@@ -113,6 +113,8 @@ public struct GatewayService: Service {
 
         let sensorInterval = Duration.milliseconds(configuration.sensor.intervalMs)
         let cadence = loop.cadence
+        let sampler = SensorSampler(sensor: sensor, interval: sensorInterval) { continuation.yield($0) }
+        defer { sampler.stop() }
         let onHealthy = self.onHealthy
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
@@ -121,12 +123,6 @@ public struct GatewayService: Service {
                 }
                 group.addTask {
                     for await edge in gpio.inputEdges { continuation.yield(.edge(edge)) }
-                }
-                group.addTask {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: sensorInterval)
-                        continuation.yield(.sample(sensor.read()))
-                    }
                 }
                 group.addTask {
                     // 20 Hz while emitting, so a session overruns its planned end or a dose limit by
