@@ -7,7 +7,7 @@
 /// Every event first brings the clock-driven rules up to `now` (dose integration, session end,
 /// stale sensor, output mismatch, heating watch, cooldown), then applies the event itself, then
 /// checks its own consistency. The rules S1–S16 and S18 of DESIGN.md live in the extensions
-/// `SafetyMachine+Session`, `+Commands` and `+Health`; `RULES.md` lists them.
+/// `SafetyMachine+Session`, `+Commands` and `+Health`; the README's "Safety rules" section lists them.
 ///
 /// - Important: it never traps. A state it cannot explain becomes a latched `F_INTERNAL` with
 ///   emission off, because a crash would leave the GPIO lines wherever they were.
