@@ -85,7 +85,9 @@ public struct HomeAssistantDiscovery: Sendable {
                     ("command_template", .string(setTemplate("duration_s", "{{ (value | float * 60) | round(0) | int }}"))),
                     ("state_topic", .string(state)),
                     ("value_template", "{{ (value_json.presets.duration_s / 60) | round(1) }}"),
-                    ("min", 1), ("max", .number(self.maxDurationMinutes)), ("step", 1), ("mode", "box"),
+                    // HA drops a state outside min…max with an error, so min must admit any preset the
+                    // gateway accepts (20 s shows as 0.3 min): the template's 0.1 min resolution.
+                    ("min", 0.1), ("max", .number(self.maxDurationMinutes)), ("step", 0.1), ("mode", "box"),
                     ("unit_of_measurement", "min"), ("icon", "mdi:timer-outline"),
                 ]),
             Component(
@@ -100,10 +102,15 @@ public struct HomeAssistantDiscovery: Sendable {
                 platform: "number", objectID: "dose_target",
                 fields: [
                     ("name", "Dose target"), ("command_topic", .string(self.topics.command)),
-                    ("command_template", .string(setTemplate("dose_j_cm2", "{{ value | float }}"))),
+                    // 0 means "no target" both ways: shown for a null target, sent as null to clear it
+                    // (HA rejects a state below min, and a number cannot send null otherwise).
+                    (
+                        "command_template",
+                        .string(setTemplate("dose_j_cm2", "{{ value | float if value | float > 0 else 'null' }}"))
+                    ),
                     ("state_topic", .string(state)),
                     ("value_template", "{{ value_json.presets.dose_j_cm2 if value_json.presets.dose_j_cm2 is not none else 0 }}"),
-                    ("min", 0.5), ("max", .number(self.maxDose)), ("step", 0.5), ("mode", "box"),
+                    ("min", 0), ("max", .number(self.maxDose)), ("step", 0.5), ("mode", "box"),
                     ("unit_of_measurement", "J/cm²"), ("icon", "mdi:target"),
                 ]),
             sensor(

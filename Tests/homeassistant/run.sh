@@ -92,7 +92,17 @@ trap 'exit 143' TERM
 echo "== Home Assistant discovery test (work dir $work)"
 t0=$(date +%s)
 status=0
-"$venv/bin/python" "$here/test_ha_discovery.py" --hass "$venv/bin/hass" --gateway "$gateway" \
+# A private network namespace whose only interface is lo: nothing HA opens (it always starts an
+# mDNS resolver on UDP 5353) can reach or be reached from the machine's network. lo gets multicast
+# and a multicast route so that resolver can start (without them HA's analytics set-up fails with
+# ENODEV). unshare execs, so $test_pid is the test's python itself.
+isolate=(unshare --net -- sh -c \
+    'ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo && exec "$@"' sh)
+if ! "${isolate[@]}" true 2>/dev/null; then
+    echo "== WARNING: unshare --net is not permitted here; running without a private network namespace"
+    isolate=()
+fi
+"${isolate[@]}" "$venv/bin/python" "$here/test_ha_discovery.py" --hass "$venv/bin/hass" --gateway "$gateway" \
     --config "$root/config/demo.yaml" --work "$work" &
 test_pid=$!
 wait "$test_pid" || status=$?
