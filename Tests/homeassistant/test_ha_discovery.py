@@ -476,6 +476,9 @@ class Run:
         c.check("Channels shows the preset", value["channels"] == "both", value["channels"])
         c.check("Intensity shows the preset", _float(value["intensity"]) == 100.0, value["intensity"])
         c.check("Duration shows the preset in minutes", _float(value["duration"]) == round(20 / 60, 1), value["duration"])
+        attributes = s["duration"].get("attributes", {})
+        c.check("Duration offers 0.1 to 2 min (max_session_s 120)",
+                (attributes.get("min"), attributes.get("max")) == (0.1, 2.0), attributes)
         c.check("Dose target shows 0: no target", _float(value["dose_target"]) == 0, value["dose_target"])
         c.check("Sessions in 24 h is 0", _float(value["sessions_24h"]) == 0, value["sessions_24h"])
         c.check("Elapsed and Remaining are 0 s",
