@@ -211,7 +211,9 @@ class HomeAssistant:
 
     async def onboard(self) -> None:
         client_id = f"{self.url}/"
-        user = {"client_id": client_id, "name": "Test", "username": "test", "password": "rlt-test-pass", "language": "en"}
+        user = {
+            "client_id": client_id, "name": "Test", "username": "test", "password": "rlt-test-pass", "language": "en"
+        }
         async with self.session.post(f"{self.url}/api/onboarding/users", json=user) as response:
             body = await response.json()
             if response.status != 200:
@@ -317,19 +319,22 @@ class Run:
         )
         self.processes.start("mosquitto", ["mosquitto", "-c", str(config)], self.work / "mosquitto.log")
 
-    def start_gateway(self) -> None:
+    def start_gateway(self, device_id: str = DEVICE_ID, device_name: str = DEVICE_NAME, mode: str = "device") -> None:
+        """The panel of the test (device-based discovery), or a second one using per-entity discovery."""
         a = self.args
+        suffix = "" if device_id == DEVICE_ID else f"-{device_id}"
         argv = [
             a.gateway, "run", "--config", a.config,
             "--set", f"mqtt.url=mqtt://127.0.0.1:{self.broker_port}",
-            "--set", f"gpio.sim_dir={self.sim_dir}",
-            "--set", f"storage.path={self.work / 'ledger.sqlite'}",
-            "--set", f"device.id={DEVICE_ID}",
-            "--set", f"device.name={DEVICE_NAME}",
+            "--set", f"gpio.sim_dir={self.sim_dir}{suffix}",
+            "--set", f"storage.path={self.work / f'ledger{suffix}.sqlite'}",
+            "--set", f"device.id={device_id}",
+            "--set", f"device.name={device_name}",
+            "--set", f"mqtt.discovery.mode={mode}",
             "--set", "presets.duration_s=20",
             "--set", "limits.cooldown_s=2",
         ]  # fmt: skip
-        self.processes.start("gateway", argv, self.work / "gateway.log")
+        self.processes.start(f"gateway{suffix}", argv, self.work / f"gateway{suffix}.log")
 
     async def watch_listeners(self) -> None:
         """Samples HA's listening sockets for the whole run (recovery mode would listen on 0.0.0.0)."""
@@ -424,6 +429,30 @@ class Run:
         by_unique = {e["unique_id"]: e for e in entities if e.get("platform") == "mqtt"}
         return by_unique, devices
 
+    async def per_entity_mode(self, ha: HomeAssistant) -> None:
+        """A second panel publishing one discovery message per entity (HA before 2024.11) gets the same entities."""
+        c = self.checks
+        device_id = "ha-panel-e"
+        self.start_gateway(device_id, "HA Panel E", mode="entity")
+        wanted = {f"rlt_{device_id}_{object_id}" for _, object_id, _, _ in EXPECTED}
+
+        async def all_registered():
+            by_unique, _ = await self.registry(ha)
+            return wanted <= set(by_unique)
+
+        registered = await wait_for(all_registered, 60, 1)
+        by_unique, _ = await self.registry(ha)
+        c.check(f"per-entity discovery: all {len(EXPECTED)} entities are registered", registered,
+                sorted(wanted - set(by_unique)))
+        devices = {by_unique[u]["device_id"] for u in wanted if u in by_unique}
+        c.check("per-entity discovery: every entity belongs to one device", len(devices) == 1, devices)
+        names = {by_unique[u].get("original_name") for u in wanted if u in by_unique}
+        c.check("per-entity discovery: the same names", names == {name for _, _, name, _ in EXPECTED}, names)
+        state_id = (by_unique.get(f"rlt_{device_id}_state") or {}).get("entity_id", "sensor.none")
+        idle = await wait_for(lambda: self._state_is(ha, state_id, "idle"), 20)
+        c.check("per-entity discovery: State is idle", idle, (await ha.state(state_id) or {}).get("state"))
+        self.processes.kill(f"gateway-{device_id}", signal.SIGTERM)
+
     async def drive(self, ha: HomeAssistant) -> None:
         c = self.checks
         self.start_gateway()
@@ -453,7 +482,9 @@ class Run:
                 ["mqtt", NODE_ID] in device.get("identifiers", []) and device.get("name") == DEVICE_NAME
                 and device.get("sw_version") == SOFTWARE_VERSION and device.get("manufacturer") == "rlt",
                 device)
-        extra = [e["entity_id"] for e in by_unique.values() if e["device_id"] in device_ids and e["unique_id"] not in wanted]
+        extra = [
+            e["entity_id"] for e in by_unique.values() if e["device_id"] in device_ids and e["unique_id"] not in wanted
+        ]
         c.check("the device has no entity the test does not know", not extra, extra)
         if len(ids) != len(EXPECTED):
             return
@@ -468,21 +499,24 @@ class Run:
         c.check("State is idle", value["state"] == "idle", value["state"])
         c.check("Emitting is off", value["emitting"] == "off", value["emitting"])
         c.check("Interlock (safety) is off: closed", value["interlock"] == "off", value["interlock"])
-        c.check("Fault is off", value["fault"] == "off", value["fault"])
+        c.check("Fault is off, with an empty faults attribute",
+                value["fault"] == "off" and s["fault"].get("attributes", {}).get("faults") == [], s["fault"])
         c.check("Temperature is a number in °C",
                 _is_number(value["temperature"]) and s["temperature"]["attributes"].get("unit_of_measurement") == "°C",
                 s["temperature"])
-        c.check("Software version is the gateway's", value["software_version"] == SOFTWARE_VERSION, value["software_version"])
+        c.check("Software version is the gateway's", value["software_version"] == SOFTWARE_VERSION,
+                value["software_version"])
         c.check("Channels shows the preset", value["channels"] == "both", value["channels"])
         c.check("Intensity shows the preset", _float(value["intensity"]) == 100.0, value["intensity"])
-        c.check("Duration shows the preset in minutes", _float(value["duration"]) == round(20 / 60, 1), value["duration"])
+        c.check("Duration shows the 20 s preset as 0.3 min", _float(value["duration"]) == 0.3, value["duration"])
         attributes = s["duration"].get("attributes", {})
         c.check("Duration offers 0.1 to 2 min (max_session_s 120)",
                 (attributes.get("min"), attributes.get("max")) == (0.1, 2.0), attributes)
         c.check("Dose target shows 0: no target", _float(value["dose_target"]) == 0, value["dose_target"])
         c.check("Sessions in 24 h is 0", _float(value["sessions_24h"]) == 0, value["sessions_24h"])
         c.check("Elapsed and Remaining are 0 s",
-                _float(value["elapsed"]) == 0 and _float(value["remaining"]) == 0, (value["elapsed"], value["remaining"]))
+                _float(value["elapsed"]) == 0 and _float(value["remaining"]) == 0,
+                (value["elapsed"], value["remaining"]))
         c.check("no entity is unavailable", "unavailable" not in value.values(), value)
 
         # Start from HA: the session runs and the red line of the simulated chip goes high.
@@ -502,6 +536,9 @@ class Run:
         c.check("Stop in HA: line 17 is low", self.gpio(17) == "0", self.gpio(17))
         idle = await wait_for(lambda: self._ha_state(ha, ids, "state", "idle"), 20)
         c.check("after the cooldown State is idle again", idle, (await ha.state(ids["state"]) or {}).get("state"))
+        c.check("24 h dose counts the session's dose",
+                await wait_for(lambda: self._ha_above(ha, ids, "dose_24h", 0), 10),
+                (await ha.state(ids["dose_24h"]) or {}).get("state"))
         c.check("Sessions in 24 h counts the session",
                 await wait_for(lambda: self._ha_value(ha, ids, "sessions_24h", 1.0), 10),
                 (await ha.state(ids["sessions_24h"]) or {}).get("state"))
@@ -517,7 +554,8 @@ class Run:
         planned = await wait_for(lambda: self.retained_state().get("planned_s") == 60, 15)
         c.check("the next session from HA is planned for 60 s", planned, self.retained_state().get("planned_s"))
         remaining = await wait_for(lambda: self._ha_above(ha, ids, "remaining", 40), 10)
-        c.check("HA's Remaining shows the longer session", remaining, (await ha.state(ids["remaining"]) or {}).get("state"))
+        c.check("HA's Remaining shows the longer session", remaining,
+                (await ha.state(ids["remaining"]) or {}).get("state"))
         await self.press(ha, ids["stop"])
         c.check("Stop in HA stops the 60 s session",
                 await wait_for(lambda: self.retained_state().get("emitting") is False and self.gpio(17) == "0", 15),
@@ -526,7 +564,8 @@ class Run:
 
         # The other presets from HA, one at a time.
         for name, service, data, key, wanted in [
-            ("Channels red", "select/select_option", {"entity_id": ids["channels"], "option": "red"}, "channels", "red"),
+            ("Channels red", "select/select_option", {"entity_id": ids["channels"], "option": "red"},
+             "channels", "red"),
             ("Dose target 2.5", "number/set_value", {"entity_id": ids["dose_target"], "value": 2.5}, "dose_j_cm2", 2.5),
             ("Dose target 0 (clears it)", "number/set_value", {"entity_id": ids["dose_target"], "value": 0},
              "dose_j_cm2", None),
@@ -566,9 +605,12 @@ class Run:
 
         back = await wait_for(all_back, 40, 1)
         after = await self.states(ha, ids)
-        c.check("gateway restarted: every entity is available again", back, {k: v.get("state") for k, v in after.items()})
+        c.check("gateway restarted: every entity is available again", back,
+                {k: v.get("state") for k, v in after.items()})
         c.check("after the restart State is a known state",
                 after["state"].get("state") in ("idle", "fault"), after["state"].get("state"))
+
+        await self.per_entity_mode(ha)
 
     async def press(self, ha: HomeAssistant, entity_id: str) -> None:
         status, body = await ha.post("/api/services/button/press", {"entity_id": entity_id})
@@ -576,7 +618,10 @@ class Run:
             self.checks.check(f"press {entity_id}", False, f"HTTP {status} {body}")
 
     async def _ha_state(self, ha, ids, key, wanted) -> bool:
-        return ((await ha.state(ids[key])) or {}).get("state") == wanted
+        return await self._state_is(ha, ids[key], wanted)
+
+    async def _state_is(self, ha, entity_id, wanted) -> bool:
+        return ((await ha.state(entity_id)) or {}).get("state") == wanted
 
     async def _ha_value(self, ha, ids, key, wanted: float) -> bool:
         return _float(((await ha.state(ids[key])) or {}).get("state")) == wanted
