@@ -130,7 +130,7 @@ extension GatewayConfiguration {
         let discovery = HomeAssistantDiscovery(
             topics: topics,
             device: .init(name: self.device.name, model: self.device.model, serial: self.device.serial, softwareVersion: version),
-            maxDurationMinutes: (self.limits.maxSessionSeconds / 60).rounded(.down),
+            maxDurationMinutes: (self.limits.maxSessionSeconds / 6).rounded(.down) / 10,
             maxDose: self.limits.maxSessionDoseJPerCm2,
             temperatureExpireAfter: max(10, Int(self.telemetry.idleIntervalSeconds * 3)))
         switch self.mqtt.discovery.mode {
