@@ -24,6 +24,8 @@ final class GatewayLoop {
     /// When the outputs were last driven off, for the fault event's reaction time.
     private var outputsOffAt: Instant?
     private var lastCommandedOutputs: OutputCommand = .off
+    /// When this run started, for the uptime in `diag`.
+    private let startedAt = MonotonicClock.now()
     private(set) var isShuttingDown = false
     /// Read by the tick task to pick its rate.
     let cadence = TickCadence()
@@ -195,6 +197,18 @@ final class GatewayLoop {
             queueing: .dropWhenOffline)
         if let last = self.lastStateAt, now.seconds(since: last) < self.parts.telemetry.idleSeconds { return }
         self.publishState(now: now)
+        self.publishDiagnostics(now: now)
+    }
+
+    private func publishDiagnostics(now: Instant) {
+        let statistics = self.parts.mqtt.statistics
+        let payload = Payloads.diagnostics(
+            bootID: self.machine.bootID, uptimeSeconds: now.seconds(since: self.startedAt),
+            reconnects: statistics.reconnects, droppedMessages: statistics.dropped + statistics.droppedIncoming,
+            unixMs: WallClock.unixMilliseconds())
+        self.parts.mqtt.publish(
+            MQTTMessage(topic: self.topics.diagnostics, payload: payload.bytes, qos: .atLeastOnce, retain: true),
+            queueing: .latestWins(key: "diag"))
     }
 
     /// `info`, discovery and `state`: retained documents a (re)connecting client expects.
@@ -206,6 +220,7 @@ final class GatewayLoop {
             self.parts.mqtt.publish(message, queueing: .latestWins(key: message.topic))
         }
         self.publishState(now: now)
+        self.publishDiagnostics(now: now)
     }
 }
 

@@ -186,6 +186,27 @@ public struct HomeAssistantDiscovery: Sendable {
                     ("value_template", "{{ value_json.sw_version }}"), ("entity_category", "diagnostic"),
                     ("icon", "mdi:information-outline"),
                 ]),
+            Component(
+                platform: "sensor", objectID: "uptime",
+                fields: [
+                    ("name", "Uptime"), ("state_topic", .string(self.topics.diagnostics)),
+                    ("value_template", "{{ value_json.uptime_s | int }}"), ("device_class", "duration"),
+                    ("unit_of_measurement", "s"), ("entity_category", "diagnostic"),
+                ]),
+            Component(
+                platform: "sensor", objectID: "reconnects",
+                fields: [
+                    ("name", "MQTT reconnects"), ("state_topic", .string(self.topics.diagnostics)),
+                    ("value_template", "{{ value_json.reconnects }}"), ("state_class", "total_increasing"),
+                    ("entity_category", "diagnostic"), ("icon", "mdi:lan-disconnect"),
+                ]),
+            Component(
+                platform: "sensor", objectID: "dropped_messages",
+                fields: [
+                    ("name", "Dropped messages"), ("state_topic", .string(self.topics.diagnostics)),
+                    ("value_template", "{{ value_json.dropped_messages }}"), ("state_class", "total_increasing"),
+                    ("entity_category", "diagnostic"), ("icon", "mdi:email-remove-outline"),
+                ]),
         ]
     }
 

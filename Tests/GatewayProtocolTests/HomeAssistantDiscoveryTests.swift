@@ -43,6 +43,7 @@ struct HomeAssistantDiscoveryTests {
             "number/duration", "number/intensity", "number/dose_target", "sensor/state", "sensor/temperature",
             "sensor/elapsed", "sensor/remaining", "sensor/session_dose", "sensor/dose_24h", "sensor/sessions_24h",
             "binary_sensor/emitting", "binary_sensor/fault", "binary_sensor/interlock", "sensor/software_version",
+            "sensor/uptime", "sensor/reconnects", "sensor/dropped_messages",
         ]
         #expect(found == expected)
     }
@@ -83,7 +84,7 @@ struct HomeAssistantDiscoveryTests {
     }
 
     @Test func controls_publishToTheCommandTopic_andReadersListenToContractTopics() throws {
-        let readable: Set<String> = ["rlt/panel-1/state", "rlt/panel-1/tele", "rlt/panel-1/info"]
+        let readable: Set<String> = ["rlt/panel-1/state", "rlt/panel-1/tele", "rlt/panel-1/info", "rlt/panel-1/diag"]
         for (objectID, component) in self.components(of: try self.deviceDocument) {
             let platform = self.string(component["platform"])
             if ["button", "select", "number"].contains(platform) {

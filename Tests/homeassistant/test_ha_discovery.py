@@ -54,6 +54,9 @@ EXPECTED = [
     ("binary_sensor", "fault", "Fault", None),
     ("binary_sensor", "interlock", "Interlock", None),
     ("sensor", "software_version", "Software version", "diagnostic"),
+    ("sensor", "uptime", "Uptime", "diagnostic"),
+    ("sensor", "reconnects", "MQTT reconnects", "diagnostic"),
+    ("sensor", "dropped_messages", "Dropped messages", "diagnostic"),
 ]
 
 # HA log lines that mean the discovery document or a template is wrong.
@@ -506,6 +509,9 @@ class Run:
                 s["temperature"])
         c.check("Software version is the gateway's", value["software_version"] == SOFTWARE_VERSION,
                 value["software_version"])
+        c.check("Uptime is a number of seconds", _is_number(value["uptime"]), value["uptime"])
+        c.check("Reconnects start at 0", value["reconnects"] == "0", value["reconnects"])
+        c.check("Dropped messages start at 0", value["dropped_messages"] == "0", value["dropped_messages"])
         c.check("Channels shows the preset", value["channels"] == "both", value["channels"])
         c.check("Intensity shows the preset", _float(value["intensity"]) == 100.0, value["intensity"])
         c.check("Duration shows the 20 s preset as 0.3 min", _float(value["duration"]) == 0.3, value["duration"])
