@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need, builds, runs every Swift test (unit, adapters
 # against a real mosquitto and real SQLite files, end to end against the built daemon), then the
-# real-kernel GPIO test under qemu. Set RLT_SKIP_QEMU=1 to leave the qemu test out locally.
+# real-kernel GPIO test under qemu, and Home Assistant discovery in a real Home Assistant core.
+# RLT_SKIP_QEMU=1 / RLT_SKIP_HA=1 leave those out locally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/setup.sh
@@ -16,4 +17,9 @@ if [ "${RLT_SKIP_QEMU:-0}" != "1" ] && [ -x Tests/qemu/run.sh ]; then
     echo "== real-kernel GPIO test (qemu + gpio-sim): the GPIO layer and the safety path on Debian's kernel"
     swift build -c release --product rlt-gpio-selftest --static-swift-stdlib --scratch-path .build-qemu 2>&1 | tail -n 1
     bash Tests/qemu/run.sh --binary .build-qemu/release/rlt-gpio-selftest --guest-cmd rlt-gpio-selftest
+fi
+
+if [ "${RLT_SKIP_HA:-0}" != "1" ]; then
+    echo "== Home Assistant discovery in a real Home Assistant core"
+    bash Tests/homeassistant/run.sh
 fi

@@ -49,7 +49,16 @@ extension GatewayConfiguration {
         }
     }
 
-    var hasMasterRelay: Bool { self.gpio.outputs.master != nil }
+    /// Sysfs PWM for each channel that has one configured (intensity below 100 %).
+    func makePWM() throws -> [Channel: SysfsPWM] {
+        var pwm: [Channel: SysfsPWM] = [:]
+        for channel in Channel.allCases {
+            let output = channel == .red ? self.gpio.outputs.red : self.gpio.outputs.nir
+            guard let settings = output.pwm else { continue }
+            pwm[channel] = try SysfsPWM(chip: settings.chip, channel: settings.channel, frequencyHz: settings.frequencyHz)
+        }
+        return pwm
+    }
 
     public var logLevel: Logger.Level { Logger.Level(rawValue: self.logging.level.rawValue) ?? .info }
 
@@ -121,7 +130,7 @@ extension GatewayConfiguration {
         let discovery = HomeAssistantDiscovery(
             topics: topics,
             device: .init(name: self.device.name, model: self.device.model, serial: self.device.serial, softwareVersion: version),
-            maxDurationMinutes: (self.limits.maxSessionSeconds / 60).rounded(.down),
+            maxDurationMinutes: (self.limits.maxSessionSeconds / 6).rounded(.down) / 10,
             maxDose: self.limits.maxSessionDoseJPerCm2,
             temperatureExpireAfter: max(10, Int(self.telemetry.idleIntervalSeconds * 3)))
         switch self.mqtt.discovery.mode {

@@ -5,6 +5,7 @@ import Logging
 import MQTT
 import SafetyCore
 import Sensors
+import Synchronization
 
 /// The single owner of the state machine: consumes ``GatewayInput`` in order, feeds the core and
 /// performs the actions it returns.
@@ -27,7 +28,11 @@ final class GatewayLoop {
     /// ledger write feeds `storageFailed` while the list is being performed) already drove the
     /// outputs after its list was built.
     private var outputsGeneration = 0
+    /// When this run started, for the uptime in `diag`.
+    private let startedAt = MonotonicClock.now()
     private(set) var isShuttingDown = false
+    /// Read by the tick task to pick its rate.
+    let cadence = TickCadence()
 
     init(machine: SafetyMachine, parts: GatewayParts, topics: Topics, logger: Logger) {
         self.machine = machine
@@ -64,6 +69,7 @@ final class GatewayLoop {
         case .tick:
             self.feed(.tick, now: now)
             self.publishTelemetryIfDue(now: now)
+            self.parts.outputs.healthyTick()
         case .republishDiscovery:
             self.publishRetainedDocuments(now: now)
         case .shutdown:
@@ -134,6 +140,7 @@ final class GatewayLoop {
         let readback = self.parts.outputs.apply(command)
         if !command.emitting { self.outputsOffAt = MonotonicClock.now() }
         self.lastCommandedOutputs = command
+        self.cadence.emitting = command.emitting
         self.parts.sensor.outputsChanged(readback)
         self.logger.debug(
             "outputs set",
@@ -203,6 +210,18 @@ final class GatewayLoop {
             queueing: .dropWhenOffline)
         if let last = self.lastStateAt, now.seconds(since: last) < self.parts.telemetry.idleSeconds { return }
         self.publishState(now: now)
+        self.publishDiagnostics(now: now)
+    }
+
+    private func publishDiagnostics(now: Instant) {
+        let statistics = self.parts.mqtt.statistics
+        let payload = Payloads.diagnostics(
+            bootID: self.machine.bootID, uptimeSeconds: now.seconds(since: self.startedAt),
+            reconnects: statistics.reconnects, droppedMessages: statistics.dropped + statistics.droppedIncoming,
+            unixMs: WallClock.unixMilliseconds())
+        self.parts.mqtt.publish(
+            MQTTMessage(topic: self.topics.diagnostics, payload: payload.bytes, qos: .atLeastOnce, retain: true),
+            queueing: .latestWins(key: "diag"))
     }
 
     /// `info`, discovery and `state`: retained documents a (re)connecting client expects.
@@ -214,6 +233,7 @@ final class GatewayLoop {
             self.parts.mqtt.publish(message, queueing: .latestWins(key: message.topic))
         }
         self.publishState(now: now)
+        self.publishDiagnostics(now: now)
     }
 }
 
@@ -236,5 +256,15 @@ extension TemperatureReading {
         case .invalid(let reason, _):
             self = .invalid(reason)
         }
+    }
+}
+
+/// Whether the outputs are on, shared with the tick task so it can tick faster while emitting.
+final class TickCadence: Sendable {
+    private let flag = Atomic<Bool>(false)
+
+    var emitting: Bool {
+        get { self.flag.load(ordering: .relaxed) }
+        set { self.flag.store(newValue, ordering: .relaxed) }
     }
 }

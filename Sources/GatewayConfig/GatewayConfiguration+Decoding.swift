@@ -17,10 +17,34 @@ extension GatewayConfiguration {
             policy: root.section("policy", Self.decodePolicy),
             telemetry: root.section("telemetry", Self.decodeTelemetry),
             storage: root.section("storage", Self.decodeStorage),
-            logging: root.section("logging", Self.decodeLogging)
+            logging: root.section("logging", Self.decodeLogging),
+            safetyTuning: root.section("safety", Self.decodeSafetyTuning),
+            commands: root.section("commands", Self.decodeCommands)
         )
         root.finish()
         return config
+    }
+
+    private static func decodeSafetyTuning(_ r: MappingReader) -> SafetyTuningSettings {
+        let d = SafetyTuningSettings()
+        return SafetyTuningSettings(
+            sensorInvalidReadings: r.int("sensor_invalid_readings", default: d.sensorInvalidReadings),
+            sensorStaleSeconds: r.double("sensor_stale_s", default: d.sensorStaleSeconds),
+            heatingWatchSeconds: r.double("heating_watch_s", default: d.heatingWatchSeconds),
+            heatingMinimumRiseC: r.double("heating_min_rise_c", default: d.heatingMinimumRiseC),
+            heatingSteadyMarginC: r.double("heating_steady_margin_c", default: d.heatingSteadyMarginC),
+            runawayCPerSecond: r.double("runaway_c_per_s", default: d.runawayCPerSecond),
+            outputMismatchSeconds: r.double("output_mismatch_s", default: d.outputMismatchSeconds)
+        )
+    }
+
+    private static func decodeCommands(_ r: MappingReader) -> CommandSettings {
+        let d = CommandSettings()
+        return CommandSettings(
+            maxBytes: r.int("max_bytes", default: d.maxBytes),
+            ratePerSecond: r.double("rate_per_s", default: d.ratePerSecond),
+            burst: r.int("burst", default: d.burst)
+        )
     }
 
     private static func decodeDevice(_ r: MappingReader) -> DeviceSettings {

@@ -17,6 +17,7 @@ extension GatewayConfiguration {
         self.validateLimits(&check)
         self.validatePresets(&check)
         self.validateOperations(&check)
+        self.validateSafetyTuning(&check)
         return check.problems
     }
 
@@ -255,6 +256,29 @@ extension GatewayConfiguration {
                         + formatNumber(self.limits.maxSessionDoseJPerCm2))
             }
         }
+    }
+
+    /// Bounds that keep every sensor-health and admission rule meaningful: a stale timeout of an
+    /// hour or a 1 MiB command would each switch a protection off in all but name.
+    private func validateSafetyTuning(_ check: inout Checker) {
+        let t = self.safetyTuning
+        check.range("safety.sensor_invalid_readings", Double(t.sensorInvalidReadings), 1...10)
+        check.range("safety.sensor_stale_s", t.sensorStaleSeconds, 0.5...HardLimits.maxStaleAfterSeconds)
+        check.range("safety.heating_watch_s", t.heatingWatchSeconds, 10...600)
+        check.range("safety.heating_min_rise_c", t.heatingMinimumRiseC, 0.1...10)
+        check.range("safety.heating_steady_margin_c", t.heatingSteadyMarginC, 0...50)
+        check.range("safety.runaway_c_per_s", t.runawayCPerSecond, 0.1...10)
+        check.range("safety.output_mismatch_s", t.outputMismatchSeconds, 0.2...5)
+        if t.sensorStaleSeconds * 1000 <= Double(self.sensor.intervalMs) {
+            check.add(
+                "safety.sensor_stale_s",
+                "\(t.sensorStaleSeconds) s is not longer than sensor.interval_ms \(self.sensor.intervalMs) ms; "
+                    + "every sample would arrive stale")
+        }
+        let c = self.commands
+        check.range("commands.max_bytes", Double(c.maxBytes), 256...65536)
+        check.range("commands.rate_per_s", c.ratePerSecond, 0.1...1000)
+        check.range("commands.burst", Double(c.burst), 1...1000)
     }
 
     private func validateOperations(_ check: inout Checker) {

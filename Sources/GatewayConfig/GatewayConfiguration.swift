@@ -16,6 +16,8 @@ public struct GatewayConfiguration: Sendable, Hashable {
     public var telemetry: TelemetrySettings
     public var storage: StorageSettings
     public var logging: LoggingSettings
+    public var safetyTuning: SafetyTuningSettings
+    public var commands: CommandSettings
 
     public init(
         device: DeviceSettings = DeviceSettings(), mqtt: MQTTSettings = MQTTSettings(),
@@ -23,7 +25,8 @@ public struct GatewayConfiguration: Sendable, Hashable {
         channels: ChannelsSettings = ChannelsSettings(), presets: PresetSettings = PresetSettings(),
         limits: LimitSettings = LimitSettings(), policy: PolicySettings = PolicySettings(),
         telemetry: TelemetrySettings = TelemetrySettings(), storage: StorageSettings = StorageSettings(),
-        logging: LoggingSettings = LoggingSettings()
+        logging: LoggingSettings = LoggingSettings(), safetyTuning: SafetyTuningSettings = SafetyTuningSettings(),
+        commands: CommandSettings = CommandSettings()
     ) {
         self.device = device
         self.mqtt = mqtt
@@ -36,6 +39,8 @@ public struct GatewayConfiguration: Sendable, Hashable {
         self.telemetry = telemetry
         self.storage = storage
         self.logging = logging
+        self.safetyTuning = safetyTuning
+        self.commands = commands
     }
 
     /// `<mqtt.prefix>/<device.id>`: every topic of this panel lives under it.
@@ -75,16 +80,27 @@ extension GatewayConfiguration {
             ),
             thermal: SafetySettings.Thermal(
                 warn: Celsius(self.limits.warnC), cutoff: Celsius(self.limits.cutoffC),
-                resume: Celsius(self.limits.resumeC)
+                resume: Celsius(self.limits.resumeC),
+                invalidReadingsBeforeFault: self.safetyTuning.sensorInvalidReadings,
+                staleAfterSeconds: self.safetyTuning.sensorStaleSeconds,
+                heatingWatchSeconds: self.safetyTuning.heatingWatchSeconds,
+                minimumRise: self.safetyTuning.heatingMinimumRiseC,
+                steadyStateMargin: self.safetyTuning.heatingSteadyMarginC,
+                runawayRatePerSecond: self.safetyTuning.runawayCPerSecond
             ),
             policy: SafetySettings.Policy(
-                onLinkLoss: self.policy.onLinkLoss, latchOnUncleanRestart: self.policy.latchOnUncleanRestart
+                onLinkLoss: self.policy.onLinkLoss, latchOnUncleanRestart: self.policy.latchOnUncleanRestart,
+                outputMismatchSeconds: self.safetyTuning.outputMismatchSeconds
             ),
+            rateLimit: SafetySettings.RateLimit(
+                perSecond: self.commands.ratePerSecond, burst: Double(self.commands.burst)),
             inputs: SafetySettings.Inputs(
                 interlock: self.gpio.inputs.interlock != nil,
                 stopButton: self.gpio.inputs.stopButton != nil,
                 emissionSense: self.gpio.inputs.emissionSense != nil
-            )
+            ),
+            maxCommandBytes: self.commands.maxBytes,
+            hasMasterRelay: self.gpio.outputs.master != nil
         )
     }
 }

@@ -12,7 +12,8 @@ public struct HomeAssistantDiscovery: Sendable {
         public var softwareVersion: String
         public var manufacturer: String
 
-        public init(name: String, model: String, serial: String, softwareVersion: String, manufacturer: String = "rlt") {
+        public init(name: String, model: String, serial: String, softwareVersion: String, manufacturer: String = "rlt")
+        {
             self.name = name
             self.model = model
             self.serial = serial
@@ -23,13 +24,16 @@ public struct HomeAssistantDiscovery: Sendable {
 
     public let topics: Topics
     public let device: Device
-    /// Largest duration the Duration number offers, in minutes (the config's `max_session_s`).
+    /// Largest duration the Duration number offers, in minutes: the config's `max_session_s`
+    /// rounded down to 0.1 min, as the number's state is, so the largest preset stays in range.
     public let maxDurationMinutes: Double
     public let maxDose: Double
     /// Seconds after which the temperature goes unavailable without fresh telemetry.
     public let temperatureExpireAfter: Int
 
-    public init(topics: Topics, device: Device, maxDurationMinutes: Double, maxDose: Double, temperatureExpireAfter: Int) {
+    public init(
+        topics: Topics, device: Device, maxDurationMinutes: Double, maxDose: Double, temperatureExpireAfter: Int
+    ) {
         self.topics = topics
         self.device = device
         self.maxDurationMinutes = maxDurationMinutes
@@ -58,7 +62,9 @@ public struct HomeAssistantDiscovery: Sendable {
         func sensor(_ id: String, _ name: String, _ template: String, extra: [(String, JSONValue)]) -> Component {
             Component(
                 platform: "sensor", objectID: id,
-                fields: [("name", .string(name)), ("state_topic", .string(state)), ("value_template", .string(template))]
+                fields: [
+                    ("name", .string(name)), ("state_topic", .string(state)), ("value_template", .string(template)),
+                ]
                     + extra)
         }
         func setTemplate(_ key: String, _ value: String) -> String {
@@ -82,10 +88,16 @@ public struct HomeAssistantDiscovery: Sendable {
                 platform: "number", objectID: "duration",
                 fields: [
                     ("name", "Duration"), ("command_topic", .string(self.topics.command)),
-                    ("command_template", .string(setTemplate("duration_s", "{{ (value | float * 60) | round(0) | int }}"))),
+                    (
+                        "command_template",
+                        .string(setTemplate("duration_s", "{{ (value | float * 60) | round(0) | int }}"))
+                    ),
                     ("state_topic", .string(state)),
-                    ("value_template", "{{ (value_json.presets.duration_s / 60) | round(1) }}"),
-                    ("min", 1), ("max", .number(self.maxDurationMinutes)), ("step", 1), ("mode", "box"),
+                    ("value_template", "{{ (value_json.presets.duration_s / 60) | round(1, 'floor') }}"),
+                    // HA drops a state outside min…max with an error, so the range must admit any preset
+                    // the gateway accepts: min is the template's 0.1 min resolution (20 s shows as 0.3),
+                    // and the template rounds down like maxDurationMinutes (100 s shows as 1.6, not 1.7).
+                    ("min", 0.1), ("max", .number(self.maxDurationMinutes)), ("step", 0.1), ("mode", "box"),
                     ("unit_of_measurement", "min"), ("icon", "mdi:timer-outline"),
                 ]),
             Component(
@@ -100,10 +112,18 @@ public struct HomeAssistantDiscovery: Sendable {
                 platform: "number", objectID: "dose_target",
                 fields: [
                     ("name", "Dose target"), ("command_topic", .string(self.topics.command)),
-                    ("command_template", .string(setTemplate("dose_j_cm2", "{{ value | float }}"))),
+                    // 0 means "no target" both ways: shown for a null target, sent as null to clear it
+                    // (HA rejects a state below min, and a number cannot send null otherwise).
+                    (
+                        "command_template",
+                        .string(setTemplate("dose_j_cm2", "{{ value | float if value | float > 0 else 'null' }}"))
+                    ),
                     ("state_topic", .string(state)),
-                    ("value_template", "{{ value_json.presets.dose_j_cm2 if value_json.presets.dose_j_cm2 is not none else 0 }}"),
-                    ("min", 0.5), ("max", .number(self.maxDose)), ("step", 0.5), ("mode", "box"),
+                    (
+                        "value_template",
+                        "{{ value_json.presets.dose_j_cm2 if value_json.presets.dose_j_cm2 is not none else 0 }}"
+                    ),
+                    ("min", 0), ("max", .number(self.maxDose)), ("step", 0.5), ("mode", "box"),
                     ("unit_of_measurement", "J/cm²"), ("icon", "mdi:target"),
                 ]),
             sensor(
@@ -125,7 +145,9 @@ public struct HomeAssistantDiscovery: Sendable {
                 extra: [("device_class", "duration"), ("unit_of_measurement", "s"), ("icon", "mdi:timer-sand")]),
             sensor(
                 "remaining", "Remaining", "{{ value_json.remaining_s | round(0) }}",
-                extra: [("device_class", "duration"), ("unit_of_measurement", "s"), ("icon", "mdi:timer-sand-complete")]),
+                extra: [
+                    ("device_class", "duration"), ("unit_of_measurement", "s"), ("icon", "mdi:timer-sand-complete"),
+                ]),
             sensor(
                 "session_dose", "Session dose", "{{ value_json.dose_j_cm2.total }}",
                 extra: [("unit_of_measurement", "J/cm²"), ("state_class", "measurement"), ("icon", "mdi:sun-wireless")]),
@@ -163,6 +185,27 @@ public struct HomeAssistantDiscovery: Sendable {
                     ("name", "Software version"), ("state_topic", .string(self.topics.info)),
                     ("value_template", "{{ value_json.sw_version }}"), ("entity_category", "diagnostic"),
                     ("icon", "mdi:information-outline"),
+                ]),
+            Component(
+                platform: "sensor", objectID: "uptime",
+                fields: [
+                    ("name", "Uptime"), ("state_topic", .string(self.topics.diagnostics)),
+                    ("value_template", "{{ value_json.uptime_s | int }}"), ("device_class", "duration"),
+                    ("unit_of_measurement", "s"), ("entity_category", "diagnostic"),
+                ]),
+            Component(
+                platform: "sensor", objectID: "reconnects",
+                fields: [
+                    ("name", "MQTT reconnects"), ("state_topic", .string(self.topics.diagnostics)),
+                    ("value_template", "{{ value_json.reconnects }}"), ("state_class", "total_increasing"),
+                    ("entity_category", "diagnostic"), ("icon", "mdi:lan-disconnect"),
+                ]),
+            Component(
+                platform: "sensor", objectID: "dropped_messages",
+                fields: [
+                    ("name", "Dropped messages"), ("state_topic", .string(self.topics.diagnostics)),
+                    ("value_template", "{{ value_json.dropped_messages }}"), ("state_class", "total_increasing"),
+                    ("entity_category", "diagnostic"), ("icon", "mdi:email-remove-outline"),
                 ]),
         ]
     }
@@ -213,7 +256,10 @@ public struct HomeAssistantDiscovery: Sendable {
             (
                 self.topics.entityDiscovery(component: component.platform, objectID: component.objectID),
                 .object(
-                    [("unique_id", .string(self.uniqueID(component))), ("object_id", .string(self.uniqueID(component)))]
+                    [
+                        ("unique_id", .string(self.uniqueID(component))),
+                        ("object_id", .string(self.uniqueID(component))),
+                    ]
                         + component.fields + self.availability + [
                             ("qos", 1), ("device", self.deviceBlock), ("origin", self.originBlock),
                         ])

@@ -113,6 +113,20 @@ public enum Payloads {
         .object([("state", "online"), ("boot_id", .string(bootID)), ("version", .string(version))])
     }
 
+    /// Retained `diag`: how long this run has been up and how the MQTT link has fared.
+    ///
+    /// `dropped_messages` counts outgoing messages dropped while offline (queue full or telemetry)
+    /// and incoming ones dropped because the loop fell behind: never silently lost.
+    public static func diagnostics(
+        bootID: String, uptimeSeconds: Double, reconnects: Int, droppedMessages: Int, unixMs: Int64
+    ) -> JSONValue {
+        .object([
+            ("boot_id", .string(bootID)), ("uptime_s", .number(self.round(0, uptimeSeconds))),
+            ("reconnects", .number(Double(reconnects))), ("dropped_messages", .number(Double(droppedMessages))),
+            ("ts", .number(Double(unixMs))),
+        ])
+    }
+
     public static func statusOffline(reason: String) -> JSONValue {
         .object([("state", "offline"), ("reason", .string(reason))])
     }

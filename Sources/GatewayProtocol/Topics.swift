@@ -23,6 +23,8 @@ public struct Topics: Hashable, Sendable {
     public var event: String { "\(self.base)/event" }
     public var info: String { "\(self.base)/info" }
     public var status: String { "\(self.base)/status" }
+    /// Retained diagnostics (uptime, reconnects, dropped messages); an addition to the v1 contract.
+    public var diagnostics: String { "\(self.base)/diag" }
     public var fleetAll: String { "\(self.prefix)/_all/cmd" }
     public func fleetGroup(_ group: String) -> String { "\(self.prefix)/_group/\(group)/cmd" }
     /// Home Assistant's birth / last-will topic.

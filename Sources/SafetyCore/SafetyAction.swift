@@ -115,8 +115,10 @@ public enum LedgerRecord: Hashable, Sendable {
 
 /// What the shell must do after an event.
 ///
-/// - Important: the shell performs `setOutputs` before anything else in the list; the core puts
-///   it first whenever emission goes off.
+/// - Important: the shell performs the actions in list order. The core puts `setOutputs` first
+///   whenever anything turns off (and always at boot and shutdown); when emission turns on, it
+///   comes right after `record(.sessionOpened)`, so the ledger knows the session before the LEDs
+///   light. There is at most one `setOutputs` and at most one `publishState` (last) per event.
 public enum SafetyAction: Hashable, Sendable {
     case setOutputs(OutputCommand)
     case respond(CommandResponse)

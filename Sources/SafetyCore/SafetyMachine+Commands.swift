@@ -35,7 +35,8 @@ extension SafetyMachine {
         var exempt = false
         if case .decoded(let command) = envelope.body, command == .stop || command == .get { exempt = true }
         if !exempt,
-            !self.bucket.take(now: now, perSecond: self.settings.rateLimit.perSecond, burst: self.settings.rateLimit.burst)
+            !self.bucket.take(
+                now: now, perSecond: self.settings.rateLimit.perSecond, burst: self.settings.rateLimit.burst)
         {
             return self.reject(
                 envelope, .rate,
@@ -43,7 +44,8 @@ extension SafetyMachine {
                     + "\(format(self.settings.rateLimit.burst))) exceeded; retry later (stop and get always pass)")
         }
         if envelope.retained {
-            return self.reject(envelope, .retained, "retained commands never act; publish the command with retain=false")
+            return self.reject(
+                envelope, .retained, "retained commands never act; publish the command with retain=false")
         }
         let command: Command
         switch envelope.body {
@@ -159,19 +161,23 @@ extension SafetyMachine {
         }
         let window = self.window(now: now)
         if window.count >= limits.maxDailySessions {
-            let next = window.oldestLeavesAt.map { "; the next is allowed in \(format(max(0, $0.seconds(since: now)))) s" }
+            let next = window.oldestLeavesAt.map {
+                "; the next is allowed in \(format(max(0, $0.seconds(since: now)))) s"
+            }
             return self.reject(
                 envelope, .doseLimit,
                 "\(window.count) sessions in the last 24 h reach the limit of \(limits.maxDailySessions)"
                     + (next ?? ""))
         }
-        let remaining = limits.maxDailyDose - window.dose
+        let remaining = max(.zero, limits.maxDailyDose - window.dose)
         if window.dose + ceiling > limits.maxDailyDose {
+            let rate = self.plannedDose(channels: channels, intensityPercent: intensity, seconds: 1)
+            let fitting = rate.joulesPerCm2 > 0 ? Int(remaining.joulesPerCm2 / rate.joulesPerCm2) : 0
+            let used = "\(format(window.dose)) of \(format(limits.maxDailyDose)) used"
             return self.reject(
                 envelope, .doseLimit,
-                "planned dose \(format(ceiling)) exceeds the remaining 24 h allowance "
-                    + "\(format(max(.zero, remaining))) (\(format(window.dose)) of \(format(limits.maxDailyDose)) used); "
-                    + "plan at most the remaining allowance with duration_s or dose_j_cm2")
+                "planned dose \(format(ceiling)) exceeds the remaining 24 h allowance \(format(remaining)) "
+                    + "(\(used)); use duration_s ≤ \(fitting) or dose_j_cm2 ≤ \(format(remaining))")
         }
         self.sessionCounter += 1
         let plan = SessionPlan(
@@ -200,7 +206,8 @@ extension SafetyMachine {
                 envelope, .faultActive, "fault \(latched) latched; acknowledge with ack once its condition is gone")
         case .cooldown:
             return self.reject(
-                envelope, .cooldown, "cooling down: \(self.cooldownBlocker(now: now) ?? "almost done"); start after that")
+                envelope, .cooldown,
+                "cooling down: \(self.cooldownBlocker(now: now) ?? "almost done"); start after that")
         case .idle:
             break
         }
@@ -269,7 +276,8 @@ extension SafetyMachine {
         switch selector {
         case .one(let fault):
             guard self.faults.contains(fault) else {
-                let latched = self.faults.isEmpty ? "none" : self.faults.sorted().map(\.rawValue).joined(separator: ", ")
+                let latched =
+                    self.faults.isEmpty ? "none" : self.faults.sorted().map(\.rawValue).joined(separator: ", ")
                 return self.reject(envelope, .state, "\(fault.rawValue) is not latched; latched: \(latched)")
             }
             if let condition = self.faultCondition(fault, now: now) {
@@ -321,7 +329,8 @@ extension SafetyMachine {
             guard duration.isFinite, duration > 0, duration <= limits.maxSessionSeconds else {
                 return self.reject(
                     envelope, .range,
-                    "duration_s \(format(duration)) is outside the accepted range 1…\(format(limits.maxSessionSeconds))")
+                    "duration_s \(format(duration)) is outside the accepted range "
+                        + "1…\(format(limits.maxSessionSeconds))")
             }
             presets.durationSeconds = duration
         }

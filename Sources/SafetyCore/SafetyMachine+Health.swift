@@ -204,7 +204,9 @@ extension SafetyMachine {
         let thermal = self.settings.thermal
         switch fault {
         case .overTemperature:
-            guard let t = self.temperature else { return "no panel temperature known; it must read ≤ \(format(thermal.resume))" }
+            guard let t = self.temperature else {
+                return "no panel temperature known; it must read ≤ \(format(thermal.resume))"
+            }
             return t > thermal.resume ? "panel \(format(t)) must cool to ≤ \(format(thermal.resume))" : nil
         case .sensorInvalid:
             return self.invalidStreak > 0

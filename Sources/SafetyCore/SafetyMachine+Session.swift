@@ -24,9 +24,10 @@ extension SafetyMachine {
     /// The dose a plan delivers over its full duration, per channel at duty = intensity / 100.
     func plannedDose(channels: ChannelSelection, intensityPercent: Double, seconds: Double) -> Dose {
         channels.channels.reduce(Dose.zero) {
-            $0 + Dose.delivered(
-                irradianceMWPerCm2: self.settings.irradianceMWPerCm2[$1], duty: intensityPercent / 100,
-                seconds: seconds)
+            $0
+                + Dose.delivered(
+                    irradianceMWPerCm2: self.settings.irradianceMWPerCm2[$1], duty: intensityPercent / 100,
+                    seconds: seconds)
         }
     }
 
@@ -51,8 +52,10 @@ extension SafetyMachine {
             var duty = self.commanded.duty[channel]
             if duty <= 0, self.readback.isOn(channel) { duty = 1 }
             guard duty > 0 else { continue }
-            session.dose[channel] = session.dose[channel] + Dose.delivered(
-                irradianceMWPerCm2: self.settings.irradianceMWPerCm2[channel], duty: min(1, duty), seconds: seconds)
+            session.dose[channel] =
+                session.dose[channel]
+                + Dose.delivered(
+                    irradianceMWPerCm2: self.settings.irradianceMWPerCm2[channel], duty: min(1, duty), seconds: seconds)
         }
     }
 
@@ -120,6 +123,8 @@ extension SafetyMachine {
     mutating func endSession(reason: SessionEndReason, now: Instant, into actions: inout [SafetyAction]) {
         guard let session = self.session else { return }
         self.session = nil
+        // Sessions that left the 24 h window can never count again: keep the history bounded.
+        self.history.removeAll { now.seconds(since: $0.startedAt) >= Self.windowSeconds }
         self.history.append(PastSession(startedAt: session.startedAt, dose: session.dose.total))
         self.cooldownSince = now
         self.state = self.faults.isEmpty ? .cooldown : .fault
@@ -140,7 +145,9 @@ extension SafetyMachine {
         guard let since = self.cooldownSince else { return nil }
         var reasons: [String] = []
         let left = self.settings.limits.cooldownSeconds - now.seconds(since: since)
-        if left > 0 { reasons.append("\(format(left)) s of the \(format(self.settings.limits.cooldownSeconds)) s rest left") }
+        if left > 0 {
+            reasons.append("\(format(left)) s of the \(format(self.settings.limits.cooldownSeconds)) s rest left")
+        }
         let resume = self.settings.thermal.resume
         if let t = self.temperature {
             if t >= resume { reasons.append("panel \(format(t)) must fall below \(format(resume))") }
@@ -170,7 +177,8 @@ extension SafetyMachine {
         let duty = min(1, max(0, plan.intensityPercent / 100))
         guard duty > 0 else { return .off }
         return OutputCommand(
-            duty: PerChannel(red: plan.channels.includes(.red) ? duty : 0, nir: plan.channels.includes(.nir) ? duty : 0),
+            duty: PerChannel(
+                red: plan.channels.includes(.red) ? duty : 0, nir: plan.channels.includes(.nir) ? duty : 0),
             master: true)
     }
 

@@ -7,7 +7,7 @@
 /// Every event first brings the clock-driven rules up to `now` (dose integration, session end,
 /// stale sensor, output mismatch, heating watch, cooldown), then applies the event itself, then
 /// checks its own consistency. The rules S1–S16 and S18 of DESIGN.md live in the extensions
-/// `SafetyMachine+Session`, `+Commands` and `+Health`; `RULES.md` lists them.
+/// `SafetyMachine+Session`, `+Commands` and `+Health`; the README's "Safety rules" section lists them.
 ///
 /// - Important: it never traps. A state it cannot explain becomes a latched `F_INTERNAL` with
 ///   emission off, because a crash would leave the GPIO lines wherever they were.
@@ -129,11 +129,14 @@ public struct SafetyMachine: Sendable {
         case .shutdown:
             self.shutdown(now: now, into: &actions)
         }
+        self.checkConsistency(now: now, into: &actions)
         self.applyOutputs(now: now)
         self.trackMismatch(now: now)
-        self.checkConsistency(now: now, into: &actions)
         return self.finish(actions, outputsBefore: outputsBefore)
     }
+
+    /// The outputs the core last asked for (what the shell should be driving right now).
+    public var commandedOutputs: OutputCommand { self.commanded }
 
     /// The state to publish.
     public func snapshot(now: Instant) -> SafetySnapshot {
@@ -227,6 +230,9 @@ public struct SafetyMachine: Sendable {
             problem = "running with a pause reason"
         } else if self.state == .running, self.wantedOutputs(now: now) == .off {
             problem = "running while a safety condition forbids emission"
+        } else if self.commanded != self.wantedOutputs(now: now) {
+            // Every transition sets the outputs itself; a difference here means one did not.
+            problem = "outputs \(self.commanded) differ from what the state allows"
         }
         if let problem {
             self.raise(.internal, detail: "inconsistent state: \(problem)", now: now, into: &actions)

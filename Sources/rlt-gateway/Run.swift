@@ -49,6 +49,8 @@ struct CheckConfig: ParsableCommand {
     func run() throws {
         let problems = ConfigLoader.check(path: self.file, overrides: self.overrides)
         if problems.isEmpty {
+            let warnings = (try? ConfigLoader.load(path: self.file, overrides: self.overrides))?.warnings ?? []
+            for warning in warnings { print("\(self.file): warning: \(warning)") }
             print("\(self.file): OK")
             return
         }

@@ -22,7 +22,9 @@ final class GatewayHarness {
     var base: String { "rlt/\(Self.deviceID)" }
 
     /// Starts broker, daemon and client, and waits for the retained `status` online.
-    init(extraYAML: String = "", overrides extra: [String] = []) async throws {
+    init(
+        extraYAML: String = "", overrides extra: [String] = [], environment: [String: String] = [:]
+    ) async throws {
         self.broker = try await MosquittoBroker()
         self.directory = try TemporaryDirectory(prefix: "rlt-e2e")
         self.chip = SimulatedChipDirectory(path: self.directory.file("gpio"))
@@ -47,7 +49,7 @@ final class GatewayHarness {
         self.configPath = try self.directory.write("gateway.yaml", yaml)
         self.overrides = extra
         self.client = try TestClient(port: self.broker.port, subscriptions: ["rlt/\(Self.deviceID)/#"])
-        self.gateway = try GatewayProcess(configPath: self.configPath, overrides: extra)
+        self.gateway = try GatewayProcess(configPath: self.configPath, overrides: extra, environment: environment)
         guard await self.client.waitForConnection() else { throw HarnessError("test client never connected") }
         var online = false
         let deadline = ContinuousClock.now + .seconds(30)
@@ -95,9 +97,10 @@ final class GatewayHarness {
 
     /// Runs `body` with a fresh harness and always tears it down (processes, broker, files) after.
     static func with(
-        extraYAML: String = "", overrides: [String] = [], _ body: (GatewayHarness) async throws -> Void
+        extraYAML: String = "", overrides: [String] = [], environment: [String: String] = [:],
+        _ body: (GatewayHarness) async throws -> Void
     ) async throws {
-        let harness = try await GatewayHarness(extraYAML: extraYAML, overrides: overrides)
+        let harness = try await GatewayHarness(extraYAML: extraYAML, overrides: overrides, environment: environment)
         do {
             try await body(harness)
         } catch {

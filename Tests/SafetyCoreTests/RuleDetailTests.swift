@@ -12,12 +12,14 @@ struct RuleDetailTests {
         #expect(actions.last == .publishState)
     }
 
-    @Test func start_recordsTheSessionBeforeTurningOutputsOn() {
+    @Test func start_recordsTheSessionBeforeTurningOutputsOn() throws {
         var rig = Rig.ready()
         let actions = rig.command(.start(.init()))
         let opened = actions.firstIndex { if case .record(.sessionOpened) = $0 { true } else { false } }
         let on = actions.firstIndex { if case .setOutputs(let c) = $0 { c.emitting } else { false } }
-        #expect(opened != nil && on != nil && opened! < on!)
+        let openedAt = try #require(opened)
+        let onAt = try #require(on)
+        #expect(openedAt < onAt)
         #expect(actions.response?.ok == true)
     }
 
@@ -54,7 +56,9 @@ struct RuleDetailTests {
     }
 
     @Test func startRequested_whenOldSessionsLeaveTheWindow_isAcceptedAgain() {
-        let history = (0..<3).map { DoseHistoryEntry(ageSeconds: 86_398 + Double($0) * 0.5, dose: Dose(joulesPerCm2: 1)) }
+        let history = (0..<3).map {
+            DoseHistoryEntry(ageSeconds: 86_398 + Double($0) * 0.5, dose: Dose(joulesPerCm2: 1))
+        }
         var rig = Rig.ready(history: history)
         let refused = rig.command(.start(.init()))
         #expect(refused.response?.code == .doseLimit)
@@ -65,14 +69,15 @@ struct RuleDetailTests {
         #expect(rig.command(.start(.init())).response?.ok == true)
     }
 
-    @Test func duplicateID_replaysTheFirstResponseWithoutASecondEffect() {
+    @Test func duplicateID_replaysTheFirstResponseWithoutASecondEffect() throws {
         var rig = Rig.ready()
         let first = rig.command(.start(.init()), id: "dup")
         rig.command(.stop)
         rig.run(for: 130)
         #expect(rig.state == .idle)
         let again = rig.command(.start(.init()), id: "dup")
-        #expect(again == [.respond(first.response!)])
+        let firstResponse = try #require(first.response)
+        #expect(again == [.respond(firstResponse)])
         #expect(rig.state == .idle)
     }
 

@@ -136,244 +136,348 @@ let doseTarget10 = StartArguments(doseTarget: Dose(joulesPerCm2: 10))
 /// The table, grouped by rule (DESIGN.md "Safety rules").
 let transitionTable: [Row] = [
     // S1 duration
-    Row("S1", "planned duration reached completes", given: .running, when: .run(seconds: 600.25), then: .cooldown,
+    Row(
+        "S1", "planned duration reached completes", given: .running, when: .run(seconds: 600.25), then: .cooldown,
         outputs: .off, notice: "completed(duration)"),
-    Row("S1", "before the planned end keeps running", given: .running, when: .run(seconds: 599), then: .running,
+    Row(
+        "S1", "before the planned end keeps running", given: .running, when: .run(seconds: 599), then: .running,
         outputs: .on),
-    Row("S1", "duration above the limit is refused", given: .idle,
+    Row(
+        "S1", "duration above the limit is refused", given: .idle,
         when: .command(.start(StartArguments(durationSeconds: 1201))), then: .idle, code: .range, outputs: .off),
-    Row("S1", "pauses are not counted", given: .running,
+    Row(
+        "S1", "pauses are not counted", given: .running,
         when: .steps([.run(seconds: 300), .command(.pause), .run(seconds: 400), .command(.resume), .run(seconds: 299)]),
         then: .running, outputs: .on),
     // S2 dose target / session limit
-    Row("S2", "dose target reached completes", given: .idle,
+    Row(
+        "S2", "dose target reached completes", given: .idle,
         when: .steps([.command(.start(doseTarget10)), .run(seconds: 112)]), then: .cooldown, outputs: .off,
         notice: "completed(dose_target)"),
-    Row("S2", "target above the session limit is refused", given: .idle,
+    Row(
+        "S2", "target above the session limit is refused", given: .idle,
         when: .command(.start(StartArguments(doseTarget: Dose(joulesPerCm2: 61)))), then: .idle, code: .doseLimit,
         outputs: .off),
-    Row("S2", "plan above the session limit is refused", given: .idle,
+    Row(
+        "S2", "plan above the session limit is refused", given: .idle,
         when: .command(.start(StartArguments(durationSeconds: 1200))), then: .idle, code: .doseLimit, outputs: .off),
-    Row("S2", "long plan with a target within the limit starts", given: .idle,
+    Row(
+        "S2", "long plan with a target within the limit starts", given: .idle,
         when: .command(.start(StartArguments(durationSeconds: 1200, doseTarget: Dose(joulesPerCm2: 60)))),
         then: .running, ok: true, outputs: .on, notice: "session_started"),
     // S3 rolling 24 h
-    Row("S3", "session count reached is refused",
+    Row(
+        "S3", "session count reached is refused",
         settings: settings { $0.limits.maxDailySessions = 1 }, given: .cooldown,
         when: .steps([.run(seconds: 200), .command(.start(.init()))]), then: .idle, code: .doseLimit, outputs: .off),
-    Row("S3", "plan beyond the daily allowance is refused",
+    Row(
+        "S3", "plan beyond the daily allowance is refused",
         settings: settings { $0.limits.maxDailyDose = Dose(joulesPerCm2: 50) }, given: .idle,
         when: .command(.start(.init())), then: .idle, code: .doseLimit, outputs: .off),
     // S4 cooldown
-    Row("S4", "start during cooldown is refused", given: .cooldown, when: .command(.start(.init())),
+    Row(
+        "S4", "start during cooldown is refused", given: .cooldown, when: .command(.start(.init())),
         then: .cooldown, code: .cooldown, outputs: .off),
-    Row("S4", "rest time over and cool ends cooldown", given: .cooldown, when: .run(seconds: 120), then: .idle,
+    Row(
+        "S4", "rest time over and cool ends cooldown", given: .cooldown, when: .run(seconds: 120), then: .idle,
         outputs: .off),
-    Row("S4", "rest time over but hot stays in cooldown", given: .cooldown,
+    Row(
+        "S4", "rest time over but hot stays in cooldown", given: .cooldown,
         when: .hold(52, seconds: 200), then: .cooldown, outputs: .off),
-    Row("S4", "cooling below resume after the rest ends cooldown", given: .cooldown,
+    Row(
+        "S4", "cooling below resume after the rest ends cooldown", given: .cooldown,
         when: .steps([.hold(52, seconds: 200), .hold(49.5, seconds: 0.25)]), then: .idle, outputs: .off),
     // S5 over-temperature
-    Row("S5", "cutoff while running latches", given: .running, when: .temperature(65), then: .fault, outputs: .off,
+    Row(
+        "S5", "cutoff while running latches", given: .running, when: .temperature(65), then: .fault, outputs: .off,
         notice: "fault_raised(F_OVERTEMP)", faults: [.overTemperature]),
-    Row("S5", "cutoff while idle latches", given: .idle, when: .temperature(70), then: .fault, outputs: .off,
+    Row(
+        "S5", "cutoff while idle latches", given: .idle, when: .temperature(70), then: .fault, outputs: .off,
         notice: "fault_raised(F_OVERTEMP)", faults: [.overTemperature]),
-    Row("S5", "ack above resume is refused", given: .running,
+    Row(
+        "S5", "ack above resume is refused", given: .running,
         when: .steps([.temperature(66), .temperature(51), .command(.ack(.one(.overTemperature)))]), then: .fault,
         code: .faultActive, outputs: .off, faults: [.overTemperature]),
-    Row("S5", "ack at resume clears into cooldown", given: .fault,
+    Row(
+        "S5", "ack at resume clears into cooldown", given: .fault,
         when: .steps([.temperature(50), .command(.ack(.one(.overTemperature)))]), then: .cooldown, ok: true,
         outputs: .off, notice: "fault_cleared(F_OVERTEMP)", faults: []),
-    Row("S5", "warning at warn_c", given: .running, when: .temperature(55), then: .running, outputs: .on,
+    Row(
+        "S5", "warning at warn_c", given: .running, when: .temperature(55), then: .running, outputs: .on,
         notice: "temperature_warning"),
-    Row("S5", "start while above resume is refused", given: .idle,
+    Row(
+        "S5", "start while above resume is refused", given: .idle,
         when: .steps([.temperature(50), .command(.start(.init()))]), then: .idle, code: .overTemperature,
         outputs: .off),
     // S6 invalid readings
-    Row("S6", "three invalid readings latch", given: .running,
-        when: .steps([.event(.temperature(.invalid("EIO"))), .event(.temperature(.invalid("EIO"))),
-                      .event(.temperature(.invalid("EIO")))]),
+    Row(
+        "S6", "three invalid readings latch", given: .running,
+        when: .steps([
+            .event(.temperature(.invalid("EIO"))), .event(.temperature(.invalid("EIO"))),
+            .event(.temperature(.invalid("EIO"))),
+        ]),
         then: .fault, outputs: .off, notice: "fault_raised(F_SENSOR_INVALID)", faults: [.sensorInvalid]),
-    Row("S6", "two invalid then valid does not", given: .running,
-        when: .steps([.event(.temperature(.invalid("EIO"))), .event(.temperature(.invalid("nan"))),
-                      .temperature(26), .event(.temperature(.invalid("EIO")))]),
+    Row(
+        "S6", "two invalid then valid does not", given: .running,
+        when: .steps([
+            .event(.temperature(.invalid("EIO"))), .event(.temperature(.invalid("nan"))),
+            .temperature(26), .event(.temperature(.invalid("EIO"))),
+        ]),
         then: .running, outputs: .on),
-    Row("S6", "out of range counts as invalid", given: .running,
-        when: .steps([.event(.temperature(.valid(Celsius(130)))), .event(.temperature(.valid(Celsius(-40)))),
-                      .event(.temperature(.valid(Celsius(.nan))))]),
+    Row(
+        "S6", "out of range counts as invalid", given: .running,
+        when: .steps([
+            .event(.temperature(.valid(Celsius(130)))), .event(.temperature(.valid(Celsius(-40)))),
+            .event(.temperature(.valid(Celsius(.nan)))),
+        ]),
         then: .fault, outputs: .off, notice: "fault_raised(F_SENSOR_INVALID)", faults: [.sensorInvalid]),
     // S7 stale sensor
-    Row("S7", "no sample for 3 s while running latches", given: .running, when: .ticks(seconds: 3), then: .fault,
+    Row(
+        "S7", "no sample for 3 s while running latches", given: .running, when: .ticks(seconds: 3), then: .fault,
         outputs: .off, notice: "fault_raised(F_SENSOR_STALE)", faults: [.sensorStale]),
-    Row("S7", "no sample for 2.75 s keeps running", given: .running, when: .ticks(seconds: 2.75), then: .running,
+    Row(
+        "S7", "no sample for 2.75 s keeps running", given: .running, when: .ticks(seconds: 2.75), then: .running,
         outputs: .on),
-    Row("S7", "ack while still stale is refused", given: .idle,
+    Row(
+        "S7", "ack while still stale is refused", given: .idle,
         when: .steps([.ticks(seconds: 4), .command(.ack(.one(.sensorStale)))]), then: .fault, code: .faultActive,
         outputs: .off, faults: [.sensorStale]),
-    Row("S7", "ack after a fresh sample clears", given: .idle,
+    Row(
+        "S7", "ack after a fresh sample clears", given: .idle,
         when: .steps([.ticks(seconds: 4), .temperature(25), .command(.ack(.all))]), then: .idle, ok: true,
         outputs: .off, notice: "fault_cleared(F_SENSOR_STALE)", faults: []),
     // S8 implausible heating
-    Row("S8", "no rise within the watch period latches", given: .running,
+    Row(
+        "S8", "no rise within the watch period latches", given: .running,
         when: .steps([.event(.tick)] + (0..<122).map { _ in When.steps([.ticks(seconds: 1), .temperature(25)]) }),
         then: .fault, outputs: .off, notice: "fault_raised(F_THERMAL_IMPLAUSIBLE)", faults: [.thermalImplausible]),
-    Row("S8", "a slow rise passes the watch", given: .running, when: .run(seconds: 200), then: .running,
+    Row(
+        "S8", "a slow rise passes the watch", given: .running, when: .run(seconds: 200), then: .running,
         outputs: .on),
-    Row("S8", "a runaway latches", given: .running,
-        when: .steps([.run(seconds: 5), .temperature(27), .ticks(seconds: 1), .temperature(30), .ticks(seconds: 1),
-                      .temperature(33)]),
+    Row(
+        "S8", "a runaway latches", given: .running,
+        when: .steps([
+            .run(seconds: 5), .temperature(27), .ticks(seconds: 1), .temperature(30), .ticks(seconds: 1),
+            .temperature(33),
+        ]),
         then: .fault, outputs: .off, notice: "fault_raised(F_THERMAL_IMPLAUSIBLE)", faults: [.thermalImplausible]),
     // S9 output plausibility
-    Row("S9", "readback off while commanded on latches after 1 s", given: .running,
+    Row(
+        "S9", "readback off while commanded on latches after 1 s", given: .running,
         when: .steps([.event(.outputReadback(.off)), .run(seconds: 1)]), then: .fault, outputs: .off,
         notice: "fault_raised(F_OUTPUT_MISMATCH)", faults: [.outputMismatch]),
-    Row("S9", "a short readback glitch is tolerated", given: .running,
-        when: .steps([.event(.outputReadback(.off)), .run(seconds: 0.5),
-                      .event(.outputReadback(OutputReadback(red: true, nir: true, master: true))), .run(seconds: 2)]),
+    Row(
+        "S9", "a short readback glitch is tolerated", given: .running,
+        when: .steps([
+            .event(.outputReadback(.off)), .run(seconds: 0.5),
+            .event(.outputReadback(OutputReadback(red: true, nir: true, master: true))), .run(seconds: 2),
+        ]),
         then: .running, outputs: .on),
-    Row("S9", "readback stuck on while idle latches", given: .idle,
-        when: .steps([.event(.outputReadback(OutputReadback(red: true, nir: false, master: false))),
-                      .run(seconds: 1)]),
+    Row(
+        "S9", "readback stuck on while idle latches", given: .idle,
+        when: .steps([
+            .event(.outputReadback(OutputReadback(red: true, nir: false, master: false))),
+            .run(seconds: 1),
+        ]),
         then: .fault, outputs: .off, notice: "fault_raised(F_OUTPUT_MISMATCH)", faults: [.outputMismatch]),
-    Row("S9", "emission sense dark while on latches",
+    Row(
+        "S9", "emission sense dark while on latches",
         settings: settings { $0.inputs.emissionSense = true }, given: .idle,
         when: .steps([.command(.start(.init())), .run(seconds: 1)]), then: .fault, outputs: .off,
         notice: "fault_raised(F_OUTPUT_MISMATCH)", faults: [.outputMismatch]),
     // S10 interlock
-    Row("S10", "opening pauses at once", given: .running, when: .event(.input(.interlock, active: false)),
+    Row(
+        "S10", "opening pauses at once", given: .running, when: .event(.input(.interlock, active: false)),
         then: .paused, outputs: .off, notice: "paused(interlock)"),
-    Row("S10", "closing again never auto-resumes", given: .pausedByInterlock, when: .run(seconds: 5),
+    Row(
+        "S10", "closing again never auto-resumes", given: .pausedByInterlock, when: .run(seconds: 5),
         then: .paused, outputs: .off),
-    Row("S10", "resume while open is refused", given: .paused,
+    Row(
+        "S10", "resume while open is refused", given: .paused,
         when: .steps([.event(.input(.interlock, active: false)), .command(.resume)]), then: .paused,
         code: .interlock, outputs: .off),
-    Row("S10", "resume after closing works", given: .pausedByInterlock, when: .command(.resume), then: .running,
+    Row(
+        "S10", "resume after closing works", given: .pausedByInterlock, when: .command(.resume), then: .running,
         ok: true, outputs: .on, notice: "resumed"),
-    Row("S10", "start while open is refused", given: .interlockOpen, when: .command(.start(.init())), then: .idle,
+    Row(
+        "S10", "start while open is refused", given: .interlockOpen, when: .command(.start(.init())), then: .idle,
         code: .interlock, outputs: .off),
-    Row("S10", "no interlock configured ignores the input",
+    Row(
+        "S10", "no interlock configured ignores the input",
         settings: settings { $0.inputs.interlock = false }, given: .running,
         when: .event(.input(.interlock, active: false)), then: .running, outputs: .on),
     // S11 stop button
-    Row("S11", "stop button stops the session",
+    Row(
+        "S11", "stop button stops the session",
         settings: settings { $0.inputs.stopButton = true }, given: .running,
         when: .event(.input(.stopButton, active: true)), then: .cooldown, outputs: .off,
         notice: "aborted(stop_button)"),
-    Row("S11", "stop button stops a paused session",
+    Row(
+        "S11", "stop button stops a paused session",
         settings: settings { $0.inputs.stopButton = true }, given: .paused,
         when: .event(.input(.stopButton, active: true)), then: .cooldown, outputs: .off,
         notice: "aborted(stop_button)"),
-    Row("S11", "unconfigured stop button is ignored", given: .running,
+    Row(
+        "S11", "unconfigured stop button is ignored", given: .running,
         when: .event(.input(.stopButton, active: true)), then: .running, outputs: .on),
     // S12 link loss
-    Row("S12", "continue keeps emitting", given: .running, when: .event(.linkChanged(connected: false)),
+    Row(
+        "S12", "continue keeps emitting", given: .running, when: .event(.linkChanged(connected: false)),
         then: .running, outputs: .on),
-    Row("S12", "continue still ends at the planned end", given: .running,
+    Row(
+        "S12", "continue still ends at the planned end", given: .running,
         when: .steps([.event(.linkChanged(connected: false)), .run(seconds: 600.25)]), then: .cooldown,
         outputs: .off, notice: "completed(duration)"),
-    Row("S12", "pause policy pauses",
+    Row(
+        "S12", "pause policy pauses",
         settings: settings { $0.policy.onLinkLoss = .pause }, given: .running,
         when: .event(.linkChanged(connected: false)), then: .paused, outputs: .off, notice: "paused(link_loss)"),
-    Row("S12", "stop policy stops",
+    Row(
+        "S12", "stop policy stops",
         settings: settings { $0.policy.onLinkLoss = .stop }, given: .running,
         when: .event(.linkChanged(connected: false)), then: .cooldown, outputs: .off, notice: "aborted(link_loss)"),
-    Row("S12", "reconnect does not resume",
+    Row(
+        "S12", "reconnect does not resume",
         settings: settings { $0.policy.onLinkLoss = .pause }, given: .running,
         when: .steps([.event(.linkChanged(connected: false)), .event(.linkChanged(connected: true))]),
         then: .paused, outputs: .off),
     // S13 boot / unclean
-    Row("S13", "unclean previous session latches", given: .idle,
+    Row(
+        "S13", "unclean previous session latches", given: .idle,
         when: .event(.boot(BootContext(uncleanSessionID: "old-3"))), then: .fault, outputs: .off,
         notice: "fault_raised(F_UNCLEAN_SHUTDOWN)", faults: [.uncleanShutdown]),
-    Row("S13", "unclean shutdown is acknowledgeable", given: .idle,
+    Row(
+        "S13", "unclean shutdown is acknowledgeable", given: .idle,
         when: .steps([.event(.boot(BootContext(uncleanSessionID: "old-3"))), .command(.ack(.all))]), then: .idle,
         ok: true, outputs: .off, faults: []),
-    Row("S13", "policy off: no latch",
+    Row(
+        "S13", "policy off: no latch",
         settings: settings { $0.policy.latchOnUncleanRestart = false }, given: .idle,
         when: .event(.boot(BootContext(uncleanSessionID: "old-3"))), then: .idle, outputs: .off, faults: []),
     // S14 admission
-    Row("S14", "retained start never acts", given: .idle,
-        when: .envelope(CommandEnvelope(id: "r1", commandName: "start", body: .decoded(.start(.init())), retained: true)),
+    Row(
+        "S14", "retained start never acts", given: .idle,
+        when: .envelope(
+            CommandEnvelope(id: "r1", commandName: "start", body: .decoded(.start(.init())), retained: true)),
         then: .idle, code: .retained, outputs: .off, notice: "command_rejected(E_RETAINED)"),
-    Row("S14", "retained stop never acts", given: .running,
+    Row(
+        "S14", "retained stop never acts", given: .running,
         when: .envelope(CommandEnvelope(id: "r2", commandName: "stop", body: .decoded(.stop), retained: true)),
         then: .running, code: .retained, outputs: .on),
-    Row("S14", "stale start never acts", given: .idle,
-        when: .envelope(CommandEnvelope(id: "s1", commandName: "start", body: .decoded(.start(.init())),
-                                        sentAtUnixMs: 1_000, ttlMs: 500, receivedAtUnixMs: 1_501)),
+    Row(
+        "S14", "stale start never acts", given: .idle,
+        when: .envelope(
+            CommandEnvelope(
+                id: "s1", commandName: "start", body: .decoded(.start(.init())),
+                sentAtUnixMs: 1_000, ttlMs: 500, receivedAtUnixMs: 1_501)),
         then: .idle, code: .stale, outputs: .off),
-    Row("S14", "fresh start within ttl acts", given: .idle,
-        when: .envelope(CommandEnvelope(id: "s2", commandName: "start", body: .decoded(.start(.init())),
-                                        sentAtUnixMs: 1_000, ttlMs: 500, receivedAtUnixMs: 1_500)),
+    Row(
+        "S14", "fresh start within ttl acts", given: .idle,
+        when: .envelope(
+            CommandEnvelope(
+                id: "s2", commandName: "start", body: .decoded(.start(.init())),
+                sentAtUnixMs: 1_000, ttlMs: 500, receivedAtUnixMs: 1_500)),
         then: .running, ok: true, outputs: .on),
-    Row("S14", "oversized start never acts", given: .idle,
-        when: .envelope(CommandEnvelope(id: "o1", commandName: "start", body: .decoded(.start(.init())),
-                                        payloadBytes: 4097)),
+    Row(
+        "S14", "oversized start never acts", given: .idle,
+        when: .envelope(
+            CommandEnvelope(
+                id: "o1", commandName: "start", body: .decoded(.start(.init())),
+                payloadBytes: 4097)),
         then: .idle, code: .tooLarge, outputs: .off),
-    Row("S14", "undecodable body answers its code", given: .running,
+    Row(
+        "S14", "undecodable body answers its code", given: .running,
         when: .envelope(CommandEnvelope(id: nil, commandName: nil, body: .invalid(.json, "not JSON at byte 3"))),
         then: .running, code: .json, outputs: .on, notice: "command_rejected(E_JSON)"),
     // S15 rate / fleet
-    Row("S15", "fleet start is not allowed", given: .idle,
-        when: .envelope(CommandEnvelope(id: "f1", commandName: "start", body: .decoded(.start(.init())),
-                                        source: .fleetAll)),
+    Row(
+        "S15", "fleet start is not allowed", given: .idle,
+        when: .envelope(
+            CommandEnvelope(
+                id: "f1", commandName: "start", body: .decoded(.start(.init())),
+                source: .fleetAll)),
         then: .idle, code: .notAllowed, outputs: .off),
-    Row("S15", "fleet group stop stops", given: .running,
-        when: .envelope(CommandEnvelope(id: "f2", commandName: "stop", body: .decoded(.stop),
-                                        source: .fleetGroup("upstairs"))),
+    Row(
+        "S15", "fleet group stop stops", given: .running,
+        when: .envelope(
+            CommandEnvelope(
+                id: "f2", commandName: "stop", body: .decoded(.stop),
+                source: .fleetGroup("upstairs"))),
         then: .cooldown, ok: true, outputs: .off, notice: "aborted(stop)"),
-    Row("S15", "burst exhausted rejects a ping", given: .idle,
+    Row(
+        "S15", "burst exhausted rejects a ping", given: .idle,
         when: .steps((0..<10).map { _ in When.command(.ping) } + [.command(.ping)]), then: .idle, code: .rate,
         outputs: .off),
-    Row("S15", "stop passes an exhausted bucket", given: .running,
+    Row(
+        "S15", "stop passes an exhausted bucket", given: .running,
         when: .steps((0..<12).map { _ in When.command(.ping) } + [.command(.stop)]), then: .cooldown, ok: true,
         outputs: .off),
     // S16 faults and ack
-    Row("S16", "start with a latched fault is refused", given: .fault, when: .command(.start(.init())),
+    Row(
+        "S16", "start with a latched fault is refused", given: .fault, when: .command(.start(.init())),
         then: .fault, code: .faultActive, outputs: .off),
-    Row("S16", "ack of a fault not latched is refused", given: .idle,
+    Row(
+        "S16", "ack of a fault not latched is refused", given: .idle,
         when: .command(.ack(.one(.overTemperature))), then: .idle, code: .state, outputs: .off),
-    Row("S16", "ack never starts emission", given: .fault, when: .command(.ack(.all)), then: .cooldown, ok: true,
+    Row(
+        "S16", "ack never starts emission", given: .fault, when: .command(.ack(.all)), then: .cooldown, ok: true,
         outputs: .off),
-    Row("S16", "storage failure latches", given: .running, when: .event(.storageFailed("disk full")), then: .fault,
+    Row(
+        "S16", "storage failure latches", given: .running, when: .event(.storageFailed("disk full")), then: .fault,
         outputs: .off, notice: "fault_raised(F_STORAGE)", faults: [.storage]),
     // S18 shutdown
-    Row("S18", "shutdown closes the session", given: .running, when: .event(.shutdown), then: .cooldown,
+    Row(
+        "S18", "shutdown closes the session", given: .running, when: .event(.shutdown), then: .cooldown,
         outputs: .off, notice: "aborted(shutdown)"),
-    Row("S18", "no start after shutdown", given: .idle,
+    Row(
+        "S18", "no start after shutdown", given: .idle,
         when: .steps([.event(.shutdown), .command(.start(.init()))]), then: .idle, code: .state, outputs: .off),
     // commands by state
     Row("cmd", "pause while idle", given: .idle, when: .command(.pause), then: .idle, code: .state, outputs: .off),
-    Row("cmd", "pause while running", given: .running, when: .command(.pause), then: .paused, ok: true,
+    Row(
+        "cmd", "pause while running", given: .running, when: .command(.pause), then: .paused, ok: true,
         outputs: .off, notice: "paused(command)"),
-    Row("cmd", "pause while paused", given: .paused, when: .command(.pause), then: .paused, code: .state,
+    Row(
+        "cmd", "pause while paused", given: .paused, when: .command(.pause), then: .paused, code: .state,
         outputs: .off),
-    Row("cmd", "resume while running", given: .running, when: .command(.resume), then: .running, code: .state,
+    Row(
+        "cmd", "resume while running", given: .running, when: .command(.resume), then: .running, code: .state,
         outputs: .on),
-    Row("cmd", "resume while paused", given: .paused, when: .command(.resume), then: .running, ok: true,
+    Row(
+        "cmd", "resume while paused", given: .paused, when: .command(.resume), then: .running, ok: true,
         outputs: .on, notice: "resumed"),
-    Row("cmd", "resume in cooldown", given: .cooldown, when: .command(.resume), then: .cooldown, code: .state,
+    Row(
+        "cmd", "resume in cooldown", given: .cooldown, when: .command(.resume), then: .cooldown, code: .state,
         outputs: .off),
-    Row("cmd", "start while running", given: .running, when: .command(.start(.init())), then: .running,
+    Row(
+        "cmd", "start while running", given: .running, when: .command(.start(.init())), then: .running,
         code: .state, outputs: .on),
-    Row("cmd", "start while paused", given: .paused, when: .command(.start(.init())), then: .paused,
+    Row(
+        "cmd", "start while paused", given: .paused, when: .command(.start(.init())), then: .paused,
         code: .state, outputs: .off),
     Row("cmd", "stop while idle is ok", given: .idle, when: .command(.stop), then: .idle, ok: true, outputs: .off),
-    Row("cmd", "stop while running", given: .running, when: .command(.stop), then: .cooldown, ok: true,
+    Row(
+        "cmd", "stop while running", given: .running, when: .command(.stop), then: .cooldown, ok: true,
         outputs: .off, notice: "aborted(stop)"),
-    Row("cmd", "stop while paused", given: .paused, when: .command(.stop), then: .cooldown, ok: true,
+    Row(
+        "cmd", "stop while paused", given: .paused, when: .command(.stop), then: .cooldown, ok: true,
         outputs: .off, notice: "aborted(stop)"),
     Row("cmd", "stop in fault", given: .fault, when: .command(.stop), then: .fault, ok: true, outputs: .off),
-    Row("cmd", "dimmed start without PWM", given: .idle,
+    Row(
+        "cmd", "dimmed start without PWM", given: .idle,
         when: .command(.start(StartArguments(intensityPercent: 50))), then: .idle, code: .range, outputs: .off),
-    Row("cmd", "dimmed start with PWM",
+    Row(
+        "cmd", "dimmed start with PWM",
         settings: settings { $0.dimmable = PerChannel(red: true, nir: true) }, given: .idle,
         when: .command(.start(StartArguments(intensityPercent: 50))), then: .running, ok: true, outputs: .on),
-    Row("cmd", "set duration above the limit", given: .running,
+    Row(
+        "cmd", "set duration above the limit", given: .running,
         when: .command(.set(PresetChanges(durationSeconds: 1500))), then: .running, code: .range, outputs: .on),
-    Row("cmd", "set empty", given: .idle, when: .command(.set(PresetChanges())), then: .idle, code: .schema,
+    Row(
+        "cmd", "set empty", given: .idle, when: .command(.set(PresetChanges())), then: .idle, code: .schema,
         outputs: .off),
-    Row("cmd", "identify in fault", given: .fault, when: .command(.identify), then: .fault, ok: true,
+    Row(
+        "cmd", "identify in fault", given: .fault, when: .command(.identify), then: .fault, ok: true,
         outputs: .off),
 ]
 

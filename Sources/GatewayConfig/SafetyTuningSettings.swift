@@ -1,0 +1,49 @@
+/// Sensor-health, heating-plausibility and output-plausibility timings (S6–S9): `safety:`.
+///
+/// Not in DESIGN.md's first YAML sketch; added so that every rule is configurable within hard
+/// bounds, as DESIGN.md's rule table asks. The defaults are the table's.
+public struct SafetyTuningSettings: Sendable, Hashable {
+    /// S6: consecutive invalid readings before `F_SENSOR_INVALID`.
+    public var sensorInvalidReadings: Int
+    /// S7: seconds without a valid sample before emission off and `F_SENSOR_STALE`.
+    public var sensorStaleSeconds: Double
+    /// S8: with emission on, the panel must warm by `heatingMinimumRiseC` within this period…
+    public var heatingWatchSeconds: Double
+    public var heatingMinimumRiseC: Double
+    /// …unless it is already within this many °C of the cutoff (near steady state).
+    public var heatingSteadyMarginC: Double
+    /// S8: a rise faster than this is a thermal runaway.
+    public var runawayCPerSecond: Double
+    /// S9: readback disagreeing with the command for this long latches `F_OUTPUT_MISMATCH`.
+    public var outputMismatchSeconds: Double
+
+    public init(
+        sensorInvalidReadings: Int = 3, sensorStaleSeconds: Double = 3, heatingWatchSeconds: Double = 120,
+        heatingMinimumRiseC: Double = 1, heatingSteadyMarginC: Double = 15, runawayCPerSecond: Double = 1,
+        outputMismatchSeconds: Double = 1
+    ) {
+        self.sensorInvalidReadings = sensorInvalidReadings
+        self.sensorStaleSeconds = sensorStaleSeconds
+        self.heatingWatchSeconds = heatingWatchSeconds
+        self.heatingMinimumRiseC = heatingMinimumRiseC
+        self.heatingSteadyMarginC = heatingSteadyMarginC
+        self.runawayCPerSecond = runawayCPerSecond
+        self.outputMismatchSeconds = outputMismatchSeconds
+    }
+}
+
+/// Command admission (S14, S15): `commands:`.
+public struct CommandSettings: Sendable, Hashable {
+    /// Largest accepted command payload in bytes; larger ones get `E_TOO_LARGE`.
+    public var maxBytes: Int
+    /// Token bucket refill rate (commands per second); `stop` and `get` always pass.
+    public var ratePerSecond: Double
+    /// Token bucket size: how many commands may arrive at once.
+    public var burst: Int
+
+    public init(maxBytes: Int = 4096, ratePerSecond: Double = 5, burst: Int = 10) {
+        self.maxBytes = maxBytes
+        self.ratePerSecond = ratePerSecond
+        self.burst = burst
+    }
+}

@@ -1,0 +1,150 @@
+import GatewayProtocol
+import Testing
+
+/// The Home Assistant discovery documents as HA reads them: every component identifiable, available
+/// only while the gateway is online, wired to the contract's topics, and the same entities in both
+/// discovery modes. (Tests/homeassistant/run.sh checks the same documents in a real Home Assistant.)
+struct HomeAssistantDiscoveryTests {
+    let topics = Topics(prefix: "rlt", deviceID: "panel-1")
+
+    var discovery: HomeAssistantDiscovery {
+        HomeAssistantDiscovery(
+            topics: self.topics,
+            device: .init(name: "Panel 1", model: "RLT-660/850", serial: "SN1", softwareVersion: "0.1.0"),
+            maxDurationMinutes: 2, maxDose: 60, temperatureExpireAfter: 15)
+    }
+
+    /// The document as the broker carries it, parsed back by the strict parser (which also rejects
+    /// duplicate keys).
+    var deviceDocument: JSONValue {
+        get throws { try JSONValue.parse(self.discovery.deviceDocument.bytes) }
+    }
+
+    func components(of document: JSONValue) -> [(String, JSONValue)] {
+        guard case .object(let members) = document["cmps"] else { return [] }
+        return members
+    }
+
+    func string(_ value: JSONValue?) -> String? {
+        if case .string(let text) = value { return text }
+        return nil
+    }
+
+    func number(_ value: JSONValue?) -> Double? {
+        if case .number(let value) = value { return value }
+        return nil
+    }
+
+    @Test func deviceDocument_holdsEveryEntityThePanelOffers() throws {
+        let found = Set(
+            self.components(of: try self.deviceDocument).map { "\(self.string($0.1["platform"]) ?? "?")/\($0.0)" })
+        let expected: Set<String> = [
+            "button/start", "button/pause", "button/resume", "button/stop", "button/ack", "select/channels",
+            "number/duration", "number/intensity", "number/dose_target", "sensor/state", "sensor/temperature",
+            "sensor/elapsed", "sensor/remaining", "sensor/session_dose", "sensor/dose_24h", "sensor/sessions_24h",
+            "binary_sensor/emitting", "binary_sensor/fault", "binary_sensor/interlock", "sensor/software_version",
+            "sensor/uptime", "sensor/reconnects", "sensor/dropped_messages",
+        ]
+        #expect(found == expected)
+    }
+
+    @Test func deviceDocument_everyComponentHasPlatformAndNodeScopedUniqueID() throws {
+        for (objectID, component) in self.components(of: try self.deviceDocument) {
+            #expect(self.string(component["platform"]) != nil, "\(objectID) has no platform")
+            #expect(self.string(component["unique_id"]) == "rlt_panel-1_\(objectID)")
+            #expect(self.string(component["name"])?.isEmpty == false, "\(objectID) has no name")
+        }
+    }
+
+    @Test func deviceDocument_sharesAvailabilityOnTheStatusTopicWithEveryComponent() throws {
+        let document = try self.deviceDocument
+        #expect(self.string(document["availability_topic"]) == "rlt/panel-1/status")
+        #expect(self.string(document["availability_template"]) == "{{ value_json.state }}")
+        #expect(self.string(document["payload_available"]) == "online")
+        #expect(self.string(document["payload_not_available"]) == "offline")
+        // A component's own availability would override the shared one: none may have it.
+        for (objectID, component) in self.components(of: document) {
+            #expect(component["availability_topic"] == nil, "\(objectID) overrides availability")
+        }
+    }
+
+    @Test func deviceDocument_namesTheDeviceAndOriginHAGroupsBy() throws {
+        let document = try self.deviceDocument
+        #expect(document["dev"]?["identifiers"] == .array(["rlt_panel-1"]))
+        #expect(self.string(document["dev"]?["name"]) == "Panel 1")
+        #expect(self.string(document["dev"]?["sw_version"]) == "0.1.0")
+        #expect(self.string(document["o"]?["name"]) == "rlt-gateway")
+        #expect(self.topics.deviceDiscovery == "homeassistant/device/rlt_panel-1/config")
+    }
+
+    @Test func uniqueIDs_areUniqueAcrossTheDocument() throws {
+        let ids = self.components(of: try self.deviceDocument).compactMap { self.string($0.1["unique_id"]) }
+        #expect(ids.count == self.discovery.components.count)
+        #expect(Set(ids).count == ids.count)
+    }
+
+    @Test func controls_publishToTheCommandTopic_andReadersListenToContractTopics() throws {
+        let readable: Set<String> = ["rlt/panel-1/state", "rlt/panel-1/tele", "rlt/panel-1/info", "rlt/panel-1/diag"]
+        for (objectID, component) in self.components(of: try self.deviceDocument) {
+            let platform = self.string(component["platform"])
+            if ["button", "select", "number"].contains(platform) {
+                #expect(self.string(component["command_topic"]) == "rlt/panel-1/cmd", "\(objectID)")
+            } else {
+                #expect(component["command_topic"] == nil, "\(objectID) is read-only")
+            }
+            if platform != "button" {
+                #expect(readable.contains(self.string(component["state_topic"]) ?? ""), "\(objectID)")
+            }
+        }
+    }
+
+    /// HA refuses a number whose min is not below max and drops every state outside the range, so
+    /// the range must admit what the gateway publishes: a null dose target shows as 0, and a
+    /// sub-minute preset (the demo's 20 s) as 0.3 min.
+    @Test func numbers_haveARangeThatAdmitsEveryPublishedPreset() throws {
+        let components = Dictionary(uniqueKeysWithValues: self.components(of: try self.deviceDocument))
+        for objectID in ["duration", "intensity", "dose_target"] {
+            let min = try #require(self.number(components[objectID]?["min"]))
+            let max = try #require(self.number(components[objectID]?["max"]))
+            #expect(min < max, "\(objectID): min \(min) max \(max)")
+        }
+        #expect(self.number(components["dose_target"]?["min"]) == 0)
+        #expect(try #require(self.number(components["duration"]?["min"])) <= 20.0 / 60)
+        #expect(self.number(components["duration"]?["max"]) == 2)
+    }
+
+    @Test func doseTargetZero_clearsTheTarget() throws {
+        let components = Dictionary(uniqueKeysWithValues: self.components(of: try self.deviceDocument))
+        let template = try #require(self.string(components["dose_target"]?["command_template"]))
+        #expect(template.contains("'null'"))
+        #expect(template.hasPrefix(#"{"cmd":"set","args":{"dose_j_cm2":"#))
+    }
+
+    @Test func perEntityMode_publishesOneMessagePerComponentOnItsOwnTopic() throws {
+        let messages = self.discovery.perEntityMessages
+        let components = self.discovery.components
+        #expect(messages.count == components.count)
+        #expect(Set(messages.map(\.topic)).count == messages.count)
+        for (message, component) in zip(messages, components) {
+            #expect(message.topic == "homeassistant/\(component.platform)/rlt_panel-1/\(component.objectID)/config")
+            let document = try JSONValue.parse(message.document.bytes)
+            #expect(self.string(document["unique_id"]) == "rlt_panel-1_\(component.objectID)")
+            #expect(self.string(document["availability_topic"]) == "rlt/panel-1/status")
+            #expect(document["device"]?["identifiers"] == .array(["rlt_panel-1"]))
+            #expect(document["platform"] == nil, "per-entity topics carry the platform in the topic")
+        }
+    }
+
+    @Test func bothModes_describeTheSameEntities() throws {
+        let device = try self.deviceDocument
+        let byObjectID = Dictionary(uniqueKeysWithValues: self.components(of: device))
+        for (message, component) in zip(self.discovery.perEntityMessages, self.discovery.components) {
+            let entity = try JSONValue.parse(message.document.bytes)
+            let shared = try #require(byObjectID[component.objectID])
+            for (key, value) in component.fields {
+                #expect(entity[key] == value, "\(component.objectID).\(key) per entity")
+                #expect(shared[key] == value, "\(component.objectID).\(key) in the device document")
+            }
+        }
+    }
+}

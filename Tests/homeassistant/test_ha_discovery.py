@@ -1,0 +1,681 @@
+"""The gateway's Home Assistant discovery, checked by a real Home Assistant core.
+
+Started by run.sh with the venv's python (it uses the venv's aiohttp and paho-mqtt). Starts a
+private mosquitto, a headless Home Assistant bound to 127.0.0.1 (onboarded and given the MQTT
+integration through its REST API) and the simulated gateway, then checks through HA's REST and
+websocket APIs that every entity of the discovery document exists under one device with the right
+initial state, that HA's buttons and numbers drive the panel, and that the gateway's last will makes
+the entities unavailable. Every check prints PASS/FAIL; the last line is "N passed, N failed".
+Every process started is ended on exit (their process groups are also listed in <work>/pgids for
+run.sh's trap), whatever happened.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import aiohttp
+import paho.mqtt.client as mqtt
+
+DEVICE_ID = "ha-panel"
+DEVICE_NAME = "HA Panel"
+NODE_ID = f"rlt_{DEVICE_ID}"
+BASE = f"rlt/{DEVICE_ID}"
+SOFTWARE_VERSION = "0.1.0"
+
+# (platform, object id, friendly name, entity category): what the discovery document must create.
+EXPECTED = [
+    ("button", "start", "Start", None),
+    ("button", "pause", "Pause", None),
+    ("button", "resume", "Resume", None),
+    ("button", "stop", "Stop", None),
+    ("button", "ack", "Acknowledge fault", None),
+    ("select", "channels", "Channels", None),
+    ("number", "duration", "Duration", None),
+    ("number", "intensity", "Intensity", None),
+    ("number", "dose_target", "Dose target", None),
+    ("sensor", "state", "State", None),
+    ("sensor", "temperature", "Temperature", None),
+    ("sensor", "elapsed", "Elapsed", None),
+    ("sensor", "remaining", "Remaining", None),
+    ("sensor", "session_dose", "Session dose", None),
+    ("sensor", "dose_24h", "24 h dose", None),
+    ("sensor", "sessions_24h", "Sessions in 24 h", None),
+    ("binary_sensor", "emitting", "Emitting", None),
+    ("binary_sensor", "fault", "Fault", None),
+    ("binary_sensor", "interlock", "Interlock", None),
+    ("sensor", "software_version", "Software version", "diagnostic"),
+    ("sensor", "uptime", "Uptime", "diagnostic"),
+    ("sensor", "reconnects", "MQTT reconnects", "diagnostic"),
+    ("sensor", "dropped_messages", "Dropped messages", "diagnostic"),
+]
+
+# HA log lines that mean the discovery document or a template is wrong.
+BAD_LOG = re.compile(
+    r"(ERROR|WARNING).*(homeassistant\.components\.(mqtt|sensor|number|select|button|binary_sensor)"
+    r"|homeassistant\.helpers\.(template|entity))"
+)
+
+
+class Checks:
+    """PASS/FAIL lines and their counts."""
+
+    def __init__(self) -> None:
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, name: str, ok: bool, detail: object = "") -> bool:
+        if ok:
+            self.passed += 1
+            print(f"PASS {name}", flush=True)
+        else:
+            self.failed += 1
+            print(f"FAIL {name}: {detail}", flush=True)
+        return ok
+
+
+class Processes:
+    """Children, each in its own process group, ended together on exit."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.children: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, argv: list[str], log: Path) -> subprocess.Popen:
+        with open(log, "ab") as out:
+            child = subprocess.Popen(
+                argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            )
+        with open(self.work / "pgids", "a") as pgids:
+            pgids.write(f"{child.pid}\n")
+        self.children[name] = child
+        return child
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        child = self.children.pop(name, None)
+        if child is None:
+            return
+        try:
+            os.killpg(child.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+
+    def stop_all(self) -> None:
+        for name in reversed(list(self.children)):  # HA and the gateway before their broker
+            self.kill(name, signal.SIGTERM)
+
+
+class Observer:
+    """An MQTT client that keeps the last message of every topic it sees."""
+
+    def __init__(self, port: int) -> None:
+        self.last: dict[str, bytes] = {}
+        self.seen: list[tuple[str, bytes]] = []
+        self.lock = threading.Lock()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="rlt-ha-test-observer")
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.subscribed = threading.Event()
+        self.client.connect("127.0.0.1", port, keepalive=30)
+        self.client.loop_start()
+        if not self.subscribed.wait(10):
+            raise RuntimeError("the test's MQTT observer could not subscribe within 10 s")
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        client.subscribe([("homeassistant/#", 1), (f"{BASE}/#", 1)])
+        self.subscribed.set()
+
+    def _on_message(self, client, userdata, message) -> None:
+        with self.lock:
+            self.last[message.topic] = message.payload
+            self.seen.append((message.topic, message.payload))
+
+    def json(self, topic: str):
+        with self.lock:
+            payload = self.last.get(topic)
+        return json.loads(payload) if payload else None
+
+    def saw(self, topic: str, payload: bytes) -> bool:
+        with self.lock:
+            return (topic, payload) in self.seen
+
+    def stop(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def listening_addresses(pid: int) -> set[str]:
+    """Local addresses of every TCP and UDP socket the process listens on (ss -ltnp / -lunp)."""
+    found = set()
+    for flags in ("-Hltnp", "-Hlunp"):
+        out = subprocess.run(["ss", flags], capture_output=True, text=True, check=False).stdout
+        for line in out.splitlines():
+            if f"pid={pid}," in line:
+                found.add(("tcp " if "t" in flags else "udp ") + line.split()[3])
+    return found
+
+
+def only_loopback_interfaces() -> bool:
+    """True inside a network namespace whose only interface is lo (run.sh's `unshare --net`)."""
+    out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=False).stdout
+    return [line.split(":")[1].strip() for line in out.splitlines()] == ["lo"]
+
+
+async def wait_for(what, timeout: float, interval: float = 0.5):
+    """Polls `what` (sync or async) until it returns something truthy; returns the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = what()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value or time.monotonic() > deadline:
+            return value
+        await asyncio.sleep(interval)
+
+
+class HomeAssistant:
+    """REST and websocket access to the test's Home Assistant."""
+
+    def __init__(self, session: aiohttp.ClientSession, port: int) -> None:
+        self.session = session
+        self.url = f"http://127.0.0.1:{port}"
+        self.token = ""
+
+    @property
+    def headers(self) -> dict:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def reachable(self) -> bool:
+        try:
+            async with self.session.get(f"{self.url}/api/onboarding") as response:
+                return response.status == 200
+        except aiohttp.ClientError:
+            return False
+
+    async def onboard(self) -> None:
+        client_id = f"{self.url}/"
+        user = {
+            "client_id": client_id, "name": "Test", "username": "test", "password": "rlt-test-pass", "language": "en"
+        }
+        async with self.session.post(f"{self.url}/api/onboarding/users", json=user) as response:
+            body = await response.json()
+            if response.status != 200:
+                raise RuntimeError(f"onboarding user: HTTP {response.status} {body}")
+        form = {"grant_type": "authorization_code", "code": body["auth_code"], "client_id": client_id}
+        async with self.session.post(f"{self.url}/auth/token", data=form) as response:
+            tokens = await response.json()
+            if response.status != 200:
+                raise RuntimeError(f"token: HTTP {response.status} {tokens}")
+        self.token = tokens["access_token"]
+
+    async def get(self, path: str):
+        async with self.session.get(f"{self.url}{path}", headers=self.headers) as response:
+            return response.status, await response.json()
+
+    async def post(self, path: str, body: dict):
+        async with self.session.post(f"{self.url}{path}", headers=self.headers, json=body) as response:
+            text = await response.text()
+            try:
+                return response.status, (json.loads(text) if text else None)
+            except ValueError:
+                return response.status, text
+
+    async def add_mqtt(self, broker_port: int) -> dict:
+        status, flow = await self.post("/api/config/config_entries/flow", {"handler": "mqtt"})
+        if status != 200 or flow.get("type") != "form":
+            raise RuntimeError(f"MQTT config flow: HTTP {status} {flow}")
+        status, result = await self.post(
+            f"/api/config/config_entries/flow/{flow['flow_id']}", {"broker": "127.0.0.1", "port": broker_port}
+        )
+        if status != 200 or result.get("type") != "create_entry":
+            raise RuntimeError(f"MQTT broker step: HTTP {status} {result}")
+        return result
+
+    async def state(self, entity_id: str):
+        status, body = await self.get(f"/api/states/{entity_id}")
+        return body if status == 200 else None
+
+    async def websocket(self, *requests: dict) -> list:
+        """Sends requests over one authenticated websocket; returns each result."""
+        async with self.session.ws_connect(f"{self.url}/api/websocket") as ws:
+            await ws.receive_json()
+            await ws.send_json({"type": "auth", "access_token": self.token})
+            auth = await ws.receive_json()
+            if auth.get("type") != "auth_ok":
+                raise RuntimeError(f"websocket auth: {auth}")
+            results = []
+            for number, request in enumerate(requests, start=1):
+                await ws.send_json({"id": number, **request})
+                reply = await ws.receive_json()
+                if not reply.get("success"):
+                    raise RuntimeError(f"websocket {request}: {reply}")
+                results.append(reply["result"])
+            return results
+
+
+def write_ha_config(config_dir: Path, http_port: int) -> None:
+    config_dir.mkdir()
+    (config_dir / "configuration.yaml").write_text(
+        "homeassistant:\n"
+        "  name: RLT test\n"
+        "  latitude: 52.52\n"
+        "  longitude: 13.405\n"
+        "  elevation: 34\n"
+        "  unit_system: metric\n"
+        "  time_zone: Europe/Berlin\n"
+        "  country: DE\n"
+        "  currency: EUR\n"
+        "  language: en\n"
+        "http:\n"
+        "  server_host: 127.0.0.1\n"
+        f"  server_port: {http_port}\n"
+        "api:\n"
+        "auth:\n"
+        "onboarding:\n"
+        "config:\n"
+        "logger:\n"
+        "  default: warning\n"
+        "  logs:\n"
+        "    homeassistant.components.mqtt: info\n"
+    )
+
+
+class Run:
+    def __init__(self, args) -> None:
+        self.args = args
+        self.work = Path(args.work)
+        self.checks = Checks()
+        self.processes = Processes(self.work)
+        self.broker_port = free_port()
+        self.http_port = free_port()
+        self.sim_dir = self.work / "gpio"
+        self.addresses: set[str] = set()
+        self.ha_pid = 0
+        self.observer: Observer | None = None
+
+    # -- processes -----------------------------------------------------------------------------
+
+    def start_broker(self) -> None:
+        config = self.work / "mosquitto.conf"
+        config.write_text(
+            f"listener {self.broker_port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\npersistence false\n"
+        )
+        self.processes.start("mosquitto", ["mosquitto", "-c", str(config)], self.work / "mosquitto.log")
+
+    def start_gateway(self, device_id: str = DEVICE_ID, device_name: str = DEVICE_NAME, mode: str = "device") -> None:
+        """The panel of the test (device-based discovery), or a second one using per-entity discovery."""
+        a = self.args
+        suffix = "" if device_id == DEVICE_ID else f"-{device_id}"
+        argv = [
+            a.gateway, "run", "--config", a.config,
+            "--set", f"mqtt.url=mqtt://127.0.0.1:{self.broker_port}",
+            "--set", f"gpio.sim_dir={self.sim_dir}{suffix}",
+            "--set", f"storage.path={self.work / f'ledger{suffix}.sqlite'}",
+            "--set", f"device.id={device_id}",
+            "--set", f"device.name={device_name}",
+            "--set", f"mqtt.discovery.mode={mode}",
+            "--set", "presets.duration_s=20",
+            "--set", "limits.cooldown_s=2",
+        ]  # fmt: skip
+        self.processes.start(f"gateway{suffix}", argv, self.work / f"gateway{suffix}.log")
+
+    async def watch_listeners(self) -> None:
+        """Samples HA's listening sockets for the whole run (recovery mode would listen on 0.0.0.0)."""
+        while True:
+            if self.ha_pid:
+                self.addresses |= listening_addresses(self.ha_pid)
+            await asyncio.sleep(1)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def gpio(self, line: int) -> str:
+        try:
+            return (self.sim_dir / f"sim_gpio{line}" / "value").read_text().strip()
+        except OSError as error:
+            return f"unreadable ({error})"
+
+    def retained_state(self) -> dict:
+        return self.observer.json(f"{BASE}/state") or {}
+
+    async def states(self, ha: HomeAssistant, entity_ids: dict) -> dict:
+        return {key: (await ha.state(entity)) or {} for key, entity in entity_ids.items()}
+
+    # -- the test ------------------------------------------------------------------------------
+
+    async def main(self) -> None:
+        c = self.checks
+        self.start_broker()
+        if not c.check("mosquitto listens", await wait_for(lambda: self._port_open(self.broker_port), 10)):
+            return
+        self.observer = Observer(self.broker_port)
+
+        config_dir = self.work / "ha-config"
+        write_ha_config(config_dir, self.http_port)
+        started = time.monotonic()
+        hass = self.processes.start(
+            "hass",
+            [self.args.hass, "-c", str(config_dir), "--skip-pip", "--log-file", str(self.work / "ha.log")],
+            self.work / "ha.stdout",
+        )
+        self.ha_pid = hass.pid
+        watcher = asyncio.create_task(self.watch_listeners())
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+                ha = HomeAssistant(session, self.http_port)
+                up = await wait_for(ha.reachable, 240, 1)
+                if not c.check("Home Assistant serves HTTP", up, f"not within 240 s (exit {hass.poll()})"):
+                    return
+                print(f"     Home Assistant up after {time.monotonic() - started:.1f} s", flush=True)
+                await ha.onboard()
+                _, config = await ha.get("/api/config")
+                c.check(f"Home Assistant {config.get('version')} is not in recovery mode",
+                        not config.get("recovery_mode") and not config.get("safe_mode"), config)
+                await ha.add_mqtt(self.broker_port)
+                birth = await wait_for(lambda: self.observer.saw("homeassistant/status", b"online"), 60)
+                if not c.check("HA's MQTT integration connects (birth message)", birth, "no 'online' within 60 s"):
+                    return
+                print(f"     MQTT connected after {time.monotonic() - started:.1f} s", flush=True)
+                await self.drive(ha)
+        finally:
+            watcher.cancel()
+            self.finish_checks()
+
+    def finish_checks(self) -> None:
+        c = self.checks
+        tcp = sorted(a for a in self.addresses if a.startswith("tcp "))
+        udp = sorted(a for a in self.addresses if a.startswith("udp "))
+        c.check("HA listened (TCP) on 127.0.0.1 only (ss -ltnp, sampled every second)",
+                bool(tcp) and all(a.startswith("tcp 127.0.0.1:") for a in tcp), tcp or "no listening socket seen")
+        # HA's aiohttp helper always opens an mDNS resolver (UDP 5353 on every non-loopback
+        # interface); run.sh runs the test in a network namespace whose only interface is lo.
+        c.check("HA's UDP sockets (mDNS) can reach loopback only", not udp or only_loopback_interfaces(), udp)
+        try:
+            log = (self.work / "ha.log").read_text(errors="replace").splitlines()
+        except OSError:
+            log = []
+        for line in [line for line in log if re.search(r" (ERROR|WARNING) \(", line)][:15]:
+            print(f"     HA log: {line[:200]}", flush=True)
+        bad = [line for line in log if BAD_LOG.search(line)]
+        c.check("HA logged no MQTT, entity or template error or warning", not bad, "\n  " + "\n  ".join(bad[:20]))
+        if "recovery mode" in "\n".join(log).lower():
+            c.check("HA never entered recovery mode", False, "its log mentions recovery mode")
+
+    @staticmethod
+    def _port_open(port: int) -> bool:
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
+    async def registry(self, ha: HomeAssistant):
+        entities, devices = await ha.websocket(
+            {"type": "config/entity_registry/list"}, {"type": "config/device_registry/list"}
+        )
+        by_unique = {e["unique_id"]: e for e in entities if e.get("platform") == "mqtt"}
+        return by_unique, devices
+
+    async def per_entity_mode(self, ha: HomeAssistant) -> None:
+        """A second panel publishing one discovery message per entity (HA before 2024.11) gets the same entities."""
+        c = self.checks
+        device_id = "ha-panel-e"
+        self.start_gateway(device_id, "HA Panel E", mode="entity")
+        wanted = {f"rlt_{device_id}_{object_id}" for _, object_id, _, _ in EXPECTED}
+
+        async def all_registered():
+            by_unique, _ = await self.registry(ha)
+            return wanted <= set(by_unique)
+
+        registered = await wait_for(all_registered, 60, 1)
+        by_unique, _ = await self.registry(ha)
+        c.check(f"per-entity discovery: all {len(EXPECTED)} entities are registered", registered,
+                sorted(wanted - set(by_unique)))
+        devices = {by_unique[u]["device_id"] for u in wanted if u in by_unique}
+        c.check("per-entity discovery: every entity belongs to one device", len(devices) == 1, devices)
+        names = {by_unique[u].get("original_name") for u in wanted if u in by_unique}
+        c.check("per-entity discovery: the same names", names == {name for _, _, name, _ in EXPECTED}, names)
+        state_id = (by_unique.get(f"rlt_{device_id}_state") or {}).get("entity_id", "sensor.none")
+        idle = await wait_for(lambda: self._state_is(ha, state_id, "idle"), 20)
+        c.check("per-entity discovery: State is idle", idle, (await ha.state(state_id) or {}).get("state"))
+        self.processes.kill(f"gateway-{device_id}", signal.SIGTERM)
+
+    async def drive(self, ha: HomeAssistant) -> None:
+        c = self.checks
+        self.start_gateway()
+        wanted = {f"{NODE_ID}_{object_id}" for _, object_id, _, _ in EXPECTED}
+
+        async def all_registered():
+            by_unique, _ = await self.registry(ha)
+            return wanted <= set(by_unique)
+
+        registered = await wait_for(all_registered, 60, 1)
+        by_unique, devices = await self.registry(ha)
+        c.check(f"all {len(EXPECTED)} entities are registered", registered, sorted(wanted - set(by_unique)))
+        ids = {}
+        for platform, object_id, name, category in EXPECTED:
+            entry = by_unique.get(f"{NODE_ID}_{object_id}")
+            if entry is None:
+                continue
+            ids[object_id] = entry["entity_id"]
+            c.check(f"{object_id}: {platform} named '{name}'",
+                    entry["entity_id"].startswith(f"{platform}.") and entry.get("original_name") == name
+                    and entry.get("entity_category") == category and entry.get("disabled_by") is None,
+                    {k: entry.get(k) for k in ("entity_id", "original_name", "entity_category", "disabled_by")})
+        device_ids = {by_unique[u]["device_id"] for u in wanted if u in by_unique}
+        c.check("every entity belongs to one device", len(device_ids) == 1, device_ids)
+        device = next((d for d in devices if d["id"] in device_ids), {})
+        c.check("the device is the panel",
+                ["mqtt", NODE_ID] in device.get("identifiers", []) and device.get("name") == DEVICE_NAME
+                and device.get("sw_version") == SOFTWARE_VERSION and device.get("manufacturer") == "rlt",
+                device)
+        extra = [
+            e["entity_id"] for e in by_unique.values() if e["device_id"] in device_ids and e["unique_id"] not in wanted
+        ]
+        c.check("the device has no entity the test does not know", not extra, extra)
+        if len(ids) != len(EXPECTED):
+            return
+
+        # Initial states: retained state arrives right after discovery; telemetry within 5 s.
+        async def initial():
+            s = await self.states(ha, ids)
+            return s if s["state"].get("state") == "idle" and _is_number(s["temperature"].get("state")) else None
+
+        s = await wait_for(initial, 30) or await self.states(ha, ids)
+        value = {key: s[key].get("state") for key in ids}
+        c.check("State is idle", value["state"] == "idle", value["state"])
+        c.check("Emitting is off", value["emitting"] == "off", value["emitting"])
+        c.check("Interlock (safety) is off: closed", value["interlock"] == "off", value["interlock"])
+        c.check("Fault is off, with an empty faults attribute",
+                value["fault"] == "off" and s["fault"].get("attributes", {}).get("faults") == [], s["fault"])
+        c.check("Temperature is a number in °C",
+                _is_number(value["temperature"]) and s["temperature"]["attributes"].get("unit_of_measurement") == "°C",
+                s["temperature"])
+        c.check("Software version is the gateway's", value["software_version"] == SOFTWARE_VERSION,
+                value["software_version"])
+        c.check("Uptime is a number of seconds", _is_number(value["uptime"]), value["uptime"])
+        c.check("Reconnects start at 0", value["reconnects"] == "0", value["reconnects"])
+        c.check("Dropped messages start at 0", value["dropped_messages"] == "0", value["dropped_messages"])
+        c.check("Channels shows the preset", value["channels"] == "both", value["channels"])
+        c.check("Intensity shows the preset", _float(value["intensity"]) == 100.0, value["intensity"])
+        c.check("Duration shows the 20 s preset as 0.3 min", _float(value["duration"]) == 0.3, value["duration"])
+        attributes = s["duration"].get("attributes", {})
+        c.check("Duration offers 0.1 to 2 min (max_session_s 120)",
+                (attributes.get("min"), attributes.get("max")) == (0.1, 2.0), attributes)
+        c.check("Dose target shows 0: no target", _float(value["dose_target"]) == 0, value["dose_target"])
+        c.check("Sessions in 24 h is 0", _float(value["sessions_24h"]) == 0, value["sessions_24h"])
+        c.check("Elapsed and Remaining are 0 s",
+                _float(value["elapsed"]) == 0 and _float(value["remaining"]) == 0,
+                (value["elapsed"], value["remaining"]))
+        c.check("no entity is unavailable", "unavailable" not in value.values(), value)
+
+        # Start from HA: the session runs and the red line of the simulated chip goes high.
+        await self.press(ha, ids["start"])
+        running = await wait_for(lambda: self._ha_state(ha, ids, "state", "running"), 15)
+        c.check("Start in HA: State becomes running", running, (await ha.state(ids["state"]) or {}).get("state"))
+        emitting = await wait_for(lambda: self._ha_state(ha, ids, "emitting", "on"), 15)
+        c.check("Start in HA: Emitting becomes on", emitting, (await ha.state(ids["emitting"]) or {}).get("state"))
+        c.check("Start in HA: the simulated chip's line 17 (red) is high", self.gpio(17) == "1", self.gpio(17))
+        c.check("Start in HA: the gateway runs the 20 s preset", self.retained_state().get("planned_s") == 20,
+                self.retained_state().get("planned_s"))
+
+        # Stop from HA.
+        await self.press(ha, ids["stop"])
+        stopped = await wait_for(lambda: self._ha_state(ha, ids, "emitting", "off"), 15)
+        c.check("Stop in HA: Emitting becomes off", stopped, (await ha.state(ids["emitting"]) or {}).get("state"))
+        c.check("Stop in HA: line 17 is low", self.gpio(17) == "0", self.gpio(17))
+        idle = await wait_for(lambda: self._ha_state(ha, ids, "state", "idle"), 20)
+        c.check("after the cooldown State is idle again", idle, (await ha.state(ids["state"]) or {}).get("state"))
+        c.check("24 h dose counts the session's dose",
+                await wait_for(lambda: self._ha_above(ha, ids, "dose_24h", 0), 10),
+                (await ha.state(ids["dose_24h"]) or {}).get("state"))
+        c.check("Sessions in 24 h counts the session",
+                await wait_for(lambda: self._ha_value(ha, ids, "sessions_24h", 1.0), 10),
+                (await ha.state(ids["sessions_24h"]) or {}).get("state"))
+
+        # Duration from HA changes the next session.
+        await ha.post("/api/services/number/set_value", {"entity_id": ids["duration"], "value": 1})
+        preset = await wait_for(lambda: self.retained_state().get("presets", {}).get("duration_s") == 60, 10)
+        c.check("Duration 1 min in HA: the gateway's preset is 60 s", preset, self.retained_state().get("presets"))
+        c.check("Duration 1 min in HA: HA shows 1.0",
+                await wait_for(lambda: self._ha_value(ha, ids, "duration", 1.0), 10),
+                (await ha.state(ids["duration"]) or {}).get("state"))
+        await self.press(ha, ids["start"])
+        planned = await wait_for(lambda: self.retained_state().get("planned_s") == 60, 15)
+        c.check("the next session from HA is planned for 60 s", planned, self.retained_state().get("planned_s"))
+        remaining = await wait_for(lambda: self._ha_above(ha, ids, "remaining", 40), 10)
+        c.check("HA's Remaining shows the longer session", remaining,
+                (await ha.state(ids["remaining"]) or {}).get("state"))
+        await self.press(ha, ids["stop"])
+        c.check("Stop in HA stops the 60 s session",
+                await wait_for(lambda: self.retained_state().get("emitting") is False and self.gpio(17) == "0", 15),
+                self.retained_state())
+        await wait_for(lambda: self._ha_state(ha, ids, "state", "idle"), 20)
+
+        # The other presets from HA, one at a time.
+        for name, service, data, key, wanted in [
+            ("Channels red", "select/select_option", {"entity_id": ids["channels"], "option": "red"},
+             "channels", "red"),
+            ("Dose target 2.5", "number/set_value", {"entity_id": ids["dose_target"], "value": 2.5}, "dose_j_cm2", 2.5),
+            ("Dose target 0 (clears it)", "number/set_value", {"entity_id": ids["dose_target"], "value": 0},
+             "dose_j_cm2", None),
+        ]:  # fmt: skip
+            status, body = await ha.post(f"/api/services/{service}", data)
+            done = status == 200 and await wait_for(
+                lambda: self.retained_state().get("presets", {}).get(key, "absent") == wanted, 10)
+            c.check(f"{name} in HA sets the gateway's preset", done,
+                    f"HTTP {status} {body}; presets {self.retained_state().get('presets')}; "
+                    f"last response {self.observer.json(f'{BASE}/res')}")
+
+        # The demo panel has no PWM: the gateway refuses 40 % and HA keeps showing 100 %.
+        status, body = await ha.post("/api/services/number/set_value", {"entity_id": ids["intensity"], "value": 40})
+        refused = status == 200 and await wait_for(
+            lambda: (self.observer.json(f"{BASE}/res") or {}).get("code") == "E_RANGE", 10)
+        c.check("Intensity 40 % in HA reaches the gateway, which refuses it (no PWM)", refused,
+                f"HTTP {status} {body}; last response {self.observer.json(f'{BASE}/res')}")
+        c.check("Intensity in HA stays at the gateway's 100 %",
+                await wait_for(lambda: self._ha_value(ha, ids, "intensity", 100.0), 10),
+                (await ha.state(ids["intensity"]) or {}).get("state"))
+
+        # The gateway dies: its last will makes every entity unavailable; a restart brings them back.
+        self.processes.kill("gateway", signal.SIGKILL)
+
+        async def all_unavailable():
+            s = await self.states(ha, ids)
+            return all(v.get("state") == "unavailable" for v in s.values())
+
+        gone = await wait_for(all_unavailable, 40, 1)
+        c.check("gateway killed (-9): every entity becomes unavailable", gone,
+                {k: v.get("state") for k, v in (await self.states(ha, ids)).items()})
+        self.start_gateway()
+
+        async def all_back():
+            s = await self.states(ha, ids)
+            return all(v.get("state") not in (None, "unavailable") for v in s.values())
+
+        back = await wait_for(all_back, 40, 1)
+        after = await self.states(ha, ids)
+        c.check("gateway restarted: every entity is available again", back,
+                {k: v.get("state") for k, v in after.items()})
+        c.check("after the restart State is a known state",
+                after["state"].get("state") in ("idle", "fault"), after["state"].get("state"))
+
+        await self.per_entity_mode(ha)
+
+    async def press(self, ha: HomeAssistant, entity_id: str) -> None:
+        status, body = await ha.post("/api/services/button/press", {"entity_id": entity_id})
+        if status != 200:
+            self.checks.check(f"press {entity_id}", False, f"HTTP {status} {body}")
+
+    async def _ha_state(self, ha, ids, key, wanted) -> bool:
+        return await self._state_is(ha, ids[key], wanted)
+
+    async def _state_is(self, ha, entity_id, wanted) -> bool:
+        return ((await ha.state(entity_id)) or {}).get("state") == wanted
+
+    async def _ha_value(self, ha, ids, key, wanted: float) -> bool:
+        return _float(((await ha.state(ids[key])) or {}).get("state")) == wanted
+
+    async def _ha_above(self, ha, ids, key, bound: float) -> bool:
+        value = _float(((await ha.state(ids[key])) or {}).get("state"))
+        return value is not None and value > bound
+
+
+def _float(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _is_number(text) -> bool:
+    return _float(text) is not None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hass", required=True, help="the venv's hass executable")
+    parser.add_argument("--gateway", required=True, help="the rlt-gateway binary")
+    parser.add_argument("--config", required=True, help="config/demo.yaml")
+    parser.add_argument("--work", required=True, help="an empty temp dir (run.sh removes it)")
+    args = parser.parse_args()
+
+    def terminate(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
+    run = Run(args)
+    try:
+        asyncio.run(run.main())
+    except SystemExit:
+        run.checks.check("the test ran to its end", False, "interrupted")
+    except Exception as error:  # a step that could not go on: counted, then cleaned up
+        run.checks.check("the test ran to its end", False, f"{type(error).__name__}: {error}")
+    finally:
+        if run.observer:
+            run.observer.stop()
+        run.processes.stop_all()
+    summary = f"{run.checks.passed} passed, {run.checks.failed} failed"
+    (Path(args.work) / "summary").write_text(summary + "\n")
+    print(summary, flush=True)
+    return 0 if run.checks.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
