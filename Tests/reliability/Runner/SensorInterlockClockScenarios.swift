@@ -6,26 +6,32 @@ enum SensorFault: String, CaseIterable {
     case outOfRange = "out-of-range"
     case stuck
     case fastRise = "fast-rise"
+    /// The file becomes a FIFO nobody writes: a read that never returns, so no sample at all (S7).
+    case hangingRead = "hanging-read"
 
     /// The codes that may latch, and the rule's bound in seconds from the injection (S6: 3 samples
-    /// at 100 ms; S7: 3 s; S8: 120 s watch, 2 s runaway window), each plus 1 s of loop slack.
+    /// at 100 ms; S7: 3 s; S8: the heating watch, 2 s runaway window), each plus 1–1.5 s of slack.
     var expectation: (codes: [String], bound: Double) {
         switch self {
         case .missing: (["F_SENSOR_INVALID", "F_SENSOR_STALE"], 4.0)
         case .garbage, .nan: (["F_SENSOR_INVALID"], 1.3)
         case .outOfRange: (["F_SENSOR_INVALID", "F_OVERTEMP"], 1.3)
-        case .stuck: (["F_THERMAL_IMPLAUSIBLE"], 123)
+        case .stuck: (["F_THERMAL_IMPLAUSIBLE"], SensorScenarios.heatingWatchSeconds + 1.5)
         case .fastRise: (["F_THERMAL_IMPLAUSIBLE"], 4.0)
+        case .hangingRead: (["F_SENSOR_STALE"], 4.0)
         }
     }
 }
 
 /// Sensor faults played through `sensor.type: file` during a session.
 enum SensorScenarios {
+    /// `safety.heating_watch_s` for the stuck-value case (default 120 s; the config allows 10…600).
+    static let heatingWatchSeconds = 10.0
+
     static func run(_ fault: SensorFault) async throws -> String? {
-        try await withPanel { panel in
+        try await withPanel(extraYAML: "safety: { heating_watch_s: \(Int(Self.heatingWatchSeconds)) }") { panel in
             try await panel.startGateway()
-            let response = await panel.start(duration: fault == .stuck ? 300 : 60)
+            let response = await panel.start(duration: 60)
             try require(response?["ok"] as? Bool == true, "start refused: \(String(describing: response))")
             if fault != .stuck { await sleep(1) }
             let injected = ContinuousClock.now
@@ -36,6 +42,9 @@ enum SensorScenarios {
             case .nan: panel.setTemperature("nan\n")
             case .outOfRange: panel.setTemperature("200000\n")
             case .stuck: break  // 30 °C from before the start, for ever
+            case .hangingRead:
+                try? FileManager.default.removeItem(atPath: panel.temperatureFile)
+                _ = await shell("mkfifo '\(panel.temperatureFile)'")
             case .fastRise:
                 let file = panel.temperatureFile
                 rising = Task {
@@ -57,6 +66,9 @@ enum SensorScenarios {
             try require(latched.contains(where: codes.contains), "expected one of \(codes), got \(latched)")
             try require(elapsed <= bound, String(format: "lines off after %.2f s, bound %.1f s", elapsed, bound))
             // Healthy again: the fault stays latched and the lines stay off until acknowledged.
+            if fault == .hangingRead {
+                _ = await shell("timeout 2 sh -c \"echo 30000 > '\(panel.temperatureFile)'\"")
+            }
             panel.setTemperature("30000\n")
             await sleep(1)
             let later = await panel.snapshot()
