@@ -149,13 +149,13 @@ public struct GatewayService: Service {
                             let dropped = backlog.takeDropped()
                             if dropped == 0, quietReportsToTrim > 0 {
                                 // The flood is over: hand the queues' freed memory back to the
-                                // system, so the daemon's RSS returns near its level before. Three
-                                // times, while the outgoing responses drain.
+                                // system, so the daemon's RSS returns near its level before. Six
+                                // times (30 s), while the outgoing responses drain.
                                 quietReportsToTrim -= 1
                                 Self.releaseFreeMemory()
                             }
                             if dropped > 0 {
-                                quietReportsToTrim = 3
+                                quietReportsToTrim = 6
                                 logger.warning(
                                     "MQTT flood: messages dropped unread",
                                     metadata: ["mqtt.dropped": "\(dropped)", "mqtt.backlog_limit": "\(InboundBacklog.limit)"])

@@ -32,8 +32,8 @@ result() { # name verdict(PASS|FAIL|KNOWN) detail
 }
 
 echo "== build (rlt-gateway, rlt-reliability)"
-swift build --product rlt-gateway 2>&1 | grep -E "error|warning: |Build complete" || true
-swift build --product rlt-reliability 2>&1 | grep -E "error|warning: |Build complete" || true
+swift build --product rlt-gateway 2>&1 | grep -E "error|warning: |complete" || true
+swift build --product rlt-reliability 2>&1 | grep -E "error|warning: |complete" || true
 BIN="$(swift build --show-bin-path)"
 if [ ! -x "$BIN/rlt-gateway" ] || [ ! -x "$BIN/rlt-reliability" ]; then
     echo "build failed"; echo "0 passed, 1 failed"; exit 1
