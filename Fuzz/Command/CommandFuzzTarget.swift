@@ -90,7 +90,8 @@ struct World {
             self.linked.toggle()
             self.send(.linkChanged(connected: self.linked))
         case UInt8(ascii: "k"):
-            let steps = min(600, max(1, Int(number ?? 1)))
+            let wanted = number ?? 1
+            let steps = wanted.isFinite ? Int(min(600, max(1, wanted))) : 1
             for _ in 0..<steps {
                 self.advance(0.5)
                 self.send(.temperature(.valid(Celsius(self.temperature))))
