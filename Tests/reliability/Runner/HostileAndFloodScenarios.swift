@@ -178,6 +178,7 @@ enum HostileScenarios {
             try require(watcher.count == 0, "a line went on during hostile input, after: \(emittingAfter)")
             try require(missingResponses.isEmpty, "no error response for: \(missingResponses)")
             try require(unexpected.isEmpty, "unexpected: \(unexpected.prefix(3))")
+            try require(rssAfter - rssBefore <= 8 * 1024, "RSS grew from \(rssBefore) KiB to \(rssAfter) KiB")
             return "\(messages.count) hostile messages, 0 state changes, 0 emitting samples"
         }
     }
