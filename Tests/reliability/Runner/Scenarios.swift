@@ -41,7 +41,7 @@ struct Scenarios {
         list.append(Scenario(
             name: "flood-rss", repetitions: 1,
             knownIssue: "MQTT: responses are handed to libmosquitto without a bound while connected; under a "
-                + "~30k msg/s flood its QoS 1 queue holds ~20 MiB and answers lag ~16 s (reported to the lead)"
+                + "~35k msg/s flood its QoS 1 queue peaks at ~170 MiB and answers lag ~18 s (docs/SECURITY.md)"
         ) { _ in
             try await FloodScenarios.run(seconds: self.quick ? 20 : 60)
         })
