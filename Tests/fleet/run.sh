@@ -82,6 +82,9 @@ check "prometheus: a temperature series per device" temps
 idle_count() { [ "$(prom_query "$prom" 'count(rlt_panel_state{state="idle"} == 1)')" = "- 3" ]; }
 check "prometheus: the other three are idle" idle_count
 
+check "grafana dashboards: every query is valid PromQL, fleet panels have data" \
+    python3 Tests/fleet/check-dashboards.py "http://127.0.0.1:$prom" gw-1
+
 echo "== gw-4 dies (kill -9): its last will crosses the bridge"
 kill -KILL "$gw_pid_gw_4"
 offline_gw4() { [ "$(prom_query "$prom" 'rlt_panel_online == 0')" = "gw-4 0" ]; }
