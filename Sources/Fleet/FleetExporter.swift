@@ -27,7 +27,8 @@ public final class FleetExporter: Sendable {
         self.monitor = monitor
         self.logger = logger
         self.startedAt = Date().timeIntervalSince1970
-        self.server = HTTPServer(address: address, timeout: 15, logger: .disabled)
+        self.server = HTTPServer(
+            address: address, timeout: 15, pool: NoDelaySocketPool(base: HTTPServer.defaultPool()), logger: .disabled)
     }
 
     /// The metrics page as it would be served now.
