@@ -1,6 +1,7 @@
 import FlyingFox
 import Foundation
 import Logging
+import Synchronization
 
 /// Serves the fleet as Prometheus metrics over HTTP: `GET /metrics`, plus `GET /` pointing there.
 ///
@@ -12,6 +13,9 @@ public final class FleetExporter: Sendable {
     private let server: HTTPServer
     private let startedAt: Double
     private let logger: Logger
+    /// Set by ``stop()``: closing the listening socket makes FlyingFox's `run()` throw, which is then
+    /// the expected end, not a failure.
+    private let stopping = Mutex(false)
 
     /// - Parameters:
     ///   - host: IPv4 address to listen on (`127.0.0.1` keeps it local, `0.0.0.0` for a Prometheus elsewhere).
@@ -55,9 +59,8 @@ public final class FleetExporter: Sendable {
         }
         do {
             try await self.server.run()
-        } catch is CancellationError {
-            return
         } catch {
+            if error is CancellationError || self.stopping.withLock({ $0 }) { return }
             throw FleetError.server("\(error)")
         }
     }
@@ -69,7 +72,9 @@ public final class FleetExporter: Sendable {
         return port
     }
 
+    /// Closes the listening socket and gives open connections half a second to finish.
     public func stop() async {
-        await self.server.stop(timeout: 1)
+        self.stopping.withLock { $0 = true }
+        await self.server.stop(timeout: 0.5)
     }
 }

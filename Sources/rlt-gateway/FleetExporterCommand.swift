@@ -32,14 +32,16 @@ struct FleetExporterCommand: AsyncParsableCommand {
         }
         let signals = ShutdownSignals()
         let monitorTask = Task { await monitor.run() }
-        let serverTask = Task { try await exporter.run() }
-        let port = try? await exporter.listeningPort()
-        logger.info(
-            "serving fleet metrics",
-            metadata: [
-                "http.url": "http://\(self.listen):\(port.map(String.init) ?? "?")/metrics",
-                "mqtt.filter": "\(topics.filter(.status)), state, tele, event",
-            ])
+        let (listen, filter) = (self.listen, topics.filter(.status))
+        let announce = Task {
+            let port = try? await exporter.listeningPort()
+            logger.info(
+                "serving fleet metrics",
+                metadata: [
+                    "http.url": "http://\(listen):\(port.map(String.init) ?? "?")/metrics",
+                    "mqtt.filter": "\(filter), state, tele, event",
+                ])
+        }
         let failed: Bool = await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 await signals.wait()
@@ -47,7 +49,7 @@ struct FleetExporterCommand: AsyncParsableCommand {
             }
             group.addTask {
                 do {
-                    try await serverTask.value
+                    try await exporter.run()
                     return false
                 } catch {
                     logger.critical("fleet exporter stopped", metadata: ["error": "\(error)"])
@@ -55,12 +57,13 @@ struct FleetExporterCommand: AsyncParsableCommand {
                 }
             }
             let result = await group.next() ?? false
+            // The children must all end before the group returns: stop the server and the signal wait.
+            signals.cancel()
+            await exporter.stop()
             group.cancelAll()
             return result
         }
-        signals.cancel()
-        await exporter.stop()
-        serverTask.cancel()
+        announce.cancel()
         await monitor.stop()
         await monitorTask.value
         if failed { throw ExitCode.failure }

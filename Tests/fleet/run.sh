@@ -63,7 +63,8 @@ start_gateway gw-2 "$edge" ward-a
 start_gateway gw-3 "$edge" ward-b
 start_gateway gw-4 "$edge" ward-b
 "$bin" fleet exporter --url "mqtt://127.0.0.1:$ops" --port "$http" 2>"$work/exporter.log" &
-pids+=($!)
+exporter_pid=$!
+pids+=($exporter_pid)
 check "exporter serves /metrics" wait_for 20 curl -sf "http://127.0.0.1:$http/metrics"
 check "prometheus is ready" start_prometheus "$prom" "127.0.0.1:$http" 1s
 
@@ -159,6 +160,13 @@ check "stop --all: three online panels answer ok, exit 0" \
     bash -c "[ $all_rc -eq 0 ] && grep -q '^3 answered (3 ok, 0 refused), 0 silent' '$work/stop-all.txt'"
 "$bin" fleet stop --group nobody --timeout 1 --url "mqtt://127.0.0.1:$ops" >/dev/null
 check "stop --group with no members exits 3" test $? -eq 3
+
+exits_cleanly() {
+    kill -TERM "$exporter_pid"
+    for _ in $(seq 50); do kill -0 "$exporter_pid" 2>/dev/null || break; sleep 0.1; done
+    ! kill -0 "$exporter_pid" 2>/dev/null && wait "$exporter_pid"
+}
+check "exporter exits 0 within 5 s of SIGTERM" exits_cleanly
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
