@@ -2,6 +2,7 @@ import ArgumentParser
 import Fleet
 import Gateway
 import GatewayConfig
+import Logging
 import MQTT
 
 /// `rlt-gateway fleet watch|exporter|stop`: tools for many panels on one broker (docs/FLEET.md).
@@ -20,7 +21,9 @@ struct FleetConnection: ParsableArguments {
     @Option(help: "Topic prefix of the fleet (overrides mqtt.prefix).") var prefix: String?
 
     /// The broker connection (with a client id of its own) and the fleet's topics.
-    func load(clientPrefix: String) throws -> (connection: MQTTClientConfiguration, topics: FleetTopics, level: String) {
+    func load(clientPrefix: String) throws -> (
+        connection: MQTTClientConfiguration, topics: FleetTopics, logLevel: Logger.Level
+    ) {
         var options = self.options
         if let url = self.url { options.overrides.append("mqtt.url=\(url)") }
         if let prefix = self.prefix { options.overrides.append("mqtt.prefix=\(prefix)") }
@@ -28,7 +31,7 @@ struct FleetConnection: ParsableArguments {
         let connection = try configuration.mqttClientConfiguration(
             forClient: "\(clientPrefix)-\(UInt32.random(in: 0...UInt32.max))")
         do {
-            return (connection, try FleetTopics(prefix: configuration.mqtt.prefix), "\(configuration.logLevel)")
+            return (connection, try FleetTopics(prefix: configuration.mqtt.prefix), configuration.logLevel)
         } catch {
             throw ValidationError(error.description)
         }

@@ -16,10 +16,10 @@ struct FleetExporterCommand: AsyncParsableCommand {
     @Option(help: "TCP port of the metrics endpoint.") var port: UInt16 = 9474
 
     func run() async throws {
-        let (connection, topics, level) = try self.connection.load(clientPrefix: "rlt-fleet-exporter")
+        let (connection, topics, logLevel) = try self.connection.load(clientPrefix: "rlt-fleet-exporter")
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = Logger.Level(rawValue: level) ?? .info
+            handler.logLevel = logLevel
             return handler
         }
         let logger = Logger(label: "rlt-gateway.fleet-exporter")
