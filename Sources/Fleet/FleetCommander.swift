@@ -137,7 +137,8 @@ public struct FleetCommander: Sendable {
             case .publishNow:
                 let payload = JSONValue.object([("id", .string(id)), ("cmd", .string(command))])
                 client.publish(
-                    MQTTMessage(topic: topic, payload: payload.bytes, qos: .atLeastOnce, retain: false), queueing: .bounded)
+                    MQTTMessage(topic: topic, payload: payload.bytes, qos: .atLeastOnce, retain: false),
+                    queueing: .bounded)
                 sent = true
             case .deadline:
                 break loop

@@ -15,7 +15,9 @@ public struct FleetError: Error, Hashable, Sendable, CustomStringConvertible {
     static func invalidPrefix(_ prefix: String) -> FleetError {
         FleetError(
             code: .invalidPrefix,
-            message: "topic prefix '\(prefix)' is not usable; give a non-empty prefix without + or # or empty levels, e.g. rlt")
+            message:
+                "topic prefix '\(prefix)' is not usable; give a non-empty prefix without + or # or empty levels, e.g. rlt"
+        )
     }
 
     static func invalidGroup(_ group: String) -> FleetError {

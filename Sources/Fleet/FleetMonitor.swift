@@ -49,7 +49,8 @@ public final class FleetMonitor: Sendable {
                 guard let (device, kind) = self.topics.classify(message.topic) else { continue }
                 let now = Date().timeIntervalSince1970
                 self.registry.withLock {
-                    _ = $0.apply(device: device, kind: kind, payload: message.payload, retained: message.retain, now: now)
+                    _ = $0.apply(
+                        device: device, kind: kind, payload: message.payload, retained: message.retain, now: now)
                 }
             }
         }

@@ -58,7 +58,9 @@ public struct FleetRegistry: Hashable, Sendable {
             let bootID = value["boot_id"]?.stringValue
             // A panel seen offline that comes back, or one that rebooted between two sightings
             // (its will may have been missed), has reconnected.
-            if record.online == false || (record.online == true && bootID != nil && record.bootID != nil && bootID != record.bootID) {
+            if record.online == false
+                || (record.online == true && bootID != nil && record.bootID != nil && bootID != record.bootID)
+            {
                 record.counters.reconnects += 1
             }
             record.online = true

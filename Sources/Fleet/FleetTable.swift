@@ -87,7 +87,8 @@ public struct FleetTable: Sendable {
         let offline = panels.filter { $0.online == false }.count
         let running = panels.filter { $0.state == .running }.count
         let faulted = panels.filter { !$0.faults.isEmpty || $0.state == .fault }.count
-        return "\(panels.count) panels: \(online) online, \(offline) offline, \(running) running, \(faulted) with faults"
+        return
+            "\(panels.count) panels: \(online) online, \(offline) offline, \(running) running, \(faulted) with faults"
     }
 
     static func row(_ cells: [String]) -> String {

@@ -26,10 +26,14 @@ public enum PrometheusExposition {
         var out = Writer()
         let panels = registry.sortedPanels
 
-        out.family("rlt_panel_online", "gauge", "1 if the panel's retained status says online, 0 if offline (will or clean stop).")
+        out.family(
+            "rlt_panel_online", "gauge",
+            "1 if the panel's retained status says online, 0 if offline (will or clean stop).")
         for p in panels { out.sample("rlt_panel_online", p.device, [], p.online.map { $0 ? 1 : 0 }) }
 
-        out.family("rlt_panel_state", "gauge", "The panel's safety state as an enum: 1 for the current state, 0 for the others.")
+        out.family(
+            "rlt_panel_state", "gauge",
+            "The panel's safety state as an enum: 1 for the current state, 0 for the others.")
         for p in panels {
             for state in PanelRecord.State.allCases {
                 out.sample("rlt_panel_state", p.device, [("state", state.rawValue)], p.state == state ? 1 : 0)
@@ -39,7 +43,8 @@ public enum PrometheusExposition {
         out.family("rlt_panel_temperature_celsius", "gauge", "Panel temperature from its latest state or telemetry.")
         for p in panels { out.sample("rlt_panel_temperature_celsius", p.device, [], p.temperatureC) }
 
-        out.family("rlt_panel_dose_joules_per_cm2", "gauge", "Dose delivered in the current or last session, per channel.")
+        out.family(
+            "rlt_panel_dose_joules_per_cm2", "gauge", "Dose delivered in the current or last session, per channel.")
         for p in panels {
             guard let dose = p.dose else { continue }
             out.sample("rlt_panel_dose_joules_per_cm2", p.device, [("channel", "total")], dose.total)
@@ -50,7 +55,8 @@ public enum PrometheusExposition {
         out.family("rlt_panel_dose_24h_joules_per_cm2", "gauge", "Rolling 24 h dose as the panel's ledger counts it.")
         for p in panels { out.sample("rlt_panel_dose_24h_joules_per_cm2", p.device, [], p.dose24h) }
 
-        out.family("rlt_panel_sessions_24h", "gauge", "Sessions in the rolling 24 h window as the panel's ledger counts them.")
+        out.family(
+            "rlt_panel_sessions_24h", "gauge", "Sessions in the rolling 24 h window as the panel's ledger counts them.")
         for p in panels { out.sample("rlt_panel_sessions_24h", p.device, [], p.sessions24h) }
 
         out.family("rlt_panel_remaining_seconds", "gauge", "Seconds left in the running or paused session.")
@@ -70,14 +76,17 @@ public enum PrometheusExposition {
         out.family("rlt_panel_sessions_total", "counter", "Session events seen by this exporter, by kind.")
         for p in panels {
             out.sample("rlt_panel_sessions_total", p.device, [("event", "started")], Double(p.counters.sessionsStarted))
-            out.sample("rlt_panel_sessions_total", p.device, [("event", "completed")], Double(p.counters.sessionsCompleted))
+            out.sample(
+                "rlt_panel_sessions_total", p.device, [("event", "completed")], Double(p.counters.sessionsCompleted))
             out.sample("rlt_panel_sessions_total", p.device, [("event", "aborted")], Double(p.counters.sessionsAborted))
         }
 
         out.family("rlt_panel_faults_raised_total", "counter", "fault_raised events seen by this exporter.")
         for p in panels { out.sample("rlt_panel_faults_raised_total", p.device, [], Double(p.counters.faultsRaised)) }
 
-        out.family("rlt_panel_reconnects_total", "counter", "Times the panel came back online (or with a new boot id) while watched.")
+        out.family(
+            "rlt_panel_reconnects_total", "counter",
+            "Times the panel came back online (or with a new boot id) while watched.")
         for p in panels { out.sample("rlt_panel_reconnects_total", p.device, [], Double(p.counters.reconnects)) }
 
         out.family("rlt_panel_messages_total", "counter", "MQTT messages received from the panel.")
@@ -105,7 +114,8 @@ public enum PrometheusExposition {
         out.plain("rlt_exporter_mqtt_reconnects_total", [], Double(exporter.mqttReconnects))
         out.family("rlt_exporter_messages_total", "counter", "Messages received on panel topics.")
         out.plain("rlt_exporter_messages_total", [], Double(registry.messages))
-        out.family("rlt_exporter_invalid_messages_total", "counter", "Messages on panel topics that were not JSON objects.")
+        out.family(
+            "rlt_exporter_invalid_messages_total", "counter", "Messages on panel topics that were not JSON objects.")
         out.plain("rlt_exporter_invalid_messages_total", [], Double(registry.invalidMessages))
         out.family("rlt_exporter_start_time_seconds", "gauge", "Unix time the exporter started.")
         out.plain("rlt_exporter_start_time_seconds", [], exporter.startedAt)

@@ -46,11 +46,13 @@ struct FleetStop: AsyncParsableCommand {
         print(Self.pad("DEVICE", 22) + Self.pad("RESULT", 14) + Self.pad("STATE", 10) + "MESSAGE")
         for answer in report.answers {
             let result = answer.ok ? "ok" : "REFUSED " + (answer.code ?? "")
-            print(Self.pad(answer.device, 22) + Self.pad(result, 14) + Self.pad(answer.state ?? "-", 10) + answer.message)
+            print(
+                Self.pad(answer.device, 22) + Self.pad(result, 14) + Self.pad(answer.state ?? "-", 10) + answer.message)
         }
         for device in report.silent {
-            print(Self.pad(device, 22) + Self.pad("SILENT", 14) + Self.pad("-", 10)
-                + "online, but no answer within \(Self.seconds(self.timeout)) s")
+            print(
+                Self.pad(device, 22) + Self.pad("SILENT", 14) + Self.pad("-", 10)
+                    + "online, but no answer within \(Self.seconds(self.timeout)) s")
         }
         let refused = report.answers.filter { !$0.ok }.count
         print(

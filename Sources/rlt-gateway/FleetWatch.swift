@@ -44,7 +44,8 @@ struct FleetWatch: AsyncParsableCommand {
         defer { monitorTask.cancel() }
         let source = connection.host + ":" + String(connection.port)
         var view = WatchView(
-            table: FleetTable(sortKey: self.sort, descending: self.reverse), title: "rlt fleet \(topics.prefix)/+ @ \(source)",
+            table: FleetTable(sortKey: self.sort, descending: self.reverse),
+            title: "rlt fleet \(topics.prefix)/+ @ \(source)",
             json: self.json, live: !self.json && !self.once && isatty(STDOUT_FILENO) == 1)
 
         if self.once {
@@ -134,7 +135,8 @@ struct WatchView {
         lines.insert(
             "\(self.title)  \(connected ? "connected" : "NOT CONNECTED")  \(clock) UTC  (built in \(micros) µs)", at: 0)
         lines.insert(
-            FleetTable.summary(panels) + "   sort: \(self.table.sortKey.rawValue)\(self.table.descending ? " desc" : "")"
+            FleetTable.summary(panels)
+                + "   sort: \(self.table.sortKey.rawValue)\(self.table.descending ? " desc" : "")"
                 + (self.live ? "   keys: s sort, r reverse, q quit" : ""), at: 1)
         lines.insert("", at: 2)
         if self.live {

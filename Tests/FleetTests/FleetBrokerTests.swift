@@ -30,9 +30,11 @@ import TestSupport
     }
 
     static func get(_ url: String) async throws -> (status: Int, type: String, body: String) {
-        let (data, response) = try await URLSession.shared.data(from: URL(string: url)!)
-        let http = response as! HTTPURLResponse
-        return (http.statusCode, http.value(forHTTPHeaderField: "Content-Type") ?? "", String(decoding: data, as: UTF8.self))
+        let (data, response) = try await URLSession.shared.data(from: try #require(URL(string: url)))
+        let http = try #require(response as? HTTPURLResponse)
+        return (
+            http.statusCode, http.value(forHTTPHeaderField: "Content-Type") ?? "", String(decoding: data, as: UTF8.self)
+        )
     }
 
     @Test func exporter_servesPanelsFromTheBroker_andMarksOneThatDropsOffline() async throws {
@@ -64,7 +66,8 @@ import TestSupport
         let url = "http://127.0.0.1:\(port)/metrics"
         let bothOnline = await Self.poll {
             let body = (try? await Self.get(url))?.body ?? ""
-            return body.contains(#"rlt_panel_online{device="p1"} 1"#) && body.contains(#"rlt_panel_online{device="p2"} 1"#)
+            return body.contains(#"rlt_panel_online{device="p1"} 1"#)
+                && body.contains(#"rlt_panel_online{device="p2"} 1"#)
         }
         #expect(bothOnline)
         let page = try await Self.get(url)
@@ -98,14 +101,17 @@ import TestSupport
             let panel = try TestClient(port: broker.port, clientID: device, subscriptions: ["rlt/_all/cmd"])
             #expect(await panel.waitForConnection())
             #expect(await panel.waitForSubscription(probeTopic: "rlt/_all/cmd"))
-            panel.publish(topic: "rlt/\(device)/status", text: String(decoding: Payload.online(), as: UTF8.self), retain: true)
+            panel.publish(
+                topic: "rlt/\(device)/status", text: String(decoding: Payload.online(), as: UTF8.self), retain: true)
             panels.append(panel)
         }
         // The probes of later panels reached the earlier ones too.
         for panel in panels { panel.clearMessages() }
         let answering = Task { [panels] in
             for (index, panel) in panels.prefix(2).enumerated() {
-                guard let command = await panel.waitForMessage(topic: "rlt/_all/cmd", timeout: .seconds(15)) else { return }
+                guard let command = await panel.waitForMessage(topic: "rlt/_all/cmd", timeout: .seconds(15)) else {
+                    return
+                }
                 let id = (try? JSONValue.parse(command.payload))?["id"]?.stringValue ?? "?"
                 let ok = index == 0
                 panel.publish(

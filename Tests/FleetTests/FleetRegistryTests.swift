@@ -3,10 +3,10 @@ import Testing
 @testable import Fleet
 
 @Suite struct FleetRegistryTests {
-    @Test func stateMessage_fillsTheRecord() {
+    @Test func stateMessage_fillsTheRecord() throws {
         var registry = FleetRegistry()
         registry.feed("p1", .state, Payload.state(faults: ["F_OVERTEMP"]))
-        let p = try! #require(registry.panels["p1"])
+        let p = try #require(registry.panels["p1"])
         #expect(p.state == .running)
         #expect(p.temperatureC == 31.5)
         #expect(p.dose == PanelRecord.Dose(total: 1.25, red: 0.75, nir: 0.5))
@@ -19,12 +19,12 @@ import Testing
         #expect(p.online == true, "a panel that publishes state is connected")
     }
 
-    @Test func offlineStatus_marksThePanelAndKeepsIt() {
+    @Test func offlineStatus_marksThePanelAndKeepsIt() throws {
         var registry = FleetRegistry()
         registry.feed("p1", .status, Payload.online())
         registry.feed("p1", .state, Payload.state())
         registry.feed("p1", .status, Payload.offline())
-        let p = try! #require(registry.panels["p1"])
+        let p = try #require(registry.panels["p1"])
         #expect(p.online == false)
         #expect(p.offlineReason == "connection_lost")
         #expect(p.temperatureC == 31.5, "last known values stay, marked offline")
@@ -51,14 +51,14 @@ import Testing
         #expect(registry.panels["p1"]?.lastSeen == 600)
     }
 
-    @Test func sessionAndFaultEvents_areCounted_retainedOnesAreNot() {
+    @Test func sessionAndFaultEvents_areCounted_retainedOnesAreNot() throws {
         var registry = FleetRegistry()
         registry.feed("p1", .event, Payload.event("session_started"))
         registry.feed("p1", .event, Payload.event("completed"))
         registry.feed("p1", .event, Payload.event("aborted"))
         registry.feed("p1", .event, Payload.event("fault_raised", extra: #","fault":"F_SENSOR_STALE""#))
         registry.feed("p1", .event, Payload.event("session_started"), retained: true)
-        let c = try! #require(registry.panels["p1"]?.counters)
+        let c = try #require(registry.panels["p1"]?.counters)
         #expect(c.sessionsStarted == 1)
         #expect(c.sessionsCompleted == 1)
         #expect(c.sessionsAborted == 1)

@@ -37,9 +37,9 @@ import Testing
         #expect(lines[4].contains("offline") && lines[4].contains("F_OVERTEMP") && lines[4].contains("66.1"))
     }
 
-    @Test func rows_lineUpUnderTheHeader() {
+    @Test func rows_lineUpUnderTheHeader() throws {
         let lines = FleetTable().lines(Array(self.registry().panels.values), now: 1_700_000_065)
-        let stateColumn = lines[0].range(of: "STATE")!.lowerBound.utf16Offset(in: lines[0])
+        let stateColumn = try #require(lines[0].range(of: "STATE")).lowerBound.utf16Offset(in: lines[0])
         for line in lines.dropFirst() {
             let index = line.index(line.startIndex, offsetBy: stateColumn)
             #expect(line[line.index(before: index)] == " ", "column STATE starts at the same place in \(line)")

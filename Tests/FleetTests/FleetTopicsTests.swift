@@ -3,7 +3,11 @@ import Testing
 @testable import Fleet
 
 @Suite struct FleetTopicsTests {
-    let topics = try! FleetTopics(prefix: "rlt")
+    let topics: FleetTopics
+
+    init() throws {
+        self.topics = try FleetTopics(prefix: "rlt")
+    }
 
     @Test(arguments: [
         ("rlt/panel-1/status", "panel-1", FleetTopics.Kind.status),
@@ -28,9 +32,10 @@ import Testing
 
     @Test func filtersAndCommandTopics_followTheContract() throws {
         let topics = try FleetTopics(prefix: "clinic/rlt")
-        #expect(topics.monitorSubscriptions.map(\.filter) == [
-            "clinic/rlt/+/status", "clinic/rlt/+/state", "clinic/rlt/+/tele", "clinic/rlt/+/event",
-        ])
+        #expect(
+            topics.monitorSubscriptions.map(\.filter) == [
+                "clinic/rlt/+/status", "clinic/rlt/+/state", "clinic/rlt/+/tele", "clinic/rlt/+/event",
+            ])
         #expect(topics.allCommand == "clinic/rlt/_all/cmd")
         #expect(topics.groupCommand("ward-a") == "clinic/rlt/_group/ward-a/cmd")
         #expect(topics.classify("clinic/rlt/p1/state")?.device == "p1")

@@ -32,7 +32,8 @@ enum Payload {
 extension FleetRegistry {
     @discardableResult
     mutating func feed(
-        _ device: String, _ kind: FleetTopics.Kind, _ payload: [UInt8], retained: Bool = false, now: Double = 1_700_000_100
+        _ device: String, _ kind: FleetTopics.Kind, _ payload: [UInt8], retained: Bool = false,
+        now: Double = 1_700_000_100
     ) -> Bool {
         self.apply(device: device, kind: kind, payload: payload, retained: retained, now: now)
     }
