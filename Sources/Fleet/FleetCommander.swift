@@ -130,7 +130,7 @@ public struct FleetCommander: Sendable {
                     answers[device] = FleetAnswer(
                         device: device, ok: value["ok"] == .bool(true), code: value["code"]?.stringValue,
                         message: value["message"]?.stringValue ?? "", state: value["state"]?.stringValue)
-                    if target == .all, sent, online.isSubset(of: Set(answers.keys)) { break loop }
+                    if target == .all, sent, !online.isEmpty, online.isSubset(of: Set(answers.keys)) { break loop }
                 default:
                     continue
                 }

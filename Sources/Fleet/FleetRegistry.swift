@@ -37,7 +37,7 @@ public struct FleetRegistry: Hashable, Sendable {
         }
         switch kind {
         case .status: Self.applyStatus(value, to: &record)
-        case .state, .telemetry: Self.applyState(value, to: &record)
+        case .state, .telemetry: Self.applyState(value, to: &record, retained: retained)
         case .event: Self.applyEvent(value, to: &record, retained: retained)
         case .response: break
         }
@@ -76,7 +76,7 @@ public struct FleetRegistry: Hashable, Sendable {
         }
     }
 
-    static func applyState(_ value: JSONValue, to record: inout PanelRecord) {
+    static func applyState(_ value: JSONValue, to record: inout PanelRecord, retained: Bool) {
         if let text = value["state"]?.stringValue {
             record.state = PanelRecord.State(rawValue: text) ?? .unknown
         }
@@ -97,8 +97,9 @@ public struct FleetRegistry: Hashable, Sendable {
         if case .array(let faults)? = value["faults"] {
             record.faults = faults.compactMap(\.stringValue)
         }
-        // A panel that publishes state is connected, even if its retained status was missed.
-        if record.online == nil { record.online = true }
+        // A panel that publishes state live is connected, even if its retained status was missed; a
+        // retained state alone may be the last word of a panel long gone.
+        if record.online == nil, !retained { record.online = true }
     }
 
     static func applyEvent(_ value: JSONValue, to record: inout PanelRecord, retained: Bool) {

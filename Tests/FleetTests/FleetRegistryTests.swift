@@ -19,6 +19,13 @@ import Testing
         #expect(p.online == true, "a panel that publishes state is connected")
     }
 
+    @Test func retainedStateAlone_doesNotClaimThePanelIsOnline() {
+        var registry = FleetRegistry()
+        registry.feed("p1", .state, Payload.state(), retained: true)
+        #expect(registry.panels["p1"]?.online == nil)
+        #expect(registry.panels["p1"]?.state == .running)
+    }
+
     @Test func offlineStatus_marksThePanelAndKeepsIt() throws {
         var registry = FleetRegistry()
         registry.feed("p1", .status, Payload.online())
