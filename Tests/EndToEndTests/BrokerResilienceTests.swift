@@ -1,0 +1,120 @@
+import Foundation
+import MQTT
+import TestSupport
+import Testing
+
+/// The broker going away and coming back (issue 4): the panel keeps its session per policy, keeps
+/// the outputs where the safety core wants them, and reconnects on its own.
+@Suite(.timeLimit(.minutes(4)))
+struct BrokerResilienceTests {
+    /// What is actually true about the last will across a broker restart (checked with mosquitto 2.0):
+    /// a broker that shuts down publishes the wills of its connected clients, so a subscriber that is
+    /// connected at that moment gets `offline(connection_lost)`; but the broker runs without
+    /// persistence, so the retained will is gone after the restart and a subscriber of the restarted
+    /// broker sees only the `online` the gateway republishes on reconnecting.
+    @Test func brokerRestartedSeveralTimesMidSession_gatewayReconnects_andTheSessionEndsAtItsPlannedDuration()
+        async throws
+    {
+        try await GatewayHarness.with { harness in
+            let started = try await harness.command(#"{"id":"b1","cmd":"start","args":{"duration_s":30}}"#, id: "b1")
+            #expect(started["ok"] as? Bool == true, "\(started)")
+            #expect(await harness.linesRead(1))
+            let planned = 30.0
+
+            for round in 1...3 {
+                harness.client.clearMessages()
+                await harness.broker.stop()
+                // The will, published by the broker as it shuts down, reached the connected subscriber.
+                let will = harness.client.messages(topic: "\(harness.base)/status").last.flatMap {
+                    try? GatewayHarness.object($0)
+                }
+                #expect(will?.string("state") == "offline" && will?.string("reason") == "connection_lost", "round \(round)")
+                try await Task.sleep(for: .milliseconds(800))
+                #expect(harness.chip.value(line: GatewayHarness.redLine) == 1, "round \(round): line off during outage")
+                #expect(harness.chip.value(line: GatewayHarness.masterLine) == 1)
+                try await harness.broker.start()
+
+                // A brand-new subscriber of the restarted broker: online, current state, no stale will.
+                let fresh = try TestClient(port: harness.broker.port, subscriptions: ["\(harness.base)/#"])
+                let online = await fresh.waitForMessage(topic: "\(harness.base)/status", timeout: .seconds(30)) {
+                    $0.payloadText.contains(#""online""#)
+                }
+                #expect(online?.retain == true, "round \(round): no retained online after restart; log:\n\(harness.gateway.log)")
+                #expect(fresh.messages(topic: "\(harness.base)/status").allSatisfy { !$0.payloadText.contains("offline") })
+                let state = await fresh.waitForMessage(topic: "\(harness.base)/state", timeout: .seconds(10)) {
+                    $0.payloadText.contains(#""state":"running""#)
+                }
+                #expect(state?.retain == true, "round \(round): the current state was not republished")
+                #expect(await fresh.waitForMessage(topic: "\(harness.base)/info", timeout: .seconds(5)) != nil)
+                await fresh.stop()
+                #expect(harness.gateway.isRunning)
+            }
+
+            let completed = await harness.waitForEvent("completed", timeout: .seconds(60))
+            let event = try #require(completed, "no completed event; log:\n\(harness.gateway.log)")
+            #expect(event.string("reason") == "duration")
+            let elapsed = try #require(event.number("elapsed_s"))
+            #expect(elapsed >= planned - 0.2 && elapsed <= planned + 1, "elapsed \(elapsed) vs planned \(planned)")
+            #expect(await harness.linesRead(0))
+        }
+    }
+
+    @Test func brokerAbsentAtStartup_gatewayConnectsOnceItAppears_withoutARestart_andOutputsStayOff() async throws {
+        try await GatewayHarness.with(brokerUpAtStart: false) { harness in
+            #expect(await harness.linesRead(0), "outputs not requested OFF at boot")
+            // Ten seconds without a broker: the daemon keeps running, lines off.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < deadline {
+                #expect(harness.gateway.isRunning, "the daemon gave up without a broker; log:\n\(harness.gateway.log)")
+                #expect(harness.chip.value(line: GatewayHarness.redLine) == 0)
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            let pid = harness.gateway.pid
+            try await harness.broker.start()
+            #expect(await harness.client.waitForConnection(timeout: .seconds(30)))
+            #expect(await harness.waitForOnline(timeout: .seconds(60)), "never came online; log:\n\(harness.gateway.log)")
+            #expect(harness.gateway.pid == pid && harness.gateway.isRunning)
+            let started = try await harness.command(#"{"id":"late","cmd":"start"}"#, id: "late")
+            #expect(started["ok"] as? Bool == true, "\(started)")
+            #expect(await harness.linesRead(1))
+        }
+    }
+
+    @Test func brokerOutage_withPolicyStop_stopsTheSession() async throws {
+        try await GatewayHarness.with(overrides: ["policy.on_link_loss=stop"]) { harness in
+            let started = try await harness.command(#"{"id":"k1","cmd":"start"}"#, id: "k1")
+            #expect(started["ok"] as? Bool == true, "\(started)")
+            #expect(await harness.linesRead(1))
+            await harness.broker.stop()
+            #expect(await harness.linesRead(0, timeout: .seconds(30)), "link loss with policy stop left the lines on")
+            try await harness.broker.start()
+            #expect(await harness.waitForOnline())
+            let aborted = await harness.waitForEvent("aborted", timeout: .seconds(20))
+            #expect(aborted?.string("reason") == "link_loss", "\(String(describing: aborted))")
+            let state = await harness.waitForState { $0.string("state") != "running" && $0.string("state") != "paused" }
+            #expect(state?["session_id"] is NSNull, "\(String(describing: state))")
+            #expect(harness.chip.value(line: GatewayHarness.redLine) == 0)
+        }
+    }
+
+    @Test func brokerOutage_withPolicyPause_pausesTheSession_andItStaysPausedAfterReconnecting() async throws {
+        try await GatewayHarness.with(overrides: ["policy.on_link_loss=pause"]) { harness in
+            let started = try await harness.command(#"{"id":"q1","cmd":"start"}"#, id: "q1")
+            #expect(started["ok"] as? Bool == true, "\(started)")
+            #expect(await harness.linesRead(1))
+            await harness.broker.stop()
+            #expect(await harness.linesRead(0, timeout: .seconds(30)), "link loss with policy pause left the lines on")
+            try await harness.broker.start()
+            #expect(await harness.waitForOnline())
+            let paused = await harness.waitForEvent("paused", timeout: .seconds(20))
+            #expect(paused?.string("reason") == "link_loss", "\(String(describing: paused))")
+            let state = await harness.waitForState("paused")
+            #expect(state != nil)
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(harness.chip.value(line: GatewayHarness.redLine) == 0, "resumed on its own after reconnecting")
+            let resumed = try await harness.command(#"{"id":"q2","cmd":"resume"}"#, id: "q2")
+            #expect(resumed["ok"] as? Bool == true, "\(resumed)")
+            #expect(await harness.linesRead(1))
+        }
+    }
+}
