@@ -35,7 +35,10 @@ struct BrokerResilienceTests {
                 try await harness.broker.start()
 
                 // A brand-new subscriber of the restarted broker: online, current state, no stale will.
-                let fresh = try TestClient(port: harness.broker.port, subscriptions: ["\(harness.base)/#"])
+                // Retain-as-published, so a retained message keeps its flag even when it arrives live.
+                let fresh = try TestClient(port: harness.broker.port) {
+                    $0.subscriptions = [MQTTSubscription(filter: "\(harness.base)/#", retainAsPublished: true)]
+                }
                 let online = await fresh.waitForMessage(topic: "\(harness.base)/status", timeout: .seconds(30)) {
                     $0.payloadText.contains(#""online""#)
                 }

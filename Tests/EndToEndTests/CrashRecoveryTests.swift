@@ -25,7 +25,12 @@ struct CrashRecoveryTests {
             }
             let lwt = try #require(will.map { try GatewayHarness.object($0) }, "no LWT after kill -9")
             #expect(lwt.string("reason") == "connection_lost")
-            #expect(will?.retain == true)
+            // …and retained it, so a dashboard that subscribes later also sees the panel offline.
+            let later = try TestClient(port: harness.broker.port, subscriptions: ["\(harness.base)/status"])
+            let retained = await later.waitForMessage(topic: "\(harness.base)/status")
+            await later.stop()
+            #expect(retained?.retain == true)
+            #expect(retained?.payloadText.contains("connection_lost") == true, "\(String(describing: retained))")
 
             // Restart without a broker: the lines must be driven off before any connection exists.
             await harness.broker.stop()
