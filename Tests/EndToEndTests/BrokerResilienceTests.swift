@@ -22,6 +22,9 @@ struct BrokerResilienceTests {
             let planned = 30.0
 
             for round in 1...3 {
+                // The harness client is connected and subscribed again before the broker goes away.
+                #expect(await harness.client.waitForConnection(count: round, timeout: .seconds(30)))
+                #expect(await harness.client.waitForSubscription(probeTopic: "\(harness.base)/probe"))
                 harness.client.clearMessages()
                 await harness.broker.stop()
                 // The will, published by the broker as it shuts down, reached the connected subscriber.
@@ -89,6 +92,7 @@ struct BrokerResilienceTests {
             #expect(started["ok"] as? Bool == true, "\(started)")
             #expect(await harness.linesRead(1))
             await harness.broker.stop()
+            harness.client.clearMessages()
             #expect(await harness.linesRead(0, timeout: .seconds(30)), "link loss with policy stop left the lines on")
             try await harness.broker.start()
             #expect(await harness.waitForOnline())
@@ -118,6 +122,39 @@ struct BrokerResilienceTests {
             let resumed = try await harness.command(#"{"id":"q2","cmd":"resume"}"#, id: "q2")
             #expect(resumed["ok"] as? Bool == true, "\(resumed)")
             #expect(await harness.linesRead(1))
+        }
+    }
+
+    @Test func sessionEndingWhileTheBrokerIsDown_stillEndsOnTime_andTheStateIsCurrentAfterReconnecting() async throws {
+        try await GatewayHarness.with { harness in
+            let started = try await harness.command(#"{"id":"e1","cmd":"start","args":{"duration_s":3}}"#, id: "e1")
+            #expect(started["ok"] as? Bool == true, "\(started)")
+            #expect(await harness.linesRead(1))
+            await harness.broker.stop()
+            harness.client.clearMessages()
+            // No broker, no commands: the core alone ends the session at its planned duration.
+            #expect(await harness.linesRead(0, timeout: .seconds(20)), "the session outlived its duration offline")
+            try await harness.broker.start()
+            #expect(await harness.waitForOnline())
+            let state = await harness.waitForState { $0.string("state") == "idle" || $0.string("state") == "cooldown" }
+            #expect(state?["session_id"] is NSNull, "\(String(describing: state))")
+            #expect(state?.number("sessions_24h") == 1)
+            let history = try await ProcessRunner.run(
+                GatewayProcess.executablePath, ["history", "--config", harness.configPath])
+            #expect(history.contains("duration"), "history:\n\(history)")
+        }
+    }
+
+    @Test func sigtermWhileTheBrokerIsDown_shutsDownPromptly_withTheLinesOff() async throws {
+        try await GatewayHarness.with { harness in
+            let started = try await harness.command(#"{"id":"x1","cmd":"start"}"#, id: "x1")
+            #expect(started["ok"] as? Bool == true, "\(started)")
+            #expect(await harness.linesRead(1))
+            await harness.broker.stop()
+            try await Task.sleep(for: .milliseconds(300))
+            harness.gateway.signal(SIGTERM)
+            #expect(await harness.gateway.waitForExit(timeout: .seconds(30)) == 0, "log:\n\(harness.gateway.log)")
+            #expect(await harness.linesRead(0, timeout: .milliseconds(1)))
         }
     }
 }

@@ -105,6 +105,7 @@ struct ContractCommandTests {
             #expect(withTarget?.object("presets")?.string("channels") == "red")
 
             // null clears the dose target.
+            harness.client.clearMessages()
             let cleared = try await harness.command(#"{"id":"p2","cmd":"set","args":{"dose_j_cm2":null}}"#, id: "p2")
             #expect(cleared["ok"] as? Bool == true, "\(cleared)")
             let withoutTarget = await harness.waitForState {

@@ -8,7 +8,14 @@ import Testing
 @Suite(.timeLimit(.minutes(3)))
 struct ContractSafetyTests {
     @Test func overTemperatureMidSession_latchesFOvertemp_linesOff_andAckClearsItOnlyOnceCooled() async throws {
-        try await GatewayHarness.with(fileSensor: true, initialTemperatureMilliC: 30000) { harness in
+        try await GatewayHarness.with(fileSensor: true, initialTemperatureMilliC: 52000) { harness in
+            // Warm panel (≥ resume 50 °C): a start is refused with E_OVERTEMP.
+            let warm = try await harness.command(#"{"id":"o0","cmd":"start"}"#, id: "o0")
+            #expect(warm.string("code") == "E_OVERTEMP", "\(warm)")
+            #expect(harness.chip.value(line: GatewayHarness.redLine) == 0)
+            try harness.writeTemperature(milliC: 30000)
+            try await Task.sleep(for: .seconds(1))  // the sensor is read every 100 ms
+
             let started = try await harness.command(#"{"id":"o1","cmd":"start"}"#, id: "o1")
             #expect(started["ok"] as? Bool == true, "\(started)")
             #expect(await harness.linesRead(1))
@@ -31,15 +38,37 @@ struct ContractSafetyTests {
 
             try harness.writeTemperature(milliC: 40000)
             try await Task.sleep(for: .seconds(1))  // the sensor is read every 100 ms
+            harness.client.clearMessages()
             let ack = try await harness.command(#"{"id":"o4","cmd":"ack","args":{"fault":"F_OVERTEMP"}}"#, id: "o4")
             #expect(ack["ok"] as? Bool == true, "\(ack)")
             let cleared = await harness.waitForEvent("fault_cleared")
             #expect(cleared?.string("fault") == "F_OVERTEMP")
-            let after = await harness.waitForState { $0.faults.isEmpty && $0.string("state") != "fault" }
+            let after = await harness.waitForState {
+                $0.faults.isEmpty && ($0.string("state") == "idle" || $0.string("state") == "cooldown")
+            }
             #expect(after != nil)
             // Acknowledging never starts emission.
             try await Task.sleep(for: .milliseconds(300))
             #expect(await harness.linesRead(0, timeout: .milliseconds(1)))
+        }
+    }
+
+    @Test func unreadableSensorMidSession_latchesFSensorInvalid_andLinesGoOff() async throws {
+        try await GatewayHarness.with(fileSensor: true) { harness in
+            let started = try await harness.command(#"{"id":"v1","cmd":"start"}"#, id: "v1")
+            #expect(started["ok"] as? Bool == true, "\(started)")
+            #expect(await harness.linesRead(1))
+            try "garbage\n".write(toFile: harness.sensorFile, atomically: true, encoding: .utf8)
+            let raised = await harness.waitForEvent("fault_raised") { $0.string("fault") == "F_SENSOR_INVALID" }
+            #expect(raised != nil, "no F_SENSOR_INVALID; log:\n\(harness.gateway.log)")
+            #expect(await harness.linesRead(0))
+            try harness.writeTemperature(milliC: 30000)
+            try await Task.sleep(for: .seconds(1))
+            harness.client.clearMessages()
+            let ack = try await harness.command(#"{"id":"v2","cmd":"ack","args":{"fault":"all"}}"#, id: "v2")
+            #expect(ack["ok"] as? Bool == true, "\(ack)")
+            #expect(await harness.waitForState { $0.faults.isEmpty && $0.string("state") != "running" } != nil)
+            #expect(harness.chip.value(line: GatewayHarness.redLine) == 0)
         }
     }
 
@@ -131,6 +160,11 @@ struct ContractSafetyTests {
             #expect(discovery?.retain == true, "no retained HA discovery document")
             let document = try #require(discovery.map { try GatewayHarness.object($0) })
             #expect(document["dev"] != nil && document["cmps"] != nil, "\(document.keys)")
+
+            // Home Assistant's birth message: discovery is published again (after a short random delay).
+            late.publish(topic: "homeassistant/status", text: "online")
+            let again = await late.waitForMessage(topic: "homeassistant/device/rlt_\(harness.deviceID)/config")
+            #expect(again != nil, "discovery not republished after homeassistant/status online")
         }
     }
 }

@@ -60,6 +60,7 @@ struct CrashRecoveryTests {
             #expect(dose24h >= 0.18 && dose24h <= 5.4 + 0.001, "dose_24h_j_cm2 \(dose24h)")
             #expect(state["emitting"] as? Bool == false)
 
+            harness.client.clearMessages()
             let blocked = try await harness.command(#"{"id":"k2","cmd":"start"}"#, id: "k2")
             #expect(blocked.string("code") == "E_FAULT_ACTIVE", "\(blocked)")
             let ack = try await harness.command(
@@ -74,8 +75,10 @@ struct CrashRecoveryTests {
         }
     }
 
-    @Test func sigterm_midSession_endsItCleanly_soTheNextStartLatchesNothing() async throws {
+    @Test func sigterm_midSession_endsItCleanly_soTheNextStartLatchesNothing_andKeepsThePresets() async throws {
         try await GatewayHarness.with { harness in
+            let set = try await harness.command(#"{"id":"g0","cmd":"set","args":{"duration_s":42}}"#, id: "g0")
+            #expect(set["ok"] as? Bool == true, "\(set)")
             let started = try await harness.command(#"{"id":"g1","cmd":"start"}"#, id: "g1")
             #expect(started["ok"] as? Bool == true, "\(started)")
             #expect(await harness.linesRead(1))
@@ -87,10 +90,12 @@ struct CrashRecoveryTests {
             }
             #expect(offline.flatMap { try? GatewayHarness.object($0) }?.string("reason") == "shutdown")
 
+            harness.client.clearMessages()
             try await harness.restartGateway()
             #expect(await harness.waitForOnline())
             let state = await harness.waitForState { $0.number("sessions_24h") == 1 }
             #expect(state?.faults == [], "\(String(describing: state))")
+            #expect(state?.object("presets")?.number("duration_s") == 42, "presets not persisted")
             let history = try await ProcessRunner.run(
                 GatewayProcess.executablePath, ["history", "--config", harness.configPath])
             #expect(history.contains("shutdown") && !history.contains("unclean"), "history:\n\(history)")

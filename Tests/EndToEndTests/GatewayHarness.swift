@@ -98,6 +98,12 @@ final class GatewayHarness {
             await self.shutdown()
             throw HarnessError("gateway never published status online; log:\n\(self.gateway.log)")
         }
+        // Consume the boot `state` (published right after the birth), so a test waiting for a state
+        // only ever sees states caused by what it did.
+        guard await self.waitForState(where: { _ in true }) != nil else {
+            await self.shutdown()
+            throw HarnessError("gateway never published its state after connecting; log:\n\(self.gateway.log)")
+        }
     }
 
     /// Waits for a `status` message saying online (consumes it); gives up early when the daemon exits.
