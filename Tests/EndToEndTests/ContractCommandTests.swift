@@ -88,6 +88,9 @@ struct ContractCommandTests {
 
             let identify = try await harness.command(#"{"id":"g3","cmd":"identify"}"#, id: "g3")
             #expect(identify["ok"] as? Bool == true, "\(identify)")
+            #expect(identify["data"] == nil, "only get and ping carry the snapshot: \(identify)")
+            let refused = try await harness.command(#"{"id":"g4","cmd":"pause"}"#, id: "g4")
+            #expect(refused.keys.sorted() == ["cmd", "code", "id", "message", "ok", "state"], "\(refused)")
             #expect(await TestClient.poll(timeout: .seconds(5)) { harness.gateway.log.contains("identify requested") })
 
             for line in [GatewayHarness.redLine, GatewayHarness.nirLine, GatewayHarness.masterLine] {

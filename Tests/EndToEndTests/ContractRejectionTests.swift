@@ -134,4 +134,29 @@ struct ContractRejectionTests {
             #expect(try await harness.response(id: "burst-get")["ok"] as? Bool == true)
         }
     }
+
+    /// A retained `start` left on the broker (an automation that published with retain=true) reaches
+    /// the gateway again on every (re)connect, flagged retained by the broker: it must never act, with
+    /// either protocol the gateway speaks.
+    @Test(arguments: ["5", "3.1.1"])
+    func retainedStartLeftOnTheBroker_isRefusedWhenTheGatewayConnects(protocolVersion: String) async throws {
+        try await GatewayHarness.with(overrides: ["mqtt.protocol=\(protocolVersion)"]) { harness in
+            let alive = try await harness.command(#"{"id":"v","cmd":"ping"}"#, id: "v")
+            #expect(alive["ok"] as? Bool == true, "protocol \(protocolVersion): \(alive)")
+
+            harness.gateway.signal(SIGTERM)
+            #expect(await harness.gateway.waitForExit() == 0)
+            harness.client.publish(
+                topic: "\(harness.base)/cmd", text: #"{"id":"left","cmd":"start","args":{"duration_s":30}}"#, retain: true)
+            #expect(await harness.client.waitForMessage(topic: "\(harness.base)/cmd") { $0.payloadText.contains("left") } != nil)
+
+            harness.client.clearMessages()
+            try await harness.restartGateway()
+            let refused = try await harness.response(id: "left", timeout: .seconds(30))
+            #expect(refused.string("code") == "E_RETAINED", "protocol \(protocolVersion): \(refused)")
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(harness.chip.value(line: GatewayHarness.redLine) == 0)
+            harness.client.publish(topic: "\(harness.base)/cmd", text: "", retain: true)
+        }
+    }
 }
