@@ -31,7 +31,8 @@ struct BrokerResilienceTests {
                 let will = harness.client.messages(topic: "\(harness.base)/status").last.flatMap {
                     try? GatewayHarness.object($0)
                 }
-                #expect(will?.string("state") == "offline" && will?.string("reason") == "connection_lost", "round \(round)")
+                #expect(
+                    will?.string("state") == "offline" && will?.string("reason") == "connection_lost", "round \(round)")
                 try await Task.sleep(for: .milliseconds(800))
                 #expect(harness.chip.value(line: GatewayHarness.redLine) == 1, "round \(round): line off during outage")
                 #expect(harness.chip.value(line: GatewayHarness.masterLine) == 1)
@@ -45,8 +46,11 @@ struct BrokerResilienceTests {
                 let online = await fresh.waitForMessage(topic: "\(harness.base)/status", timeout: .seconds(30)) {
                     $0.payloadText.contains(#""online""#)
                 }
-                #expect(online?.retain == true, "round \(round): no retained online after restart; log:\n\(harness.gateway.log)")
-                #expect(fresh.messages(topic: "\(harness.base)/status").allSatisfy { !$0.payloadText.contains("offline") })
+                #expect(
+                    online?.retain == true,
+                    "round \(round): no retained online after restart; log:\n\(harness.gateway.log)")
+                #expect(
+                    fresh.messages(topic: "\(harness.base)/status").allSatisfy { !$0.payloadText.contains("offline") })
                 let state = await fresh.waitForMessage(topic: "\(harness.base)/state", timeout: .seconds(10)) {
                     $0.payloadText.contains(#""state":"running""#)
                 }
@@ -78,7 +82,8 @@ struct BrokerResilienceTests {
             let pid = harness.gateway.pid
             try await harness.broker.start()
             #expect(await harness.client.waitForConnection(timeout: .seconds(30)))
-            #expect(await harness.waitForOnline(timeout: .seconds(60)), "never came online; log:\n\(harness.gateway.log)")
+            #expect(
+                await harness.waitForOnline(timeout: .seconds(60)), "never came online; log:\n\(harness.gateway.log)")
             #expect(harness.gateway.pid == pid && harness.gateway.isRunning)
             let started = try await harness.command(#"{"id":"late","cmd":"start"}"#, id: "late")
             #expect(started["ok"] as? Bool == true, "\(started)")

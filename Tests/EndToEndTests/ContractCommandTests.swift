@@ -156,9 +156,10 @@ struct ContractCommandTests {
             #expect(replay.string("message") == first.string("message"), "\(replay) vs \(first)")
             try await Task.sleep(for: .milliseconds(500))
             #expect(harness.chip.value(line: GatewayHarness.redLine) == 0)
-            #expect(harness.client.messages(topic: "\(harness.base)/event").allSatisfy {
-                !$0.payloadText.contains("session_started")
-            })
+            #expect(
+                harness.client.messages(topic: "\(harness.base)/event").allSatisfy {
+                    !$0.payloadText.contains("session_started")
+                })
             let got = try await harness.command(#"{"id":"dup-get","cmd":"get"}"#, id: "dup-get")
             #expect(got.object("data")?.string("state") != "running", "\(got)")
             #expect(got.object("data")?.number("sessions_24h") == 1)
@@ -176,7 +177,9 @@ struct ContractCommandTests {
                 MQTTMessage(
                     topic: "\(harness.base)/cmd", payload: Array(#"{"id":"v5","cmd":"ping"}"#.utf8), qos: .atLeastOnce,
                     responseTopic: "e2e/replies/me", correlationData: correlation))
-            let reply = await requester.waitForMessage(topic: "e2e/replies/me") { $0.payloadText.contains(#""id":"v5""#) }
+            let reply = await requester.waitForMessage(topic: "e2e/replies/me") {
+                $0.payloadText.contains(#""id":"v5""#)
+            }
             let message = try #require(reply, "no response on the v5 response topic")
             #expect(message.correlationData == correlation)
             #expect(try GatewayHarness.object(message)["ok"] as? Bool == true)

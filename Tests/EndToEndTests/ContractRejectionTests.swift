@@ -147,8 +147,11 @@ struct ContractRejectionTests {
             harness.gateway.signal(SIGTERM)
             #expect(await harness.gateway.waitForExit() == 0)
             harness.client.publish(
-                topic: "\(harness.base)/cmd", text: #"{"id":"left","cmd":"start","args":{"duration_s":30}}"#, retain: true)
-            #expect(await harness.client.waitForMessage(topic: "\(harness.base)/cmd") { $0.payloadText.contains("left") } != nil)
+                topic: "\(harness.base)/cmd", text: #"{"id":"left","cmd":"start","args":{"duration_s":30}}"#,
+                retain: true)
+            #expect(
+                await harness.client.waitForMessage(topic: "\(harness.base)/cmd") { $0.payloadText.contains("left") }
+                    != nil)
 
             harness.client.clearMessages()
             try await harness.restartGateway()

@@ -82,7 +82,9 @@ struct ContractSafetyTests {
             #expect(await harness.linesRead(0), "interlock open must switch the lines off")
             let paused = await harness.waitForEvent("paused")
             #expect(paused?.string("reason") == "interlock", "\(String(describing: paused))")
-            #expect(await harness.waitForState { $0.string("state") == "paused" && $0.string("interlock") == "open" } != nil)
+            #expect(
+                await harness.waitForState { $0.string("state") == "paused" && $0.string("interlock") == "open" } != nil
+            )
             let refused = try await harness.command(#"{"id":"l2","cmd":"resume"}"#, id: "l2")
             #expect(refused.string("code") == "E_INTERLOCK", "\(refused)")
 
@@ -143,7 +145,8 @@ struct ContractSafetyTests {
             #expect(state?.retain == true)
             let snapshot = try #require(state.map { try GatewayHarness.object($0) })
             for key in [
-                "state", "session_id", "channels", "intensity_pct", "planned_s", "elapsed_s", "remaining_s", "dose_j_cm2",
+                "state", "session_id", "channels", "intensity_pct", "planned_s", "elapsed_s", "remaining_s",
+                "dose_j_cm2",
                 "dose_target_j_cm2", "dose_24h_j_cm2", "sessions_24h", "temperature_c", "emitting", "interlock",
                 "faults", "presets", "ts", "seq",
             ] {

@@ -9,14 +9,16 @@ import Testing
 struct FleetTests {
     /// Starts one daemon per id on a shared broker; `groups[id]` becomes `device.groups`.
     static func withFleet(
-        _ ids: [String], groups: [String: [String]] = [:], _ body: (MosquittoBroker, [GatewayHarness]) async throws -> Void
+        _ ids: [String], groups: [String: [String]] = [:],
+        _ body: (MosquittoBroker, [GatewayHarness]) async throws -> Void
     ) async throws {
         let broker = try await MosquittoBroker()
         var panels: [GatewayHarness] = []
         do {
             for id in ids {
                 let list = (groups[id] ?? []).joined(separator: ", ")
-                panels.append(try await GatewayHarness(deviceID: id, broker: broker, overrides: ["device.groups=[\(list)]"]))
+                panels.append(
+                    try await GatewayHarness(deviceID: id, broker: broker, overrides: ["device.groups=[\(list)]"]))
             }
             try await body(broker, panels)
         } catch {
@@ -79,7 +81,10 @@ struct FleetTests {
             }
             let outsider = panels[2]
             try await Task.sleep(for: .seconds(1))
-            #expect(outsider.client.messages(topic: "\(outsider.base)/res").allSatisfy { !$0.payloadText.contains("up-stop") })
+            #expect(
+                outsider.client.messages(topic: "\(outsider.base)/res").allSatisfy {
+                    !$0.payloadText.contains("up-stop")
+                })
             #expect(outsider.chip.value(line: GatewayHarness.redLine) == 1, "a non-member obeyed the group stop")
             #expect(outsider.chip.value(line: GatewayHarness.masterLine) == 1)
 

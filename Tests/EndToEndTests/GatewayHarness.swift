@@ -111,7 +111,8 @@ final class GatewayHarness {
         let deadline = ContinuousClock.now + timeout
         while self.gateway.isRunning, ContinuousClock.now < deadline {
             let online = await self.client.waitForMessage(
-                topic: "\(self.base)/status", timeout: .milliseconds(200), where: { $0.payloadText.contains(#""online""#) })
+                topic: "\(self.base)/status", timeout: .milliseconds(200),
+                where: { $0.payloadText.contains(#""online""#) })
             if online != nil { return true }
         }
         return false
@@ -132,9 +133,11 @@ final class GatewayHarness {
     /// Waits for the response with `id` on `<base>/res`.
     func response(id: String, timeout: Duration = .seconds(10)) async throws -> [String: Any] {
         guard
-            let message = await self.client.waitForMessage(topic: "\(self.base)/res", timeout: timeout, where: {
-                $0.payloadText.contains(#""id":"\#(id)""#)
-            })
+            let message = await self.client.waitForMessage(
+                topic: "\(self.base)/res", timeout: timeout,
+                where: {
+                    $0.payloadText.contains(#""id":"\#(id)""#)
+                })
         else {
             throw HarnessError("no response to \(id); gateway log:\n\(self.gateway.log)")
         }
@@ -151,9 +154,11 @@ final class GatewayHarness {
         timeout: Duration = .seconds(10), where predicate: @escaping @Sendable ([String: Any]) -> Bool
     ) async -> [String: Any]? {
         guard
-            let message = await self.client.waitForMessage(topic: "\(self.base)/state", timeout: timeout, where: {
-                (try? Self.object($0)).map(predicate) ?? false
-            })
+            let message = await self.client.waitForMessage(
+                topic: "\(self.base)/state", timeout: timeout,
+                where: {
+                    (try? Self.object($0)).map(predicate) ?? false
+                })
         else { return nil }
         return try? Self.object(message)
     }
@@ -164,10 +169,12 @@ final class GatewayHarness {
         where predicate: @escaping @Sendable ([String: Any]) -> Bool = { _ in true }
     ) async -> [String: Any]? {
         guard
-            let message = await self.client.waitForMessage(topic: "\(self.base)/event", timeout: timeout, where: {
-                guard let object = try? Self.object($0) else { return false }
-                return object["event"] as? String == name && predicate(object)
-            })
+            let message = await self.client.waitForMessage(
+                topic: "\(self.base)/event", timeout: timeout,
+                where: {
+                    guard let object = try? Self.object($0) else { return false }
+                    return object["event"] as? String == name && predicate(object)
+                })
         else { return nil }
         return try? Self.object(message)
     }
