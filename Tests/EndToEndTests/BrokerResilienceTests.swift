@@ -7,11 +7,13 @@ import Testing
 /// the outputs where the safety core wants them, and reconnects on its own.
 @Suite(.timeLimit(.minutes(4)))
 struct BrokerResilienceTests {
-    /// What is actually true about the last will across a broker restart (checked with mosquitto 2.0):
-    /// a broker that shuts down publishes the wills of its connected clients, so a subscriber that is
-    /// connected at that moment gets `offline(connection_lost)`; but the broker runs without
-    /// persistence, so the retained will is gone after the restart and a subscriber of the restarted
-    /// broker sees only the `online` the gateway republishes on reconnecting.
+    /// What is actually true about the last will across a broker restart (mosquitto 2.0): a broker
+    /// that shuts down publishes the wills of its connected clients while it closes their sockets, so
+    /// a subscriber connected at that moment gets `offline(connection_lost)` only sometimes (it
+    /// depends on the order the broker walks its clients; seen both ways here). Guaranteed is the rest:
+    /// the broker runs without persistence, so no retained will survives the restart, and a
+    /// subscriber of the restarted broker sees only the `online` and current `state` the gateway
+    /// republishes on reconnecting. The will itself is proven by `kill -9` (``CrashRecoveryTests``).
     @Test func brokerRestartedSeveralTimesMidSession_gatewayReconnects_andTheSessionEndsAtItsPlannedDuration()
         async throws
     {
@@ -22,17 +24,9 @@ struct BrokerResilienceTests {
             let planned = 30.0
 
             for round in 1...3 {
-                // The harness client is connected and subscribed again before the broker goes away.
+                // The harness client is connected again before the broker goes away.
                 #expect(await harness.client.waitForConnection(count: round, timeout: .seconds(30)))
-                #expect(await harness.client.waitForSubscription(probeTopic: "\(harness.base)/probe"))
-                harness.client.clearMessages()
                 await harness.broker.stop()
-                // The will, published by the broker as it shuts down, reached the connected subscriber.
-                let will = harness.client.messages(topic: "\(harness.base)/status").last.flatMap {
-                    try? GatewayHarness.object($0)
-                }
-                #expect(
-                    will?.string("state") == "offline" && will?.string("reason") == "connection_lost", "round \(round)")
                 try await Task.sleep(for: .milliseconds(800))
                 #expect(harness.chip.value(line: GatewayHarness.redLine) == 1, "round \(round): line off during outage")
                 #expect(harness.chip.value(line: GatewayHarness.masterLine) == 1)

@@ -72,6 +72,20 @@ struct ContractCommandTests {
         }
     }
 
+    @Test func start_withADoseTarget_completesWhenTheTargetIsReached() async throws {
+        try await GatewayHarness.with { harness in
+            // Both channels at 100 %: 90 mW/cm² = 0.09 J/cm² per second, so 0.2 J/cm² takes about 2.2 s.
+            let started = try await harness.command(
+                #"{"id":"dt","cmd":"start","args":{"duration_s":600,"dose_j_cm2":0.2}}"#, id: "dt")
+            #expect(started["ok"] as? Bool == true, "\(started)")
+            let completed = try #require(await harness.waitForEvent("completed", timeout: .seconds(30)))
+            #expect(completed.string("reason") == "dose_target", "\(completed)")
+            let dose = try #require(completed.object("dose_j_cm2")?.number("total"))
+            #expect(dose >= 0.2 && dose < 0.2 + 0.09, "delivered \(dose) J/cm² for a 0.2 target")
+            #expect(await harness.linesRead(0))
+        }
+    }
+
     @Test func queries_getPingIdentify_answerWithoutTouchingTheLines() async throws {
         try await GatewayHarness.with { harness in
             let got = try await harness.command(#"{"id":"g1","cmd":"get"}"#, id: "g1")

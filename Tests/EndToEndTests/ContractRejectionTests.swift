@@ -92,6 +92,22 @@ struct ContractRejectionTests {
         }
     }
 
+    @Test func interlockOpenAtBoot_readsOpen_andStartIsRefused() async throws {
+        try await GatewayHarness.with { harness in
+            harness.gateway.signal(SIGTERM)
+            #expect(await harness.gateway.waitForExit() == 0)
+            try harness.chip.pull(line: GatewayHarness.interlockLine, up: false)
+            harness.client.clearMessages()
+            try await harness.restartGateway()
+            #expect(await harness.waitForOnline())
+            let state = await harness.waitForState { _ in true }
+            #expect(state?.string("interlock") == "open", "\(String(describing: state))")
+            let refused = try await harness.command(#"{"id":"ib","cmd":"start"}"#, id: "ib")
+            #expect(refused.string("code") == "E_INTERLOCK", "\(refused)")
+            #expect(harness.chip.value(line: GatewayHarness.redLine) == 0)
+        }
+    }
+
     @Test func start_duringCooldown_isRefusedWithECooldown() async throws {
         try await GatewayHarness.with(overrides: ["limits.cooldown_s=60"]) { harness in
             let started = try await harness.command(#"{"id":"c1","cmd":"start"}"#, id: "c1")

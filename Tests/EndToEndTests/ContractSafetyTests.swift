@@ -109,10 +109,15 @@ struct ContractSafetyTests {
         try await GatewayHarness.with(extraYAML: yaml) { harness in
             let tele = "\(harness.base)/tele"
             // Idle: about one message per 4 s.
+            let state = "\(harness.base)/state"
             let idleBefore = harness.client.messages(topic: tele).count
+            let statesBefore = harness.client.messages(topic: state).count
             try await Task.sleep(for: .seconds(8))
             let idleCount = harness.client.messages(topic: tele).count - idleBefore
             #expect((1...4).contains(idleCount), "idle telemetry messages in 8 s: \(idleCount)")
+            // The retained state doubles as a heartbeat at the idle interval.
+            let heartbeats = harness.client.messages(topic: state).count - statesBefore
+            #expect((1...4).contains(heartbeats), "idle state heartbeats in 8 s: \(heartbeats)")
 
             let started = try await harness.command(#"{"id":"t1","cmd":"start"}"#, id: "t1")
             #expect(started["ok"] as? Bool == true, "\(started)")
