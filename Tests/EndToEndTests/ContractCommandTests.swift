@@ -78,7 +78,8 @@ struct ContractCommandTests {
             let started = try await harness.command(
                 #"{"id":"dt","cmd":"start","args":{"duration_s":600,"dose_j_cm2":0.2}}"#, id: "dt")
             #expect(started["ok"] as? Bool == true, "\(started)")
-            let completed = try #require(await harness.waitForEvent("completed", timeout: .seconds(30)))
+            let completed = try #require(
+                await harness.waitForEvent("completed", timeout: .seconds(30)), "log:\n\(harness.gateway.log)")
             #expect(completed.string("reason") == "dose_target", "\(completed)")
             let dose = try #require(completed.object("dose_j_cm2")?.number("total"))
             #expect(dose >= 0.2 && dose < 0.2 + 0.09, "delivered \(dose) J/cm² for a 0.2 target")
