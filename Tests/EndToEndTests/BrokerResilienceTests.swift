@@ -163,4 +163,37 @@ struct BrokerResilienceTests {
             #expect(await harness.linesRead(0, timeout: .milliseconds(1)))
         }
     }
+
+    /// A broker that stops answering without closing the connection (a frozen host, a dead NAT entry):
+    /// no TCP close tells the gateway, only the MQTT keepalive (5 s here) can, and then the link-loss
+    /// policy applies.
+    @Test func frozenBroker_halfOpenLinkIsDetectedByKeepalive_andThePolicyApplies() async throws {
+        try await GatewayHarness.with(overrides: ["policy.on_link_loss=stop"]) { harness in
+            let started = try await harness.command(#"{"id":"z1","cmd":"start"}"#, id: "z1")
+            #expect(started["ok"] as? Bool == true, "\(started)")
+            #expect(await harness.linesRead(1))
+            let pid = try #require(Self.pid(ofProcessWithArgument: harness.broker.directory.file("mosquitto.conf")))
+            kill(pid, SIGSTOP)
+            // Keepalive 5 s: a PINGREQ after 5 s without traffic from the broker, the link declared lost
+            // when it stays unanswered; allow generous slack.
+            let off = await harness.linesRead(0, timeout: .seconds(40))
+            kill(pid, SIGCONT)
+            #expect(off, "a frozen broker was never noticed; log:\n\(harness.gateway.log)")
+            #expect(harness.gateway.log.contains("link lost"), "log:\n\(harness.gateway.log)")
+            #expect(await harness.waitForOnline(timeout: .seconds(60)), "no reconnect after the broker thawed")
+        }
+    }
+
+    /// The pid of the process whose command line contains `argument` (the broker's unique config path).
+    static func pid(ofProcessWithArgument argument: String) -> pid_t? {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        for entry in entries {
+            guard let pid = pid_t(entry),
+                let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
+            else { continue }
+            let arguments = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            if arguments.contains(argument) { return pid }
+        }
+        return nil
+    }
 }

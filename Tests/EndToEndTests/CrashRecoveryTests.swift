@@ -101,4 +101,48 @@ struct CrashRecoveryTests {
             #expect(history.contains("shutdown") && !history.contains("unclean"), "history:\n\(history)")
         }
     }
+
+    @Test func killedMidSession_withLatchOnUncleanRestartOff_booksTheSessionButLatchesNothing() async throws {
+        try await GatewayHarness.with(overrides: ["policy.latch_on_unclean_restart=false"]) { harness in
+            let started = try await harness.command(#"{"id":"n1","cmd":"start"}"#, id: "n1")
+            #expect(started["ok"] as? Bool == true, "\(started)")
+            #expect(await harness.linesRead(1))
+            harness.gateway.signal(SIGKILL)
+            _ = await harness.gateway.waitForExit()
+            harness.client.clearMessages()
+            try await harness.restartGateway()
+            #expect(await harness.linesRead(0))
+            #expect(await harness.waitForOnline())
+            let state = await harness.waitForState { $0.number("sessions_24h") == 1 }
+            #expect(state?.faults == [], "\(String(describing: state))")
+            #expect((state?.number("dose_24h_j_cm2") ?? 0) > 0)
+            let again = try await harness.command(#"{"id":"n2","cmd":"start"}"#, id: "n2")
+            #expect(again["ok"] as? Bool == true, "\(again)")
+        }
+    }
+
+    /// S4: the rest period after a session is part of the treatment limits; restarting the daemon
+    /// (or a crash) must not skip it.
+    @Test(arguments: [SIGTERM, SIGKILL])
+    func restartDuringCooldown_stillRefusesStartUntilTheRestIsOver(signal: Int32) async throws {
+        try await GatewayHarness.with(overrides: ["limits.cooldown_s=120"]) { harness in
+            let started = try await harness.command(#"{"id":"w1","cmd":"start"}"#, id: "w1")
+            #expect(started["ok"] as? Bool == true, "\(started)")
+            let stopped = try await harness.command(#"{"id":"w2","cmd":"stop"}"#, id: "w2")
+            #expect(stopped.string("state") == "cooldown", "\(stopped)")
+            harness.gateway.signal(signal)
+            _ = await harness.gateway.waitForExit()
+            try await harness.restartGateway()
+            #expect(await harness.waitForOnline())
+            let again = try await harness.command(#"{"id":"w3","cmd":"start"}"#, id: "w3")
+            withKnownIssue(
+                """
+                The cooldown is not persisted: BootContext carries no end time of the last session, so a restarted \
+                SafetyMachine starts idle and accepts a start within limits.cooldown_s of the previous session
+                """
+            ) {
+                #expect(again.string("code") == "E_COOLDOWN", "\(again)")
+            }
+        }
+    }
 }
