@@ -104,6 +104,27 @@ struct ContractSafetyTests {
         }
     }
 
+    /// S11: the local stop button works without MQTT, here with the broker gone.
+    @Test func stopButtonPressed_withTheBrokerDown_stopsTheSession() async throws {
+        let button = ["gpio.inputs.stop_button.line=24", "gpio.inputs.stop_button.active_low=true"]
+        try await GatewayHarness.with(overrides: button) { harness in
+            let started = try await harness.command(#"{"id":"sb1","cmd":"start"}"#, id: "sb1")
+            #expect(started["ok"] as? Bool == true, "\(started)")
+            #expect(await harness.linesRead(1))
+            await harness.broker.stop()
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(harness.chip.value(line: GatewayHarness.redLine) == 1, "policy continue keeps the session")
+            try harness.chip.pull(line: 24, up: false)  // active low: pulled down = pressed
+            #expect(await harness.linesRead(0), "the stop button did not stop the session")
+            try harness.chip.pull(line: 24, up: true)
+            try await harness.broker.start()
+            #expect(await harness.waitForOnline())
+            let history = try await ProcessRunner.run(
+                GatewayProcess.executablePath, ["history", "--config", harness.configPath])
+            #expect(history.contains("stop_button"), "history:\n\(history)")
+        }
+    }
+
     @Test func telemetry_everySecondWhileRunning_andAtTheIdleIntervalOtherwise() async throws {
         let yaml = "telemetry: { running_interval_s: 1, idle_interval_s: 4 }"
         try await GatewayHarness.with(extraYAML: yaml) { harness in

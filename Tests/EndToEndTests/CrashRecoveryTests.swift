@@ -145,4 +145,20 @@ struct CrashRecoveryTests {
             }
         }
     }
+
+    /// S3: the rolling 24 h session count comes from the ledger, so a restart does not reset it.
+    @Test func dailySessionLimit_survivesARestart() async throws {
+        try await GatewayHarness.with(overrides: ["limits.max_daily_sessions=1"]) { harness in
+            let first = try await harness.command(#"{"id":"m1","cmd":"start","args":{"duration_s":1}}"#, id: "m1")
+            #expect(first["ok"] as? Bool == true, "\(first)")
+            #expect(await harness.waitForEvent("completed") != nil)
+            harness.gateway.signal(SIGTERM)
+            #expect(await harness.gateway.waitForExit() == 0)
+            try await harness.restartGateway()
+            #expect(await harness.waitForOnline())
+            let second = try await harness.command(#"{"id":"m2","cmd":"start","args":{"duration_s":1}}"#, id: "m2")
+            #expect(second.string("code") == "E_DOSE_LIMIT", "\(second)")
+            #expect(harness.chip.value(line: GatewayHarness.redLine) == 0)
+        }
+    }
 }
