@@ -42,6 +42,7 @@ final class GatewayHarness {
     ///   - fileSensor: reads the panel temperature from ``sensorFile`` (`sensor.type: file`) instead of
     ///     the simulated thermal model, so the test plays temperatures.
     ///   - initialTemperatureMilliC: written to ``sensorFile`` before the daemon starts.
+    ///   - configureClient: adjusts the test client's connection (TLS, credentials) for special brokers.
     init(
         deviceID: String = GatewayHarness.deviceID,
         broker shared: MosquittoBroker? = nil,
@@ -49,7 +50,8 @@ final class GatewayHarness {
         overrides extra: [String] = [],
         brokerUpAtStart: Bool = true,
         fileSensor: Bool = false,
-        initialTemperatureMilliC: Int = 30000
+        initialTemperatureMilliC: Int = 30000,
+        configureClient: (inout MQTTClientConfiguration) -> Void = { _ in }
     ) async throws {
         self.deviceID = deviceID
         if let shared {
@@ -87,7 +89,8 @@ final class GatewayHarness {
         self.configPath = try self.directory.write("gateway.yaml", yaml)
         self.overrides = extra
         if !brokerUpAtStart { await self.broker.stop() }
-        self.client = try TestClient(port: self.broker.port, subscriptions: ["rlt/\(deviceID)/#"])
+        self.client = try TestClient(
+            port: self.broker.port, subscriptions: ["rlt/\(deviceID)/#"], configure: configureClient)
         self.gateway = try GatewayProcess(configPath: self.configPath, overrides: extra)
         guard brokerUpAtStart else { return }
         guard await self.client.waitForConnection() else {
