@@ -72,6 +72,34 @@ struct ContractSafetyTests {
         }
     }
 
+    /// A sensor read that hangs (a stuck 1-Wire bus; here a FIFO nobody writes): no samples arrive, so
+    /// the stale-sensor rule (S7) switches emission off, and SIGTERM still shuts the daemon down cleanly.
+    @Test func hangingSensorRead_latchesFSensorStale_andGracefulShutdownStillCompletes() async throws {
+        try await GatewayHarness.with(fileSensor: true) { harness in
+            let started = try await harness.command(#"{"id":"h1","cmd":"start"}"#, id: "h1")
+            #expect(started["ok"] as? Bool == true, "\(started)")
+            #expect(await harness.linesRead(1))
+            try FileManager.default.removeItem(atPath: harness.sensorFile)
+            #expect(mkfifo(harness.sensorFile, 0o644) == 0)
+            let raised = await harness.waitForEvent("fault_raised", timeout: .seconds(20)) {
+                $0.string("fault") == "F_SENSOR_STALE"
+            }
+            #expect(raised != nil, "no F_SENSOR_STALE; log:\n\(harness.gateway.log)")
+            #expect(await harness.linesRead(0))
+            // The daemon is still responsive while its sensor read hangs.
+            let got = try await harness.command(#"{"id":"h2","cmd":"get"}"#, id: "h2")
+            #expect(got.object("data")?.faults.contains("F_SENSOR_STALE") == true, "\(got)")
+
+            harness.gateway.signal(SIGTERM)
+            let exit = await harness.gateway.waitForExit(timeout: .seconds(20))
+            #expect(exit == 0, "SIGTERM with a hung sensor read did not shut down; log:\n\(harness.gateway.log)")
+            let offline = await harness.client.waitForMessage(topic: "\(harness.base)/status") {
+                $0.payloadText.contains("shutdown")
+            }
+            #expect(offline != nil)
+        }
+    }
+
     @Test func interlockOpeningMidSession_pausesAndLinesGoOff_closingDoesNotResume() async throws {
         try await GatewayHarness.with { harness in
             let started = try await harness.command(#"{"id":"l1","cmd":"start"}"#, id: "l1")
