@@ -93,14 +93,16 @@ public struct GatewayService: Service {
         for (name, active) in try gpio.readInputs() {
             loop.handle(.edge(GPIOInputEdge(name: name, active: active, monotonicNanoseconds: 0)))
         }
-        loop.handle(.sample(sensor.read()))
+        // The first reading is taken at once, on the poller's thread (a hung sensor must not keep the
+        // daemon from coming online); until it arrives the stale-sensor clock runs from the boot.
+        let poller = SensorPoller(sensor: sensor, intervalSeconds: Double(configuration.sensor.intervalMs) / 1000)
+        poller.start { continuation.yield(.sample($0)) }
         mqtt.start()
         self.onReady()
         logger.info(
             "rlt-gateway running",
             metadata: ["device.id": "\(configuration.device.id)", "boot.id": "\(bootID)", "mqtt.topic": "\(topics.base)"])
 
-        let sensorInterval = Duration.milliseconds(configuration.sensor.intervalMs)
         let onHealthy = self.onHealthy
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
@@ -109,12 +111,6 @@ public struct GatewayService: Service {
                 }
                 group.addTask {
                     for await edge in gpio.inputEdges { continuation.yield(.edge(edge)) }
-                }
-                group.addTask {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: sensorInterval)
-                        continuation.yield(.sample(sensor.read()))
-                    }
                 }
                 group.addTask {
                     while !Task.isCancelled {
@@ -132,6 +128,7 @@ public struct GatewayService: Service {
         } onGracefulShutdown: {
             continuation.yield(.shutdown)
         }
+        poller.stop()
         continuation.finish()
         await mqtt.stop(finalMessages: [
             MQTTMessage(
