@@ -38,17 +38,24 @@ struct CrashRecoveryTests {
             #expect(await harness.linesRead(0), "restart did not turn the outputs off; log:\n\(harness.gateway.log)")
             #expect(harness.gateway.isRunning)
 
-            // The ledger holds the crashed session, closed as aborted(unclean_shutdown).
-            let history = try await ProcessRunner.run(
-                GatewayProcess.executablePath, ["history", "--config", harness.configPath])
+            try await harness.broker.start()
+            #expect(await harness.waitForOnline(timeout: .seconds(60)), "log:\n\(harness.gateway.log)")
+
+            // The ledger holds the crashed session, closed as aborted(unclean_shutdown) by the boot
+            // recovery (the broker was down only briefly: another test process may take a free port).
+            var history = ""
+            let deadline = ContinuousClock.now + .seconds(20)
+            while !history.contains("unclean_shutdown"), ContinuousClock.now < deadline {
+                history = try await ProcessRunner.run(
+                    GatewayProcess.executablePath, ["history", "--config", harness.configPath])
+                if !history.contains("unclean_shutdown") { try await Task.sleep(for: .milliseconds(100)) }
+            }
             #expect(history.contains("unclean_shutdown"), "history:\n\(history)")
             let rows = try await ProcessRunner.run(
                 "/usr/bin/sqlite3",
                 [harness.directory.file("ledger.sqlite"), "SELECT id, end_reason, dose_total_j_cm2 FROM session"])
             #expect(rows.contains(sessionID) && rows.contains("unclean_shutdown"), "ledger rows:\n\(rows)")
 
-            try await harness.broker.start()
-            #expect(await harness.waitForOnline(timeout: .seconds(60)), "log:\n\(harness.gateway.log)")
             let latched = await harness.waitForState(timeout: .seconds(20)) {
                 $0.faults.contains("F_UNCLEAN_SHUTDOWN")
             }

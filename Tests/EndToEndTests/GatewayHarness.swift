@@ -8,7 +8,10 @@ import Testing
 /// Each harness owns its temporary directory (config, ledger, simulated chip, sensor file) and
 /// normally its broker; fleet tests give several harnesses one shared broker.
 final class GatewayHarness {
-    static let deviceID = "e2e-panel"
+    /// A device id of its own for every harness: test processes of other worktrees run brokers on
+    /// random ports too, and a daemon of theirs still retrying a port this harness's broker now owns
+    /// must neither share a client id with ours (the broker would kick one of them) nor its topics.
+    static func uniqueDeviceID() -> String { "e2e-\(UUID().uuidString.prefix(8).lowercased())" }
     static let redLine = 17
     static let nirLine = 27
     static let masterLine = 22
@@ -44,7 +47,7 @@ final class GatewayHarness {
     ///   - initialTemperatureMilliC: written to ``sensorFile`` before the daemon starts.
     ///   - configureClient: adjusts the test client's connection (TLS, credentials) for special brokers.
     init(
-        deviceID: String = GatewayHarness.deviceID,
+        deviceID: String = GatewayHarness.uniqueDeviceID(),
         broker shared: MosquittoBroker? = nil,
         extraYAML: String = "",
         overrides extra: [String] = [],
