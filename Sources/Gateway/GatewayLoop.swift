@@ -148,10 +148,13 @@ final class GatewayLoop {
     // MARK: - Publishing
 
     private func publishResponse(_ response: CommandResponse, now: Instant) {
-        let snapshot =
-            response.includesSnapshot
-            ? Payloads.state(self.machine.snapshot(now: now), unixMs: WallClock.unixMilliseconds(), seq: self.seq)
-            : nil
+        // No `nil` literal here: `JSONValue` is `ExpressibleByNilLiteral`, so `cond ? value : nil` type-checks
+        // as `JSONValue.null` and every response would carry `"data": null` (only get/ping carry data).
+        var snapshot: JSONValue?
+        if response.includesSnapshot {
+            snapshot = Payloads.state(
+                self.machine.snapshot(now: now), unixMs: WallClock.unixMilliseconds(), seq: self.seq)
+        }
         let payload = Payloads.response(response, snapshot: snapshot).bytes
         let message: MQTTMessage
         if let replyTo = self.replyTo {

@@ -104,17 +104,17 @@ public struct GatewayService: Service {
         for (name, active) in try gpio.readInputs() {
             loop.handle(.edge(GPIOInputEdge(name: name, active: active, monotonicNanoseconds: 0)))
         }
-        loop.handle(.sample(sensor.read()))
+        // The first reading is taken at once, on the poller's thread (a hung sensor must not keep the
+        // daemon from coming online); until it arrives the stale-sensor clock runs from the boot.
+        let poller = SensorPoller(sensor: sensor, intervalSeconds: Double(configuration.sensor.intervalMs) / 1000)
+        poller.start { continuation.yield(.sample($0)) }
         mqtt.start()
         self.onReady()
         logger.info(
             "rlt-gateway running",
             metadata: ["device.id": "\(configuration.device.id)", "boot.id": "\(bootID)", "mqtt.topic": "\(topics.base)"])
 
-        let sensorInterval = Duration.milliseconds(configuration.sensor.intervalMs)
         let cadence = loop.cadence
-        let sampler = SensorSampler(sensor: sensor, interval: sensorInterval) { continuation.yield($0) }
-        defer { sampler.stop() }
         let onHealthy = self.onHealthy
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
@@ -142,6 +142,7 @@ public struct GatewayService: Service {
         } onGracefulShutdown: {
             continuation.yield(.shutdown)
         }
+        poller.stop()
         continuation.finish()
         await mqtt.stop(finalMessages: [
             MQTTMessage(
