@@ -187,19 +187,28 @@ class Side:
         return self.process.pid
 
 
-def gateway_side(workdir, port, device_id):
+def gateway_side(workdir, port, device_id, ledger_on_tmpfs=False):
+    """A gateway in simulation mode. GPIO files and the sensor file live on tmpfs (/dev/shm), as
+    sysfs and the GPIO character device are memory-backed; the ledger lives on the disk, as it does
+    on a panel, unless `ledger_on_tmpfs` (a diagnostic: what the fsync costs)."""
     os.makedirs(workdir, exist_ok=True)
-    sensor = os.path.join(workdir, "temp")
+    volatile = tempfile.mkdtemp(prefix=f"rlt-bench-{device_id}.", dir="/dev/shm")
+    TMPFS_DIRS.append(volatile)
+    sensor = os.path.join(volatile, "temp")
     with open(sensor, "w") as f:
         f.write("25000\n")
+    ledger_dir = volatile if ledger_on_tmpfs else workdir
     config = os.path.join(workdir, "gateway.yaml")
     with open(config, "w") as f:
+        # No interlock input: the simulated chip polls input files every 50 ms, a cost of the
+        # simulator (libgpiod waits on an edge fd at no cost), which would otherwise dominate idle CPU.
         f.write(f"""# written by Benchmarks/bench.py
 device: {{id: {device_id}}}
 mqtt: {{url: "mqtt://127.0.0.1:{port}", keepalive_s: 10}}
 gpio:
   backend: simulated
-  sim_dir: {workdir}/gpio
+  sim_dir: {volatile}/gpio
+  inputs: {{interlock: null}}
 sensor: {{type: file, path: {sensor}, interval_ms: {SENSOR_INTERVAL_MS}}}
 limits:
   max_session_s: 3600
@@ -207,12 +216,15 @@ limits:
   max_daily_dose_j_cm2: 400
   max_daily_sessions: 10
   cooldown_s: 0
-storage: {{path: {workdir}/ledger.sqlite}}
+storage: {{path: {ledger_dir}/ledger.sqlite}}
 """)
     side = Side("gateway", f"rlt/{device_id}", [GATEWAY, "run", "--config", config], workdir)
     side.sensor = sensor
-    side.red_value = os.path.join(workdir, "gpio", "sim_gpio17", "value")
+    side.red_value = os.path.join(volatile, "gpio", "sim_gpio17", "value")
     return side
+
+
+TMPFS_DIRS = []
 
 
 # ---- measurements ----
@@ -262,18 +274,21 @@ def main():
                       "rlt/bench-floor/status"], floor_dir)
         peer_dir = os.path.join(scratch, "peer")
         os.makedirs(peer_dir)
+        peer_volatile = tempfile.mkdtemp(prefix="rlt-bench-peer.", dir="/dev/shm")
+        TMPFS_DIRS.append(peer_volatile)
         peer = Side("peer", "rlt/bench-peer",
                     [PYTHON, os.path.join(ROOT, "Benchmarks", "peer.py"), "127.0.0.1", str(port), "rlt/bench-peer",
-                     os.path.join(peer_dir, "led")], peer_dir)
+                     os.path.join(peer_volatile, "led")], peer_dir)
         startup = {"gateway": [], "floor": [], "peer": []}
+        startup_instances = []
         for side in (gw, floor, peer):
             startup[side.name].append(side.start(monitor))
             sides.append(side)
         time.sleep(1)
 
         get_ns = {"gateway": [], "floor": [], "peer": []}
-        pair_ns = {s: {"start": [], "stop": []} for s in ("gateway", "floor", "peer")}
-        pair_failures = {"gateway": 0, "floor": 0, "peer": 0}
+        pair_ns = {s: {"start": [], "stop": []} for s in ("gateway", "floor", "peer", "gateway_tmpfs_ledger")}
+        pair_failures = {"gateway": 0, "floor": 0, "peer": 0, "gateway_tmpfs_ledger": 0}
         stop_ns = {"unloaded": [], "flood": []}
         stops_lost = {"unloaded": 0, "flood": 0}
         real_stop_flood_ns = []
@@ -293,21 +308,24 @@ def main():
                 this_round[side.name + "_get_p50"] = percentile(ok, 50)
             # start/stop pairs: fresh gateway instances (the 24 h session count is capped at 10),
             # the floor and the peer with the same number of pairs, in shuffled order.
-            for _ in range(INSTANCES_PER_ROUND):
-                order = ["gateway", "floor", "peer"]
+            for instance in range(INSTANCES_PER_ROUND):
+                order = ["gateway", "floor", "peer"] + (["gateway_tmpfs_ledger"] if instance == 0 else [])
                 random.shuffle(order)
                 for name in order:
-                    if name == "gateway":
+                    if name.startswith("gateway"):
                         n_instance += 1
-                        eph = gateway_side(os.path.join(scratch, f"e{n_instance}"), port, f"bench-e{n_instance}")
+                        tmpfs_ledger = name == "gateway_tmpfs_ledger"
+                        eph = gateway_side(os.path.join(scratch, f"e{n_instance}"), port, f"bench-e{n_instance}",
+                                           ledger_on_tmpfs=tmpfs_ledger)
                         monitor.subscribe(eph.base + "/event")
-                        startup["gateway"].append(eph.start(monitor))
+                        startup_instances.append(eph.start(monitor))
                         time.sleep(0.3)
                         instance_idle_rss.append(rss_mb(eph.pid))
                         try:
                             rows = rtt(port, eph, 2 * PAIRS_PER_INSTANCE, [START, STOP], scratch)
-                            record_pairs(rows, pair_ns["gateway"], pair_failures, "gateway")
-                            safety.append(safety_trial(port, eph, monitor, scratch, running_rss))
+                            record_pairs(rows, pair_ns[name], pair_failures, name)
+                            if not tmpfs_ledger:
+                                safety.append(safety_trial(port, eph, monitor, scratch, running_rss))
                         finally:
                             eph.stop()
                     else:
@@ -389,6 +407,7 @@ def main():
                     entry["failed"] = True
                 time.sleep(1)  # let the backlog drain before the next side
 
+        startup["gateway"] += startup_instances
         results["startup_ms"] = {k: {"n": len(v), "p50": percentile(v, 50), "max": max(v)} for k, v in startup.items()}
         results["get_us"] = {k: summary_us(v) for k, v in get_ns.items()}
         results["pairs_us"] = {k: {"start": summary_us(v["start"]), "stop": summary_us(v["stop"]),
@@ -411,7 +430,7 @@ def main():
         print_table(results)
     finally:
         for side in sides:
-            side.stop(signal.SIGINT if side.name == "peer" else signal.SIGTERM)
+            side.stop()
         if monitor:
             monitor.close()
         broker.terminate()
@@ -420,6 +439,8 @@ def main():
             log(f"kept {scratch}")
         else:
             shutil.rmtree(scratch, ignore_errors=True)
+            for directory in TMPFS_DIRS:
+                shutil.rmtree(directory, ignore_errors=True)
 
 
 def record_pairs(rows, into, failures, name):
@@ -565,6 +586,11 @@ def print_table(r):
         lines.append(f"  {label:<28} " + "   ".join(
             f"{fmt(x['p50']):>6}/{fmt(x['p90']):>6}/{fmt(x['p99']):>6} " for x in (a, b, c)) +
             f"  (n={a['n']}/{b['n']}/{c['n']})")
+    diag = pr["gateway_tmpfs_ledger"]
+    lines.append(f"  {'start, ledger on tmpfs (diag)':<28} {fmt(diag['start']['p50']):>6}/{fmt(diag['start']['p90']):>6}/"
+                 f"{fmt(diag['start']['p99']):>6}   (n={diag['start']['n']}; no fsync: the gateway's own cost)")
+    lines.append(f"  {'stop, ledger on tmpfs (diag)':<28} {fmt(diag['stop']['p50']):>6}/{fmt(diag['stop']['p90']):>6}/"
+                 f"{fmt(diag['stop']['p99']):>6}")
     lines += [
         "",
         "ratios (goal)                              p50       p99",

@@ -139,7 +139,8 @@ static int mode_flood(int argc, char **argv) {
     struct mosquitto *m = connect_to(host, port, &w, NULL);
     mosquitto_loop_start(m);
     /* Malformed JSON, wrong schema, unknown command, out-of-range start, retained-looking junk,
-       and valid get / ping / start (the start is refused by the rate limiter or the state). */
+       valid get / ping, and a well-formed but stale start (refused by the rate limiter or as
+       stale, so the flood never starts a session of its own). */
     static const char *mix[] = {
         "{\"id\":\"f%ld\",\"cmd\":",
         "not json at all %ld",
@@ -149,7 +150,7 @@ static int mode_flood(int argc, char **argv) {
         "[%ld]",
         "{\"id\":\"f%ld\",\"cmd\":\"get\"}",
         "{\"id\":\"f%ld\",\"cmd\":\"ping\"}",
-        "{\"id\":\"f%ld\",\"cmd\":\"start\",\"args\":{\"duration_s\":30}}",
+        "{\"id\":\"f%ld\",\"cmd\":\"start\",\"args\":{\"duration_s\":30},\"ts\":1000,\"ttl_ms\":1}",
     };
     const int nmix = (int)(sizeof mix / sizeof mix[0]);
     char payload[256];
