@@ -79,6 +79,17 @@ def rss_mb(pid):
     return None
 
 
+def rss_parts_mb(pid):
+    """Anonymous (the process's own heap and stacks) and file-backed (mapped binary and libraries,
+    clean and shared with the page cache) parts of the RSS."""
+    parts = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(("RssAnon:", "RssFile:")):
+                parts[line.split(":")[0]] = int(line.split()[1]) / 1024
+    return parts.get("RssAnon"), parts.get("RssFile")
+
+
 def threads(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -501,7 +512,8 @@ def measure_window(sides, seconds):
     out = {}
     for s in sides:
         used = cpu_ns(s.pid) - before[s.name]
-        out[s.name] = {"cpu_pct_of_core": used / (seconds * 1e9) * 100,
+        anon, file_backed = rss_parts_mb(s.pid)
+        out[s.name] = {"cpu_pct_of_core": used / (seconds * 1e9) * 100, "rss_anon_mb": anon, "rss_file_mb": file_backed,
                        "cpu_s_per_hour": used / 1e9 * 3600 / seconds,
                        "rss_mb": max(rss[s.name]), "threads": threads(s.pid)}
     return out
@@ -618,6 +630,8 @@ def print_table(r):
         "",
         "footprint                          gateway      floor       peer",
         f"  RSS idle, MB (≤15, ≤0.6×peer)  {fmt(idle['gateway']['rss_mb'], 1):>9} {fmt(idle['floor']['rss_mb'], 1):>10} {fmt(idle['peer']['rss_mb'], 1):>10}   ratio {fmt(rt['idle_rss_vs_peer'], 2)}",
+        f"    of which anonymous / file   {fmt(idle['gateway']['rss_anon_mb'], 1):>4}/{fmt(idle['gateway']['rss_file_mb'], 1):<4} "
+        f"{fmt(idle['floor']['rss_anon_mb'], 1):>5}/{fmt(idle['floor']['rss_file_mb'], 1):<4} {fmt(idle['peer']['rss_anon_mb'], 1):>5}/{fmt(idle['peer']['rss_file_mb'], 1):<4}",
         f"  RSS in session, MB             {fmt(sess['gateway']['rss_mb'], 1):>9} {'':>10} {fmt(sess['peer']['rss_mb'], 1):>10}",
         f"  CPU idle, % of a core (≤0.1)   {fmt(idle['gateway']['cpu_pct_of_core'], 3):>9} {fmt(idle['floor']['cpu_pct_of_core'], 3):>10} {fmt(idle['peer']['cpu_pct_of_core'], 3):>10}",
         f"  CPU idle, s per hour           {fmt(idle['gateway']['cpu_s_per_hour'], 2):>9} {fmt(idle['floor']['cpu_s_per_hour'], 2):>10} {fmt(idle['peer']['cpu_s_per_hour'], 2):>10}",
