@@ -24,6 +24,9 @@ final class GatewayLoop {
     private var outputsOffAt: Instant?
     private var lastCommandedOutputs: OutputCommand = .off
     private(set) var isShuttingDown = false
+    /// True while any output is commanded on or reads back on: the tick must then run at its fast
+    /// pace (``TickPace``). A line stuck on while commanded off keeps it fast too, for S9.
+    private(set) var needsFastTicks = true
 
     init(machine: SafetyMachine, parts: GatewayParts, topics: Topics, logger: Logger) {
         self.machine = machine
@@ -121,6 +124,7 @@ final class GatewayLoop {
         let readback = self.parts.outputs.apply(command)
         if !command.emitting { self.outputsOffAt = MonotonicClock.now() }
         self.lastCommandedOutputs = command
+        self.needsFastTicks = command.emitting || readback.red || readback.nir || readback.master
         self.parts.sensor.outputsChanged(readback)
         self.logger.debug(
             "outputs set",

@@ -102,6 +102,7 @@ public struct GatewayService: Service {
 
         let sensorInterval = Duration.milliseconds(configuration.sensor.intervalMs)
         let onHealthy = self.onHealthy
+        let pace = TickPace()
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -118,12 +119,13 @@ public struct GatewayService: Service {
                 }
                 group.addTask {
                     while !Task.isCancelled {
-                        try? await Task.sleep(for: .milliseconds(100))
+                        try? await Task.sleep(for: pace.interval)
                         continuation.yield(.tick)
                     }
                 }
                 for await input in stream {
                     loop.handle(input)
+                    pace.set(fast: loop.needsFastTicks)
                     if loop.isShuttingDown { break }
                     if case .tick = input { onHealthy() }
                 }
