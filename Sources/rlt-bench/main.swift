@@ -158,7 +158,8 @@ figures.append(
     measure("encode state (JSON bytes)", iterations: 20000) { index in
         blackHole(Payloads.state(snapshot, unixMs: 1_795_687_156_200, seq: UInt64(index)).bytes)
     })
-let getResponse = machine.handle(.command(decode(Array(#"{"id":"last","cmd":"get"}"#.utf8))), now: Instant(nanoseconds: clock))
+let getResponse = machine.handle(
+    .command(decode(Array(#"{"id":"last","cmd":"get"}"#.utf8))), now: Instant(nanoseconds: clock))
 if let response = getResponse.compactMap({ if case .respond(let r) = $0 { r } else { nil } }).first {
     figures.append(
         measure("encode get response with state", iterations: 20000) { index in
@@ -185,7 +186,8 @@ for figure in figures {
     print("  \(pad(figure.name, 48)) \(lpad(oneDecimal(figure.nanosecondsPerOperation), 9)) \(lpad(allocations, 10))")
     let allocationsJSON = figure.allocationsPerOperation.map { "\($0)" } ?? "null"
     json.append(
-        "{\"name\":\"\(figure.name)\",\"ns_per_op\":\(figure.nanosecondsPerOperation),\"allocs_per_op\":\(allocationsJSON)}")
+        "{\"name\":\"\(figure.name)\",\"ns_per_op\":\(figure.nanosecondsPerOperation),\"allocs_per_op\":\(allocationsJSON)}"
+    )
 }
 if refused > 0 { print("  warning: \(refused) starts were refused; the pair figure is not a real start/stop") }
 if AllocationCounter.read() == nil { print("  (allocations: run with LD_PRELOAD of Benchmarks/alloccount.c)") }
