@@ -95,6 +95,9 @@ let package = Package(
             dependencies: ["GPIO", "SafetyCore", .product(name: "Logging", package: "swift-log")]
         ),
 
+        // Micro-benchmarks of decoding, the state machine step and encoding (Benchmarks/run).
+        .executableTarget(name: "rlt-bench", dependencies: ["GatewayProtocol"]),
+
         // Shared test helpers: a real mosquitto on a free loopback port, temp dirs, the built daemon.
         .target(name: "TestSupport", dependencies: ["MQTT"]),
 

@@ -27,8 +27,9 @@ final class GatewayLoop {
     /// When this run started, for the uptime in `diag`.
     private let startedAt = MonotonicClock.now()
     private(set) var isShuttingDown = false
-    /// Read by the tick task to pick its rate.
-    let cadence = TickCadence()
+    /// True while any output is commanded on or reads back on: the tick must then run at its fast
+    /// pace (``TickPace``). A line stuck on while commanded off keeps it fast too, for S9.
+    private(set) var needsFastTicks = true
 
     init(machine: SafetyMachine, parts: GatewayParts, topics: Topics, logger: Logger) {
         self.machine = machine
@@ -127,7 +128,7 @@ final class GatewayLoop {
         let readback = self.parts.outputs.apply(command)
         if !command.emitting { self.outputsOffAt = MonotonicClock.now() }
         self.lastCommandedOutputs = command
-        self.cadence.emitting = command.emitting
+        self.needsFastTicks = command.emitting || readback.red || readback.nir || readback.master
         self.parts.sensor.outputsChanged(readback)
         self.logger.debug(
             "outputs set",
@@ -246,15 +247,5 @@ extension TemperatureReading {
         case .invalid(let reason, _):
             self = .invalid(reason)
         }
-    }
-}
-
-/// Whether the outputs are on, shared with the tick task so it can tick faster while emitting.
-final class TickCadence: Sendable {
-    private let flag = Atomic<Bool>(false)
-
-    var emitting: Bool {
-        get { self.flag.load(ordering: .relaxed) }
-        set { self.flag.store(newValue, ordering: .relaxed) }
     }
 }

@@ -114,8 +114,8 @@ public struct GatewayService: Service {
             "rlt-gateway running",
             metadata: ["device.id": "\(configuration.device.id)", "boot.id": "\(bootID)", "mqtt.topic": "\(topics.base)"])
 
-        let cadence = loop.cadence
         let onHealthy = self.onHealthy
+        let pace = TickPace()
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -125,15 +125,14 @@ public struct GatewayService: Service {
                     for await edge in gpio.inputEdges { continuation.yield(.edge(edge)) }
                 }
                 group.addTask {
-                    // 20 Hz while emitting, so a session overruns its planned end or a dose limit by
-                    // at most 50 ms of light; 4 Hz otherwise, enough for every timeout (S7: 3 s).
                     while !Task.isCancelled {
-                        try? await Task.sleep(for: .milliseconds(cadence.emitting ? 50 : 250))
+                        try? await Task.sleep(for: pace.interval)
                         continuation.yield(.tick)
                     }
                 }
                 for await input in stream {
                     loop.handle(input)
+                    pace.set(fast: loop.needsFastTicks)
                     if loop.isShuttingDown { break }
                     if case .tick = input { onHealthy() }
                 }
