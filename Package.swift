@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        // The fleet exporter's HTTP endpoint (docs/FLEET.md says why this one).
+        .package(url: "https://github.com/swhitty/FlyingFox.git", from: "0.27.1"),
     ],
     targets: [
         // C libraries from Debian's -dev packages.
@@ -70,10 +72,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Fleet tools: a live view of many panels, a Prometheus exporter, fleet-wide stop.
+        .target(
+            name: "Fleet",
+            dependencies: [
+                "GatewayProtocol", "MQTT", .product(name: "Logging", package: "swift-log"),
+                .product(name: "FlyingFox", package: "FlyingFox"),
+            ]
+        ),
         .executableTarget(
             name: "rlt-gateway",
             dependencies: [
-                "Gateway", "GatewayConfig", "GatewayProtocol", "MQTT", "Ledger",
+                "Gateway", "GatewayConfig", "GatewayProtocol", "MQTT", "Ledger", "Fleet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -100,6 +110,9 @@ let package = Package(
         .executableTarget(
             name: "rlt-reliability", dependencies: ["TestSupport", "MQTT"], path: "Tests/reliability/Runner"),
 
+        // Micro-benchmarks of decoding, the state machine step and encoding (Benchmarks/run).
+        .executableTarget(name: "rlt-bench", dependencies: ["GatewayProtocol"]),
+
         // Shared test helpers: a real mosquitto on a free loopback port, temp dirs, the built daemon.
         .target(name: "TestSupport", dependencies: ["MQTT"]),
 
@@ -111,6 +124,7 @@ let package = Package(
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig"]),
         .testTarget(name: "GatewayProtocolTests", dependencies: ["GatewayProtocol", "SafetyCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "MQTT"]),
+        .testTarget(name: "FleetTests", dependencies: ["Fleet", "GatewayProtocol", "MQTT", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

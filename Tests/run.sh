@@ -2,10 +2,11 @@
 # The test command: installs what the tests need, builds, runs every Swift test (unit, adapters
 # against a real mosquitto and real SQLite files, end to end against the built daemon), then the
 # real-kernel GPIO test under qemu, and Home Assistant discovery in a real Home Assistant core.
-# RLT_SKIP_QEMU=1 / RLT_SKIP_HA=1 leave those out locally.
+# plus the fleet side (Prometheus over bridged brokers, tmux).
+# RLT_SKIP_QEMU=1 / RLT_SKIP_HA=1 / RLT_SKIP_FLEET=1 leave those out locally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash deploy/setup.sh
+bash deploy/setup.sh --tests
 
 echo "== swift build --build-tests"
 swift build --build-tests 2>&1 | grep -E "error|warning: |Compiling|Build complete" | grep -v "^\[.*Compiling" || true
@@ -22,4 +23,9 @@ fi
 if [ "${RLT_SKIP_HA:-0}" != "1" ]; then
     echo "== Home Assistant discovery in a real Home Assistant core"
     bash Tests/homeassistant/run.sh
+fi
+
+if [ "${RLT_SKIP_FLEET:-0}" != "1" ]; then
+    echo "== fleet: exporter scraped by a real Prometheus over bridged brokers, fleet watch in tmux"
+    bash Tests/fleet/run.sh
 fi

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what building, the demo and the tests need on Debian 12 (idempotent; apt only when missing).
+# Installs what building and the demo need on Debian 12, and with --tests what the tests need too
+# (idempotent; apt only when missing).
 set -euo pipefail
 
 packages=(
@@ -10,6 +11,10 @@ packages=(
     sqlite3                                        # ledger tests write foreign databases
     procps psmisc                                  # pgrep / fuser used by scripts
 )
+# `--tests`: also what only the test suites use.
+if [ "${1:-}" = "--tests" ]; then
+    packages+=(prometheus tmux curl)               # fleet tests: a real Prometheus, watch in a terminal
+fi
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

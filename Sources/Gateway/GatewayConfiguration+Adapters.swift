@@ -1,3 +1,4 @@
+import Foundation
 import GPIO
 import GatewayConfig
 import GatewayProtocol
@@ -111,7 +112,7 @@ extension GatewayConfiguration {
             ? MQTTTLS(caFile: self.mqtt.caFile, certFile: self.mqtt.certFile, keyFile: self.mqtt.keyFile) : nil
         return MQTTClientConfiguration(
             host: self.mqtt.host, port: self.mqtt.port, tls: tls, username: self.mqtt.username,
-            password: try self.resolvedPassword(environment: SystemdNotifier.processEnvironment()),
+            password: try self.resolvedPassword(environment: ProcessInfo.processInfo.environment),
             clientID: clientID,
             protocolVersion: self.mqtt.protocolVersion == .v311 ? .v311 : .v5,
             keepaliveSeconds: self.mqtt.keepaliveSeconds)

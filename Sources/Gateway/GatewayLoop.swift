@@ -31,8 +31,9 @@ final class GatewayLoop {
     /// When this run started, for the uptime in `diag`.
     private let startedAt = MonotonicClock.now()
     private(set) var isShuttingDown = false
-    /// Read by the tick task to pick its rate.
-    let cadence = TickCadence()
+    /// True while any output is commanded on or reads back on: the tick must then run at its fast
+    /// pace (``TickPace``). A line stuck on while commanded off keeps it fast too, for S9.
+    private(set) var needsFastTicks = true
 
     init(machine: SafetyMachine, parts: GatewayParts, topics: Topics, logger: Logger) {
         self.machine = machine
@@ -140,7 +141,7 @@ final class GatewayLoop {
         let readback = self.parts.outputs.apply(command)
         if !command.emitting { self.outputsOffAt = MonotonicClock.now() }
         self.lastCommandedOutputs = command
-        self.cadence.emitting = command.emitting
+        self.needsFastTicks = command.emitting || readback.red || readback.nir || readback.master
         self.parts.sensor.outputsChanged(readback)
         self.logger.debug(
             "outputs set",
@@ -161,10 +162,13 @@ final class GatewayLoop {
     // MARK: - Publishing
 
     private func publishResponse(_ response: CommandResponse, now: Instant) {
-        let snapshot =
-            response.includesSnapshot
-            ? Payloads.state(self.machine.snapshot(now: now), unixMs: WallClock.unixMilliseconds(), seq: self.seq)
-            : nil
+        // No `nil` literal here: `JSONValue` is `ExpressibleByNilLiteral`, so `cond ? value : nil` type-checks
+        // as `JSONValue.null` and every response would carry `"data": null` (only get/ping carry data).
+        var snapshot: JSONValue?
+        if response.includesSnapshot {
+            snapshot = Payloads.state(
+                self.machine.snapshot(now: now), unixMs: WallClock.unixMilliseconds(), seq: self.seq)
+        }
         let payload = Payloads.response(response, snapshot: snapshot).bytes
         let message: MQTTMessage
         if let replyTo = self.replyTo {
@@ -256,15 +260,5 @@ extension TemperatureReading {
         case .invalid(let reason, _):
             self = .invalid(reason)
         }
-    }
-}
-
-/// Whether the outputs are on, shared with the tick task so it can tick faster while emitting.
-final class TickCadence: Sendable {
-    private let flag = Atomic<Bool>(false)
-
-    var emitting: Bool {
-        get { self.flag.load(ordering: .relaxed) }
-        set { self.flag.store(newValue, ordering: .relaxed) }
     }
 }

@@ -104,21 +104,21 @@ public struct GatewayService: Service {
         for (name, active) in try gpio.readInputs() {
             loop.handle(.edge(GPIOInputEdge(name: name, active: active, monotonicNanoseconds: 0)))
         }
-        loop.handle(.sample(sensor.read()))
+        // The first reading is taken at once, on the poller's thread (a hung sensor must not keep the
+        // daemon from coming online); until it arrives the stale-sensor clock runs from the boot.
+        let poller = SensorPoller(sensor: sensor, intervalSeconds: Double(configuration.sensor.intervalMs) / 1000)
+        poller.start { continuation.yield(.sample($0)) }
         mqtt.start()
         self.onReady()
         logger.info(
             "rlt-gateway running",
             metadata: ["device.id": "\(configuration.device.id)", "boot.id": "\(bootID)", "mqtt.topic": "\(topics.base)"])
 
-        let sensorInterval = Duration.milliseconds(configuration.sensor.intervalMs)
-        let cadence = loop.cadence
-        let sampler = SensorSampler(sensor: sensor, interval: sensorInterval) { continuation.yield($0) }
-        defer { sampler.stop() }
         let onHealthy = self.onHealthy
         let backlog = InboundBacklog()
         var lastDropReport = ContinuousClock.now
         var quietReportsToTrim = 0
+        let pace = TickPace()
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -131,16 +131,15 @@ public struct GatewayService: Service {
                     for await edge in gpio.inputEdges { continuation.yield(.edge(edge)) }
                 }
                 group.addTask {
-                    // 20 Hz while emitting, so a session overruns its planned end or a dose limit by
-                    // at most 50 ms of light; 4 Hz otherwise, enough for every timeout (S7: 3 s).
                     while !Task.isCancelled {
-                        try? await Task.sleep(for: .milliseconds(cadence.emitting ? 50 : 250))
+                        try? await Task.sleep(for: pace.interval)
                         continuation.yield(.tick)
                     }
                 }
                 for await input in stream {
                     if case .mqtt(.message) = input { backlog.handled() }
                     loop.handle(input)
+                    pace.set(fast: loop.needsFastTicks)
                     if loop.isShuttingDown { break }
                     if case .tick = input {
                         onHealthy()
@@ -168,6 +167,7 @@ public struct GatewayService: Service {
         } onGracefulShutdown: {
             continuation.yield(.shutdown)
         }
+        poller.stop()
         continuation.finish()
         await mqtt.stop(finalMessages: [
             MQTTMessage(

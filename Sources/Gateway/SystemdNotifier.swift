@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import Synchronization
 
 /// Talks to systemd's notify socket (`sd_notify` without libsystemd): `READY=1`, `WATCHDOG=1`,
@@ -13,22 +14,9 @@ public final class SystemdNotifier: Sendable {
     private let watchdogIntervalNs: Int64?
     private let lastPet = Mutex<Int64>(0)
 
-    public init(environment: [String: String] = SystemdNotifier.processEnvironment()) {
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.socketPath = environment["NOTIFY_SOCKET"].flatMap { $0.isEmpty ? nil : $0 }
         self.watchdogIntervalNs = environment["WATCHDOG_USEC"].flatMap { Int64($0) }.map { $0 * 1000 / 2 }
-    }
-
-    public static func processEnvironment() -> [String: String] {
-        var result: [String: String] = [:]
-        var pointer = environ
-        while let entry = pointer.pointee {
-            let text = String(cString: entry)
-            if let eq = text.firstIndex(of: "=") {
-                result[String(text[..<eq])] = String(text[text.index(after: eq)...])
-            }
-            pointer += 1
-        }
-        return result
     }
 
     /// Sends `WATCHDOG=1` if half the watchdog period has passed since the last one.

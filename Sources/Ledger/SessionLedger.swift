@@ -174,11 +174,21 @@ public final class SessionLedger: Sendable {
             return BootContext(
                 history: try Self.history(db, nowUnixMs: nowUnixMs),
                 uncleanSessionID: uncleanSessionID,
-                persistedPresets: try self.presets(db))
+                persistedPresets: try self.presets(db),
+                lastSessionEndedAgeSeconds: try Self.lastSessionEndedAge(db, nowUnixMs: nowUnixMs))
         }
         _ = try self.purge(
             olderThanUnixMs: nowUnixMs - Int64(self.retentionDays) * LedgerSchema.dayMs, nowUnixMs: nowUnixMs)
         return context
+    }
+
+    /// How long ago the newest session ended, so the cooldown (S4) survives a restart. A session
+    /// closed by recovery counts as ending at recovery: when a crash really stopped the light is
+    /// unknown, so the rest period starts over. A backwards clock counts as 0 s ago.
+    private static func lastSessionEndedAge(_ db: Database, nowUnixMs: Int64) throws -> Double? {
+        let newest = try Int64.fetchOne(
+            db, sql: "SELECT MAX(COALESCE(recovered_at_ms, ended_at_ms)) FROM session WHERE ended_at_ms IS NOT NULL")
+        return newest.map { Double(max(0, nowUnixMs - $0)) / 1000 }
     }
 
     private static func history(_ db: Database, nowUnixMs: Int64) throws -> [DoseHistoryEntry] {

@@ -57,14 +57,18 @@ public struct BootContext: Hashable, Sendable {
     public var uncleanSessionID: String?
     /// Presets persisted by an earlier `set`, if any.
     public var persistedPresets: SafetySettings.Presets?
+    /// How long ago (wall clock) the newest session ended, so a restart does not cut the cooldown
+    /// short (S4); `nil` when the ledger holds no session.
+    public var lastSessionEndedAgeSeconds: Double?
 
     public init(
         history: [DoseHistoryEntry] = [], uncleanSessionID: String? = nil,
-        persistedPresets: SafetySettings.Presets? = nil
+        persistedPresets: SafetySettings.Presets? = nil, lastSessionEndedAgeSeconds: Double? = nil
     ) {
         self.history = history
         self.uncleanSessionID = uncleanSessionID
         self.persistedPresets = persistedPresets
+        self.lastSessionEndedAgeSeconds = lastSessionEndedAgeSeconds
     }
 }
 

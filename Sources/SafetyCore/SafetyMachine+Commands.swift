@@ -7,15 +7,31 @@ extension SafetyMachine {
     /// Commands a fleet topic may send (DESIGN.md: allow-list only).
     static let fleetAllowed: Set<CommandName> = [.stop, .get, .identify, .ping]
 
+    /// The key a redelivery repeats exactly: the id together with the command name and the topic
+    /// it came on. A different command that merely reuses an id (a client counting from 1 after a
+    /// restart, a fleet tool's `stop` with a panel client's id) is a new command: a `stop` must
+    /// never be answered with an old `start`'s response and leave the panel emitting.
+    static func deduplicationKey(_ envelope: CommandEnvelope) -> String? {
+        guard let id = envelope.id else { return nil }
+        let source: String =
+            switch envelope.source {
+            case .device: "device"
+            case .fleetAll: "all"
+            case .fleetGroup(let group): "group:\(group)"
+            }
+        return "\(source)\u{1F}\(envelope.commandName ?? "")\u{1F}\(id)"
+    }
+
     mutating func handleCommand(_ envelope: CommandEnvelope, now: Instant, into actions: inout [SafetyAction]) {
-        if let id = envelope.id, let first = self.answered[id] {
+        let key = Self.deduplicationKey(envelope)
+        if let key, let first = self.answered[key] {
             actions.append(.respond(first))
             return
         }
         let response = self.admitAndExecute(envelope, now: now, into: &actions)
         // A rate rejection is transient and had no effect: a retry with the same id may act later.
-        if let id = envelope.id, response.code != .rate {
-            self.answered.remember(response, for: id)
+        if let key, response.code != .rate {
+            self.answered.remember(response, for: key)
         }
         if let code = response.code {
             actions.append(

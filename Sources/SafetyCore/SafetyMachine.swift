@@ -183,6 +183,10 @@ public struct SafetyMachine: Sendable {
             PastSession(startedAt: now.adding(seconds: -max(0, $0.ageSeconds)), dose: $0.dose)
         }
         if let presets = context.persistedPresets { self.presets = presets }
+        if let age = context.lastSessionEndedAgeSeconds, age < self.settings.limits.cooldownSeconds {
+            self.cooldownSince = now.adding(seconds: -max(0, age))
+            self.state = .cooldown
+        }
         if let unclean = context.uncleanSessionID, self.settings.policy.latchOnUncleanRestart {
             self.raise(
                 .uncleanShutdown,

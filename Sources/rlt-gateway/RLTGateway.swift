@@ -7,6 +7,6 @@ struct RLTGateway: AsyncParsableCommand {
         commandName: "rlt-gateway",
         abstract: "Edge daemon of a red / near-infrared LED therapy panel, controlled over MQTT.",
         version: GatewayVersionText.current,
-        subcommands: [Run.self, CheckConfig.self, Session.self, History.self]
+        subcommands: [Run.self, CheckConfig.self, Session.self, History.self, FleetCommand.self]
     )
 }

@@ -4,32 +4,77 @@ import TestSupport
 import Testing
 
 /// One broker, one daemon in simulation mode and one independent MQTT client, as a user has them.
+///
+/// Each harness owns its temporary directory (config, ledger, simulated chip, sensor file) and
+/// normally its broker; fleet tests give several harnesses one shared broker.
 final class GatewayHarness {
-    static let deviceID = "e2e-panel"
+    /// A device id of its own for every harness: test processes of other worktrees run brokers on
+    /// random ports too, and a daemon of theirs still retrying a port this harness's broker now owns
+    /// must neither share a client id with ours (the broker would kick one of them) nor its topics.
+    static func uniqueDeviceID() -> String { "e2e-\(UUID().uuidString.prefix(8).lowercased())" }
     static let redLine = 17
     static let nirLine = 27
     static let masterLine = 22
     static let interlockLine = 23
 
+    let deviceID: String
     let broker: MosquittoBroker
+    /// Whether ``shutdown()`` stops the broker (false when it is shared by a fleet).
+    private let ownsBroker: Bool
     let directory: TemporaryDirectory
     let chip: SimulatedChipDirectory
     let client: TestClient
     var gateway: GatewayProcess
     let configPath: String
     let overrides: [String]
+    let environment: [String: String]
 
-    var base: String { "rlt/\(Self.deviceID)" }
+    var base: String { "rlt/\(self.deviceID)" }
+    /// Where a `sensor.type: file` configuration reads its millidegrees (see ``writeTemperature(_:)``).
+    var sensorFile: String { self.directory.file("temp") }
 
     /// Starts broker, daemon and client, and waits for the retained `status` online.
+    ///
+    /// - Parameters:
+    ///   - deviceID: the panel's id (topics `rlt/<id>/…`).
+    ///   - broker: a broker shared with other harnesses; `nil` starts one of its own.
+    ///   - extraYAML: config text appended to the base file (use `overrides` for keys the base sets:
+    ///     `presets`, `limits`, `sensor`, `gpio`, `mqtt`, `device`, `storage`).
+    ///   - overrides: `--set key=value` overrides.
+    ///   - brokerUpAtStart: false stops the broker before the daemon starts; the harness then does not
+    ///     wait for `online` (call ``waitForOnline(timeout:)`` after starting the broker).
+    ///   - fileSensor: reads the panel temperature from ``sensorFile`` (`sensor.type: file`) instead of
+    ///     the simulated thermal model, so the test plays temperatures.
+    ///   - initialTemperatureMilliC: written to ``sensorFile`` before the daemon starts.
+    ///   - configureClient: adjusts the test client's connection (TLS, credentials) for special brokers.
     init(
-        extraYAML: String = "", overrides extra: [String] = [], environment: [String: String] = [:]
+        deviceID: String = GatewayHarness.uniqueDeviceID(),
+        broker shared: MosquittoBroker? = nil,
+        extraYAML: String = "",
+        overrides extra: [String] = [],
+        brokerUpAtStart: Bool = true,
+        fileSensor: Bool = false,
+        environment: [String: String] = [:],
+        initialTemperatureMilliC: Int = 30000,
+        configureClient: (inout MQTTClientConfiguration) -> Void = { _ in }
     ) async throws {
-        self.broker = try await MosquittoBroker()
+        self.deviceID = deviceID
+        if let shared {
+            self.broker = shared
+            self.ownsBroker = false
+        } else {
+            self.broker = try await MosquittoBroker()
+            self.ownsBroker = true
+        }
         self.directory = try TemporaryDirectory(prefix: "rlt-e2e")
         self.chip = SimulatedChipDirectory(path: self.directory.file("gpio"))
+        try self.directory.write("temp", "\(initialTemperatureMilliC)\n")
+        let sensor =
+            fileSensor
+            ? "{ type: file, path: \(self.directory.file("temp")), interval_ms: 100 }"
+            : "{ type: simulated, interval_ms: 100 }"
         let yaml = """
-            device: { id: \(Self.deviceID), name: "E2E panel", model: "RLT-660/850" }
+            device: { id: \(deviceID), name: "E2E panel", model: "RLT-660/850" }
             mqtt: { url: "mqtt://127.0.0.1:\(self.broker.port)", keepalive_s: 5 }
             gpio:
               backend: simulated
@@ -40,7 +85,7 @@ final class GatewayHarness {
                 master: { line: \(Self.masterLine) }
               inputs:
                 interlock: { line: \(Self.interlockLine), bias: pull-up }
-            sensor: { type: simulated, interval_ms: 100 }
+            sensor: \(sensor)
             presets: { channels: both, intensity_pct: 100, duration_s: 60 }
             limits: { cooldown_s: 1 }
             storage: { path: \(self.directory.file("ledger.sqlite")) }
@@ -48,30 +93,60 @@ final class GatewayHarness {
             """
         self.configPath = try self.directory.write("gateway.yaml", yaml)
         self.overrides = extra
-        self.client = try TestClient(port: self.broker.port, subscriptions: ["rlt/\(Self.deviceID)/#"])
+        if !brokerUpAtStart { await self.broker.stop() }
+        self.client = try TestClient(
+            port: self.broker.port, subscriptions: ["rlt/\(deviceID)/#"], configure: configureClient)
+        self.environment = environment
         self.gateway = try GatewayProcess(configPath: self.configPath, overrides: extra, environment: environment)
-        guard await self.client.waitForConnection() else { throw HarnessError("test client never connected") }
-        var online = false
-        let deadline = ContinuousClock.now + .seconds(30)
-        while !online, self.gateway.isRunning, ContinuousClock.now < deadline {
-            online =
-                await self.client.waitForMessage(topic: "\(self.base)/status", timeout: .milliseconds(200), where: {
-                    $0.payloadText.contains(#""online""#)
-                }) != nil
+        guard brokerUpAtStart else { return }
+        guard await self.client.waitForConnection() else {
+            await self.shutdown()
+            throw HarnessError("test client never connected")
         }
-        guard online else {
+        guard await self.waitForOnline() else {
             await self.shutdown()
             throw HarnessError("gateway never published status online; log:\n\(self.gateway.log)")
         }
+        // Consume the boot `state` (published right after the birth), so a test waiting for a state
+        // only ever sees states caused by what it did.
+        guard await self.waitForState(where: { _ in true }) != nil else {
+            await self.shutdown()
+            throw HarnessError("gateway never published its state after connecting; log:\n\(self.gateway.log)")
+        }
+    }
+
+    /// Waits for a `status` message saying online (consumes it); gives up early when the daemon exits.
+    func waitForOnline(timeout: Duration = .seconds(30)) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while self.gateway.isRunning, ContinuousClock.now < deadline {
+            let online = await self.client.waitForMessage(
+                topic: "\(self.base)/status", timeout: .milliseconds(200),
+                where: { $0.payloadText.contains(#""online""#) })
+            if online != nil { return true }
+        }
+        return false
     }
 
     /// Sends a command and returns its response (matched by id).
-    func command(_ json: String, id: String, retain: Bool = false) async throws -> [String: Any] {
-        self.client.publish(topic: "\(self.base)/cmd", text: json, retain: retain)
+    ///
+    /// - Parameter paced: waits 250 ms first, so a test's sequence of commands stays below the
+    ///   daemon's rate limit (5/s, burst 10) and never gets `E_RATE` by accident.
+    func command(
+        _ json: String, id: String, topic: String? = nil, retain: Bool = false, paced: Bool = true
+    ) async throws -> [String: Any] {
+        if paced { try await Task.sleep(for: .milliseconds(250)) }
+        self.client.publish(topic: topic ?? "\(self.base)/cmd", text: json, retain: retain)
+        return try await self.response(id: id)
+    }
+
+    /// Waits for the response with `id` on `<base>/res`.
+    func response(id: String, timeout: Duration = .seconds(10)) async throws -> [String: Any] {
         guard
-            let message = await self.client.waitForMessage(topic: "\(self.base)/res", where: {
-                $0.payloadText.contains(#""id":"\#(id)""#)
-            })
+            let message = await self.client.waitForMessage(
+                topic: "\(self.base)/res", timeout: timeout,
+                where: {
+                    $0.payloadText.contains(#""id":"\#(id)""#)
+                })
         else {
             throw HarnessError("no response to \(id); gateway log:\n\(self.gateway.log)")
         }
@@ -80,12 +155,62 @@ final class GatewayHarness {
 
     /// Waits for a retained/heartbeat `state` whose `state` field is `expected`.
     func waitForState(_ expected: String, timeout: Duration = .seconds(10)) async -> [String: Any]? {
+        await self.waitForState(timeout: timeout) { $0["state"] as? String == expected }
+    }
+
+    /// Waits for a `state` message whose decoded object satisfies `predicate` (consumes the ones before).
+    func waitForState(
+        timeout: Duration = .seconds(10), where predicate: @escaping @Sendable ([String: Any]) -> Bool
+    ) async -> [String: Any]? {
         guard
-            let message = await self.client.waitForMessage(topic: "\(self.base)/state", timeout: timeout, where: {
-                $0.payloadText.contains(#""state":"\#(expected)""#)
-            })
+            let message = await self.client.waitForMessage(
+                topic: "\(self.base)/state", timeout: timeout,
+                where: {
+                    (try? Self.object($0)).map(predicate) ?? false
+                })
         else { return nil }
         return try? Self.object(message)
+    }
+
+    /// Waits for an `event` named `name` (and matching `predicate`); consumes it.
+    func waitForEvent(
+        _ name: String, timeout: Duration = .seconds(10),
+        where predicate: @escaping @Sendable ([String: Any]) -> Bool = { _ in true }
+    ) async -> [String: Any]? {
+        guard
+            let message = await self.client.waitForMessage(
+                topic: "\(self.base)/event", timeout: timeout,
+                where: {
+                    guard let object = try? Self.object($0) else { return false }
+                    return object["event"] as? String == name && predicate(object)
+                })
+        else { return nil }
+        return try? Self.object(message)
+    }
+
+    /// The newest `state` received and not consumed yet, without consuming it.
+    var latestState: [String: Any]? {
+        self.client.messages(topic: "\(self.base)/state").last.flatMap { try? Self.object($0) }
+    }
+
+    /// Whether red, nir and master all read `level` (waits up to `timeout`).
+    func linesRead(_ level: Int, timeout: Duration = .seconds(10)) async -> Bool {
+        for line in [Self.redLine, Self.nirLine, Self.masterLine] {
+            guard await self.chip.waitForValue(line: line, level, timeout: timeout) else { return false }
+        }
+        return true
+    }
+
+    /// Plays a panel temperature for `sensor.type: file` (millidegrees, as sysfs writes them).
+    func writeTemperature(milliC: Int) throws {
+        try "\(milliC)\n".write(toFile: self.sensorFile, atomically: true, encoding: .utf8)
+    }
+
+    /// Starts a new daemon process with the same config and overrides (after a crash or stop).
+    func restartGateway() async throws {
+        await self.gateway.terminate()
+        self.gateway = try GatewayProcess(
+            configPath: self.configPath, overrides: self.overrides, environment: self.environment)
     }
 
     static func object(_ message: MQTTMessage) throws -> [String: Any] {
@@ -97,10 +222,13 @@ final class GatewayHarness {
 
     /// Runs `body` with a fresh harness and always tears it down (processes, broker, files) after.
     static func with(
-        extraYAML: String = "", overrides: [String] = [], environment: [String: String] = [:],
+        extraYAML: String = "", overrides: [String] = [], brokerUpAtStart: Bool = true, fileSensor: Bool = false,
+        initialTemperatureMilliC: Int = 30000, environment: [String: String] = [:],
         _ body: (GatewayHarness) async throws -> Void
     ) async throws {
-        let harness = try await GatewayHarness(extraYAML: extraYAML, overrides: overrides, environment: environment)
+        let harness = try await GatewayHarness(
+            extraYAML: extraYAML, overrides: overrides, brokerUpAtStart: brokerUpAtStart, fileSensor: fileSensor,
+            environment: environment, initialTemperatureMilliC: initialTemperatureMilliC)
         do {
             try await body(harness)
         } catch {
@@ -113,7 +241,7 @@ final class GatewayHarness {
     func shutdown() async {
         await self.gateway.terminate()
         await self.client.stop()
-        await self.broker.stop()
+        if self.ownsBroker { await self.broker.stop() }
         self.directory.remove()
     }
 }
@@ -121,4 +249,12 @@ final class GatewayHarness {
 struct HarnessError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+extension Dictionary where Key == String, Value == Any {
+    /// A numeric member as `Double` (JSONSerialization gives `NSNumber`s).
+    func number(_ key: String) -> Double? { (self[key] as? NSNumber)?.doubleValue }
+    func string(_ key: String) -> String? { self[key] as? String }
+    func object(_ key: String) -> [String: Any]? { self[key] as? [String: Any] }
+    var faults: [String] { self["faults"] as? [String] ?? [] }
 }

@@ -54,6 +54,34 @@ struct SessionLedgerTests {
         }
     }
 
+    @Test func recover_reportsHowLongAgoTheNewestSessionEnded_forTheCooldown() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/ledger.sqlite"
+            do {
+                let empty = try SessionLedger(path: path)
+                #expect(try empty.recover(nowUnixMs: t0).lastSessionEndedAgeSeconds == nil)
+                try recordSession(empty, "s1", startMs: t0, seconds: 600, red: 30, nir: 24)
+            }
+            let ledger = try SessionLedger(path: path)
+            // Ended at t0 + 600 s; recovery 30 s later.
+            #expect(try ledger.recover(nowUnixMs: t0 + 630_000).lastSessionEndedAgeSeconds == 30)
+        }
+    }
+
+    @Test func recover_countsAnUncleanSessionAsEndingAtRecovery() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/ledger.sqlite"
+            do {
+                let ledger = try SessionLedger(path: path)
+                try ledger.perform(.sessionOpened(plan("crashed")), unixMs: t0)
+            }
+            let ledger = try SessionLedger(path: path)
+            let boot = try ledger.recover(nowUnixMs: t0 + hourMs)
+            #expect(boot.uncleanSessionID == "crashed")
+            #expect(boot.lastSessionEndedAgeSeconds == 0)
+        }
+    }
+
     @Test func sessions_whenSeveralRecorded_listsNewestFirstUpToTheLimit() throws {
         try withTemporaryDirectory { dir in
             let ledger = try SessionLedger(path: dir + "/ledger.sqlite")

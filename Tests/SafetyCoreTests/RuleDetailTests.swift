@@ -81,6 +81,43 @@ struct RuleDetailTests {
         #expect(rig.state == .idle)
     }
 
+    @Test func stopReusingAStartsID_isANewCommand_andStops() throws {
+        var rig = Rig.ready()
+        #expect(rig.command(.start(.init()), id: "1").response?.ok == true)
+        #expect(rig.outputs.emitting)
+        let stopped = rig.command(.stop, id: "1")
+        #expect(stopped.response?.commandName == "stop")
+        #expect(!rig.outputs.emitting)
+        #expect(rig.state == .cooldown)
+    }
+
+    @Test func fleetStopReusingADeviceID_isANewCommand_andStops() throws {
+        var rig = Rig.ready()
+        #expect(rig.command(.start(.init()), id: "7").response?.ok == true)
+        let fleet = rig.envelope(.stop, id: "7", source: .fleetAll)
+        let stopped = rig.send(.command(fleet))
+        #expect(stopped.response?.ok == true)
+        #expect(!rig.outputs.emitting)
+    }
+
+    @Test func boot_shortlyAfterASession_startsInCooldown_andRestsTheRemainder() {
+        var rig = Rig(SafetySettings())
+        rig.send(.boot(BootContext(lastSessionEndedAgeSeconds: 100)))
+        rig.send(.input(.interlock, active: true))
+        rig.send(.temperature(.valid(Celsius(rig.temperature))))
+        #expect(rig.state == .cooldown)
+        #expect(rig.command(.start(.init())).response?.code == .cooldown)
+        rig.run(for: 21)
+        #expect(rig.state == .idle)
+        #expect(rig.command(.start(.init())).response?.ok == true)
+    }
+
+    @Test func boot_longAfterASession_isIdle() {
+        var rig = Rig(SafetySettings())
+        rig.send(.boot(BootContext(lastSessionEndedAgeSeconds: 500)))
+        #expect(rig.state == .idle)
+    }
+
     @Test func duplicateMemory_isBounded() {
         var settings = SafetySettings()
         settings.rateLimit = .init(perSecond: 1000, burst: 1000)

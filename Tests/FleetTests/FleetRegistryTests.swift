@@ -1,0 +1,94 @@
+import Testing
+
+@testable import Fleet
+
+@Suite struct FleetRegistryTests {
+    @Test func stateMessage_fillsTheRecord() throws {
+        var registry = FleetRegistry()
+        registry.feed("p1", .state, Payload.state(faults: ["F_OVERTEMP"]))
+        let p = try #require(registry.panels["p1"])
+        #expect(p.state == .running)
+        #expect(p.temperatureC == 31.5)
+        #expect(p.dose == PanelRecord.Dose(total: 1.25, red: 0.75, nir: 0.5))
+        #expect(p.remainingSeconds == 90)
+        #expect(p.dose24h == 7.5)
+        #expect(p.sessions24h == 2)
+        #expect(p.emitting == true)
+        #expect(p.faults == ["F_OVERTEMP"])
+        #expect(p.lastSeen == 1_700_000_000, "last seen comes from the payload's ts, not the arrival time")
+        #expect(p.online == true, "a panel that publishes state is connected")
+    }
+
+    @Test func retainedStateAlone_doesNotClaimThePanelIsOnline() {
+        var registry = FleetRegistry()
+        registry.feed("p1", .state, Payload.state(), retained: true)
+        #expect(registry.panels["p1"]?.online == nil)
+        #expect(registry.panels["p1"]?.state == .running)
+    }
+
+    @Test func offlineStatus_marksThePanelAndKeepsIt() throws {
+        var registry = FleetRegistry()
+        registry.feed("p1", .status, Payload.online())
+        registry.feed("p1", .state, Payload.state())
+        registry.feed("p1", .status, Payload.offline())
+        let p = try #require(registry.panels["p1"])
+        #expect(p.online == false)
+        #expect(p.offlineReason == "connection_lost")
+        #expect(p.temperatureC == 31.5, "last known values stay, marked offline")
+        #expect(p.emitting == nil, "an offline panel's output state is unknown")
+    }
+
+    @Test func comingBackOnline_orRebooting_countsAsReconnect() {
+        var registry = FleetRegistry()
+        registry.feed("p1", .status, Payload.online(boot: "a"))
+        #expect(registry.panels["p1"]?.counters.reconnects == 0)
+        registry.feed("p1", .status, Payload.offline())
+        registry.feed("p1", .status, Payload.online(boot: "a"))
+        #expect(registry.panels["p1"]?.counters.reconnects == 1)
+        registry.feed("p1", .status, Payload.online(boot: "b"))
+        #expect(registry.panels["p1"]?.counters.reconnects == 2, "a new boot id while online: its will was missed")
+        #expect(registry.panels["p1"]?.offlineReason == nil)
+    }
+
+    @Test func retainedStatusWithoutTimestamp_isNotASighting_liveOneIs() {
+        var registry = FleetRegistry()
+        registry.feed("p1", .status, Payload.online(), retained: true, now: 500)
+        #expect(registry.panels["p1"]?.lastSeen == nil)
+        registry.feed("p1", .status, Payload.online(), retained: false, now: 600)
+        #expect(registry.panels["p1"]?.lastSeen == 600)
+    }
+
+    @Test func sessionAndFaultEvents_areCounted_retainedOnesAreNot() throws {
+        var registry = FleetRegistry()
+        registry.feed("p1", .event, Payload.event("session_started"))
+        registry.feed("p1", .event, Payload.event("completed"))
+        registry.feed("p1", .event, Payload.event("aborted"))
+        registry.feed("p1", .event, Payload.event("fault_raised", extra: #","fault":"F_SENSOR_STALE""#))
+        registry.feed("p1", .event, Payload.event("session_started"), retained: true)
+        let c = try #require(registry.panels["p1"]?.counters)
+        #expect(c.sessionsStarted == 1)
+        #expect(c.sessionsCompleted == 1)
+        #expect(c.sessionsAborted == 1)
+        #expect(c.faultsRaised == 1)
+        #expect(registry.panels["p1"]?.faults == ["F_SENSOR_STALE"], "a raised fault shows before the next state")
+    }
+
+    @Test(arguments: ["not json", "[1,2]", "\"text\"", ""])
+    func payloadThatIsNotAnObject_isCountedAndIgnored(text: String) {
+        var registry = FleetRegistry()
+        let changed = registry.feed("p1", .state, Array(text.utf8))
+        #expect(!changed)
+        #expect(registry.invalidMessages == 1)
+        #expect(registry.panels.isEmpty)
+    }
+
+    @Test func repeatedIdenticalState_reportsNoChange() {
+        var registry = FleetRegistry()
+        let first = registry.feed("p1", .state, Payload.state())
+        let same = registry.feed("p1", .state, Payload.state())
+        let warmer = registry.feed("p1", .state, Payload.state(temperature: "32"))
+        #expect(first)
+        #expect(!same)
+        #expect(warmer)
+    }
+}
