@@ -2,8 +2,9 @@
 # The test command: installs what the tests need, builds, runs every Swift test (unit, adapters
 # against a real mosquitto and real SQLite files, end to end against the built daemon), then the
 # real-kernel GPIO test under qemu, and Home Assistant discovery in a real Home Assistant core.
-# plus the fleet side (Prometheus over bridged brokers, tmux).
-# RLT_SKIP_QEMU=1 / RLT_SKIP_HA=1 / RLT_SKIP_FLEET=1 leave those out locally.
+# plus the fleet side (Prometheus over bridged brokers, tmux) and the reliability suite in its
+# time-bounded form (faults injected, fuzzing, hostile input, flood, security).
+# RLT_SKIP_QEMU=1 / RLT_SKIP_HA=1 / RLT_SKIP_FLEET=1 / RLT_SKIP_RELIABILITY=1 leave those out locally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/setup.sh --tests
@@ -28,4 +29,9 @@ fi
 if [ "${RLT_SKIP_FLEET:-0}" != "1" ]; then
     echo "== fleet: exporter scraped by a real Prometheus over bridged brokers, fleet watch in tmux"
     bash Tests/fleet/run.sh
+fi
+
+if [ "${RLT_SKIP_RELIABILITY:-0}" != "1" ]; then
+    echo "== reliability (quick): scenarios survived/total, fuzzing, hostile MQTT, flood RSS, security"
+    bash Tests/reliability/run.sh --quick
 fi
