@@ -123,7 +123,13 @@ public struct GatewayService: Service {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for await event in mqtt.events {
-                        if case .message = event, !backlog.admit() { continue }
+                        if case .message(let message) = event, !backlog.admit() {
+                            // Shed the flood, but never a stop.
+                            guard case .command = topics.classify(message.topic),
+                                CommandDecoder.isStop(message.payload)
+                            else { continue }
+                            backlog.admitAnyway()
+                        }
                         continuation.yield(.mqtt(event))
                     }
                 }

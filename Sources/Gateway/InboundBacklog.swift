@@ -8,7 +8,7 @@ import Synchronization
 /// input waits behind minutes of queued commands. Past ``limit`` waiting messages, new messages are
 /// dropped before they enter the stream (and counted, for a warning): the safety inputs keep their
 /// reaction time, and the flooder's commands are shed, as the rate limit (S15) would refuse them
-/// anyway.
+/// anyway. A `stop` is never shed: it is recognised cheaply and let in past the limit.
 final class InboundBacklog: Sendable {
     /// About 50 ms of the loop's work at its measured pace.
     static let limit = 256
@@ -24,6 +24,12 @@ final class InboundBacklog: Sendable {
         }
         self.pending.add(1, ordering: .relaxed)
         return true
+    }
+
+    /// Counts in a message that must reach the loop whatever the backlog: a `stop` (S15: `stop`
+    /// always passes). It still waits behind at most ``limit`` messages, about 50 ms.
+    func admitAnyway() {
+        self.pending.add(1, ordering: .relaxed)
     }
 
     /// The loop took one message out of the stream.

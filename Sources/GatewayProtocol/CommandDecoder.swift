@@ -44,6 +44,14 @@ public enum CommandDecoder {
         return envelope
     }
 
+    /// Whether a payload is a well-formed `stop` command: the one command that must get through a
+    /// flood (S15). Cheap enough to run on every message the gateway would otherwise shed.
+    public static func isStop(_ payload: [UInt8]) -> Bool {
+        let envelope = Self.decode(
+            payload, source: .device, retained: false, receivedAtUnixMs: 0, maximumBytes: 4096)
+        return envelope.body == .decoded(.stop)
+    }
+
     private static func decodeBody(
         _ document: JSONValue, members: [(String, JSONValue)], into envelope: inout CommandEnvelope
     ) -> CommandEnvelope.Body {

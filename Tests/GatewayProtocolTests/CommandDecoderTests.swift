@@ -119,6 +119,14 @@ struct CommandDecoderTests {
                 == .decoded(.ack(.one(.overTemperature))))
     }
 
+    @Test func isStop_recognisesOnlyAWellFormedStop() {
+        #expect(CommandDecoder.isStop(Array(#"{"id":"s","cmd":"stop"}"#.utf8)))
+        #expect(CommandDecoder.isStop(Array(#"{"cmd":"stop"}"#.utf8)))
+        #expect(!CommandDecoder.isStop(Array(#"{"id":"s","cmd":"start"}"#.utf8)))
+        #expect(!CommandDecoder.isStop(Array(#"{"id":"s","cmd":"stop","args":{"x":1}}"#.utf8)))
+        #expect(!CommandDecoder.isStop(Array("stop".utf8)))
+    }
+
     @Test func retainedFlagAndSize_travelWithTheEnvelope() {
         let text = #"{"id":"r","cmd":"start"}"#
         let envelope = self.decode(text, retained: true)
