@@ -62,6 +62,8 @@ final class MosquittoSession: @unchecked Sendable {
     let logger: Logger
     let continuation: AsyncStream<MQTTEvent>.Continuation
     let state: Mutex<State>
+    /// Messages handed to libmosquitto and not yet written (QoS 0) or acknowledged (QoS 1/2).
+    private let inFlight = Atomic<Int>(0)
     private let handle: OpaquePointer
 
     init(
@@ -319,6 +321,8 @@ final class MosquittoSession: @unchecked Sendable {
     // MARK: Callbacks (network thread): copy out, update state, yield
 
     private func connectAnswered(reasonCode: Int32) {
+        // A fresh connection: whatever the last one had in flight is gone or will be resent.
+        self.inFlight.store(0, ordering: .relaxed)
         guard reasonCode == 0 else {
             let text =
                 self.configuration.protocolVersion == .v5
@@ -379,6 +383,11 @@ final class MosquittoSession: @unchecked Sendable {
 
     private func published(mid: Int32) {
         self.state.withLock { _ = $0.pendingFinal.remove(mid) }
+        // Approximate by design: a callback for a message of an earlier connection may arrive
+        // after the count was reset, so never let it go below zero.
+        if self.inFlight.subtract(1, ordering: .relaxed).newValue < 0 {
+            self.inFlight.store(0, ordering: .relaxed)
+        }
     }
 
     private func received(_ message: MQTTMessage) {
@@ -408,6 +417,15 @@ final class MosquittoSession: @unchecked Sendable {
                 return nil
             case .idle, .running:
                 break
+            }
+            if state.connected, case .dropWhenOffline = queueing,
+                self.inFlight.load(ordering: .relaxed) >= self.configuration.inFlightDropLimit
+            {
+                // libmosquitto's own queue is unbounded while connected: under a flood of commands the
+                // answers would pile up without limit. Droppable messages (responses, telemetry) are
+                // shed past the limit and counted, never silently.
+                state.queue.countDropped(1)
+                return nil
             }
             if state.connected {
                 let problem = self.send(message, mid: nil)
@@ -458,7 +476,10 @@ final class MosquittoSession: @unchecked Sendable {
                 self.handle, mid, message.topic, length, bytes.baseAddress, Int32(message.qos.rawValue),
                 message.retain, properties)
         }
-        if rc == MOSQ_ERR_SUCCESS.rawValue { return nil }
+        if rc == MOSQ_ERR_SUCCESS.rawValue {
+            self.inFlight.add(1, ordering: .relaxed)
+            return nil
+        }
         if rc == MOSQ_ERR_NO_CONN.rawValue { return "offline" }
         return "publishing to \(message.topic) failed: rc=\(rc) (\(Self.text(rc)))"
     }
