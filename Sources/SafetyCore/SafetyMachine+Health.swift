@@ -134,7 +134,13 @@ extension SafetyMachine {
         return nil
     }
 
-    mutating func trackMismatch(now: Instant) {
+    /// Starts or stops the S9 mismatch clock at the end of an event.
+    ///
+    /// `handedOver` is the command the shell held before this event. Only a different command
+    /// restarts the grace period: a repeated identical one (the OFF re-sent on a new fault, at boot
+    /// or shutdown) changes nothing the hardware is asked to do, so a disagreement keeps its age.
+    mutating func trackMismatch(now: Instant, handedOver: OutputCommand) {
+        if self.commanded != handedOver { self.mismatchSince = nil }
         if self.outputMismatch == nil {
             self.mismatchSince = nil
         } else if self.mismatchSince == nil {
@@ -187,9 +193,13 @@ extension SafetyMachine {
 
     /// Latches a fault: emission off, the session aborted, state `fault`.
     ///
-    /// Re-raising a latched fault only re-enforces emission off; it is not announced twice.
+    /// A new fault re-sends `setOutputs(.off)` first even when the core believes the outputs are
+    /// already off: the fault may mean the hardware did not follow (S9) or the shell lost a command,
+    /// so repeating OFF is defence in depth. Re-raising a latched fault only re-enforces emission
+    /// off; it is not announced twice.
     mutating func raise(_ fault: FaultCode, detail: String, now: Instant, into actions: inout [SafetyAction]) {
         let isNew = self.faults.insert(fault).inserted
+        if isNew { self.forceOutputsOff = true }
         self.endSession(reason: .fault, now: now, into: &actions)
         self.state = .fault
         self.applyOutputs(now: now)

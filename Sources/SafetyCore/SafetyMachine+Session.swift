@@ -190,8 +190,9 @@ extension SafetyMachine {
         guard wanted != self.commanded else { return }
         let wasEmitting = self.commanded.emitting
         self.commanded = wanted
-        // A new command gets a fresh readback grace period (S9).
-        self.mismatchSince = nil
+        // The S9 grace period restarts in `trackMismatch`, only for a command the shell actually gets:
+        // within one event the outputs may go off and on again (a session ends, the next starts), and
+        // the hardware that never saw those steps must not win a fresh grace period from them.
         if wanted.emitting, !wasEmitting {
             self.armHeatingWatch(now: now)
         } else if !wanted.emitting {

@@ -88,7 +88,8 @@ public struct SafetyMachine: Sendable {
     /// Where in the current action list a turn-on `setOutputs` belongs (after the ledger's
     /// `sessionOpened`, before the notices); only used while building one event's actions.
     var pendingOutputsIndex: Int?
-    /// Boot and shutdown always repeat `setOutputs(.off)`, even when the core thinks it is off.
+    /// Boot, shutdown and a newly latched fault always repeat `setOutputs(.off)`, even when the core
+    /// thinks the outputs are already off.
     var forceOutputsOff = false
 
     public init(settings: SafetySettings, bootID: String) {
@@ -131,7 +132,7 @@ public struct SafetyMachine: Sendable {
         }
         self.checkConsistency(now: now, into: &actions)
         self.applyOutputs(now: now)
-        self.trackMismatch(now: now)
+        self.trackMismatch(now: now, handedOver: outputsBefore)
         return self.finish(actions, outputsBefore: outputsBefore)
     }
 

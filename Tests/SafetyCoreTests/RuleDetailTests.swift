@@ -227,4 +227,84 @@ struct RuleDetailTests {
         let actions = rig.run(for: 30.25)
         #expect(actions.notices.contains("completed(duration)"))
     }
+
+    // MARK: - A new fault re-sends OFF (S9, S16)
+
+    /// Plays ticks every 0.25 s for up to `seconds` and returns the actions of the event that
+    /// announced `fault`, or `nil` when none did.
+    private static func actionsRaising(
+        _ fault: FaultCode, rig: inout Rig, within seconds: Double
+    ) -> [SafetyAction]? {
+        for _ in 0..<Int((seconds / 0.25).rounded()) {
+            rig.advance(0.25)
+            let actions = rig.send(.tick)
+            if actions.notices.contains("fault_raised(\(fault.rawValue))") { return actions }
+        }
+        return nil
+    }
+
+    @Test func readbackStuckOnAfterStop_latchesMismatchAndResendsOutputsOffFirst() throws {
+        var rig = Rig.running()
+        rig.run(for: 2)
+        let stopped = rig.command(.stop)
+        #expect(stopped.first == .setOutputs(.off))
+        // The relay welds: the hardware keeps reading red on although the core already said off.
+        rig.honestHardware = false
+        #expect(rig.send(.outputReadback(OutputReadback(red: true, nir: false, master: true)))
+            .outputCommands.isEmpty)
+        let raised = try #require(Self.actionsRaising(.outputMismatch, rig: &rig, within: 2))
+        // The core believed the outputs were off all along, and still repeats OFF before anything else.
+        #expect(raised.first == .setOutputs(.off))
+        #expect(raised.outputCommands == [.off])
+        #expect(rig.snapshot.faults == [.outputMismatch])
+        // The latched fault is re-checked on every event but not re-announced, and OFF is not re-sent.
+        rig.advance(0.25)
+        let again = rig.send(.tick)
+        #expect(again.outputCommands.isEmpty)
+        #expect(again.notices.isEmpty)
+    }
+
+    @Test func newFaultWhileIdle_resendsOutputsOffFirst_butAKnownFaultDoesNot() {
+        var rig = Rig.ready()
+        let first = rig.send(.storageFailed("disk full"))
+        #expect(first.first == .setOutputs(.off))
+        #expect(first.notices == ["fault_raised(F_STORAGE)"])
+        let repeated = rig.send(.storageFailed("disk full"))
+        #expect(repeated.outputCommands.isEmpty)
+        #expect(repeated.notices.isEmpty)
+    }
+
+    @Test func newFaultWhileRunning_turnsOutputsOffOnceAndFirst() {
+        var rig = Rig.running()
+        rig.run(for: 1)
+        let actions = rig.send(.storageFailed("disk full"))
+        #expect(actions.first == .setOutputs(.off))
+        #expect(actions.outputCommands == [.off])
+        #expect(actions.notices == ["aborted(fault)", "fault_raised(F_STORAGE)"])
+    }
+
+    /// S9's grace period restarts only for a command the shell gets: a session that ends and the
+    /// next that starts within one event leave the outputs as they were, and the disagreement
+    /// must keep its age.
+    @Test func mismatchClock_keepsRunning_whenASessionEndsAndTheNextStartsInOneEvent() {
+        var settings = SafetySettings()
+        settings.limits.cooldownSeconds = 0
+        var rig = Rig.running(settings, StartArguments(durationSeconds: 1))
+        rig.honestHardware = false
+        rig.advance(0.5)
+        rig.send(.outputReadback(.off))
+        // The first session reaches its duration and the start opens the next: no setOutputs at all.
+        rig.advance(0.6)
+        let restarted = rig.command(.start(StartArguments(durationSeconds: 10)))
+        #expect(restarted.response?.ok == true)
+        #expect(restarted.notices.contains("completed(duration)"))
+        #expect(restarted.outputCommands.isEmpty)
+        #expect(rig.outputs.emitting)
+        // 1.1 s after the readback started to disagree, past the 1 s allowed.
+        rig.advance(0.5)
+        let late = rig.send(.tick)
+        #expect(late.notices.contains("fault_raised(F_OUTPUT_MISMATCH)"))
+        #expect(late.first == .setOutputs(.off))
+        #expect(rig.snapshot.faults.contains(.outputMismatch))
+    }
 }

@@ -79,10 +79,15 @@ struct World {
     mutating func deliver(_ event: SafetyEvent) {
         guard self.violation == nil else { return }
         let before = self.outputs
+        let faultsBefore = Set(self.machine.snapshot(now: self.now).faults)
         let actions = self.machine.handle(event, now: self.now)
         self.handled += 1
         self.update(for: event)
         self.checkActions(actions, event: event, before: before)
+        let newFaults = Set(self.machine.snapshot(now: self.now).faults).subtracting(faultsBefore)
+        if !newFaults.isEmpty, actions.first != .setOutputs(.off) {
+            self.fail("new fault \(newFaults.sorted()) did not re-send outputs off first: \(actions)")
+        }
         for notice in actions.notices { self.seen[notice, default: 0] += 1 }
         if self.outputs.emitting { self.litEvents += 1 }
         self.stepSeconds = 0
