@@ -166,8 +166,7 @@ final class GatewayLoop {
         // as `JSONValue.null` and every response would carry `"data": null` (only get/ping carry data).
         var snapshot: JSONValue?
         if response.includesSnapshot {
-            snapshot = Payloads.state(
-                self.machine.snapshot(now: now), unixMs: WallClock.unixMilliseconds(), seq: self.seq)
+            snapshot = self.stateDocument(now: now)
         }
         let payload = Payloads.response(response, snapshot: snapshot).bytes
         let message: MQTTMessage
@@ -181,10 +180,16 @@ final class GatewayLoop {
         self.parts.mqtt.publish(message, queueing: .dropWhenOffline)
     }
 
+    /// The one document `state`, `tele` and `get` answers share (DESIGN: one schema for both topics),
+    /// stamped with the current `seq`.
+    private func stateDocument(now: Instant) -> JSONValue {
+        Payloads.state(self.machine.snapshot(now: now), unixMs: WallClock.unixMilliseconds(), seq: self.seq)
+    }
+
     private func publishState(now: Instant) {
         self.seq += 1
         self.lastStateAt = now
-        let payload = Payloads.state(self.machine.snapshot(now: now), unixMs: WallClock.unixMilliseconds(), seq: self.seq)
+        let payload = self.stateDocument(now: now)
         self.parts.mqtt.publish(
             MQTTMessage(topic: self.topics.state, payload: payload.bytes, qos: .atLeastOnce, retain: true),
             queueing: .latestWins(key: "state"))
@@ -208,7 +213,7 @@ final class GatewayLoop {
         if let last = self.lastTelemetryAt, now.seconds(since: last) < interval { return }
         self.lastTelemetryAt = now
         self.seq += 1
-        let payload = Payloads.state(self.machine.snapshot(now: now), unixMs: WallClock.unixMilliseconds(), seq: self.seq)
+        let payload = self.stateDocument(now: now)
         self.parts.mqtt.publish(
             MQTTMessage(topic: self.topics.telemetry, payload: payload.bytes, qos: .atMostOnce, retain: false),
             queueing: .dropWhenOffline)

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import SafetyCore
+import Sensors
 
 /// Reads `CLOCK_MONOTONIC`, the clock every safety timeout and dose integral runs on.
 ///
@@ -9,9 +10,8 @@ import SafetyCore
 /// directly; the wall clock only labels payloads and ledger rows.
 public enum MonotonicClock {
     public static func now() -> Instant {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Instant(nanoseconds: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
+        // The sensors' clock, so sample stamps and the loop's `now` are read the same way.
+        Instant(nanoseconds: Sensors.MonotonicClock.now())
     }
 }
 
