@@ -5,8 +5,12 @@
 # plus the fleet side (Prometheus over bridged brokers, tmux) and the reliability suite in its
 # time-bounded form (faults injected, fuzzing, hostile input, flood, security).
 # RLT_SKIP_QEMU=1 / RLT_SKIP_HA=1 / RLT_SKIP_FLEET=1 / RLT_SKIP_RELIABILITY=1 leave those out locally.
+# Needs root (or passwordless sudo) and, for the Home Assistant stage, a Python 3.13: Tests/prerequisites.sh
+# checks both first and says how to get what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$(date +%s)
+bash Tests/prerequisites.sh
 bash deploy/setup.sh --tests
 
 echo "== swift build --build-tests"
@@ -35,3 +39,5 @@ if [ "${RLT_SKIP_RELIABILITY:-0}" != "1" ]; then
     echo "== reliability (quick): scenarios survived/total, fuzzing, hostile MQTT, flood RSS, security"
     bash Tests/reliability/run.sh --quick
 fi
+
+echo "== test command finished in $(( $(date +%s) - started )) s" >&2

@@ -47,6 +47,31 @@ public final class GatewayProcess: Sendable {
     /// Sends a signal (SIGTERM for a graceful stop, SIGKILL for a crash).
     public func signal(_ number: Int32) { self.child.send(signal: number) }
 
+    /// Freezes the daemon with SIGSTOP (a hung process, as a watchdog sees it) and waits until the
+    /// kernel reports it stopped, so nothing it does can land after this returns.
+    ///
+    /// - Returns: false when it was not seen stopped within `timeout`.
+    public func suspend(timeout: Duration = .seconds(30)) async -> Bool {
+        self.signal(SIGSTOP)
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if self.schedulerState == "T" { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return self.schedulerState == "T"
+    }
+
+    /// Lets a ``suspend(timeout:)``ed daemon run on.
+    public func resume() { self.signal(SIGCONT) }
+
+    /// The state letter of `/proc/<pid>/stat` (`R`, `S`, `T` for stopped, …), `nil` once gone.
+    private var schedulerState: String? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(self.pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        return stat[stat.index(after: close)...].split(separator: " ").first.map(String.init)
+    }
+
     /// Waits for the process to exit and returns its exit code (`nil` after `timeout` or when it
     /// was killed by a signal).
     public func waitForExit(timeout: Duration = .seconds(15)) async -> Int32? {

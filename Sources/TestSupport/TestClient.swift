@@ -73,7 +73,7 @@ public final class TestClient: Sendable {
     public var connectionCount: Int { self.connections.withLock { $0 } }
 
     /// Waits until the client has connected at least `count` times.
-    public func waitForConnection(count: Int = 1, timeout: Duration = .seconds(10)) async -> Bool {
+    public func waitForConnection(count: Int = 1, timeout: Duration = .seconds(30)) async -> Bool {
         await Self.poll(timeout: timeout) { self.connectionCount >= count }
     }
 
@@ -81,7 +81,7 @@ public final class TestClient: Sendable {
     /// `nil` when none arrives within `timeout`.
     public func waitForMessage(
         topic: String,
-        timeout: Duration = .seconds(10),
+        timeout: Duration = .seconds(30),
         where predicate: @Sendable (MQTTMessage) -> Bool = { _ in true }
     ) async -> MQTTMessage? {
         var found: MQTTMessage?

@@ -3,30 +3,31 @@ import TestSupport
 import Testing
 
 /// The indicator and heartbeat pins, seen from the simulated chip's files as a board would see them.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(10)))
 struct AuxiliaryOutputsTests {
     static let indicator = 5
     static let heartbeat = 6
 
-    /// Samples a line's level for `duration` and returns the distinct values seen.
-    static func levels(_ chip: SimulatedChipDirectory, line: Int, for duration: Duration) async -> Set<Int> {
-        var seen: Set<Int> = []
-        let end = ContinuousClock.now + duration
-        while ContinuousClock.now < end {
-            if let value = chip.value(line: line) { seen.insert(value) }
-            try? await Task.sleep(for: .milliseconds(20))
+    /// Waits until line `line` has shown each of `levels` in turn (a toggle seen as it happens).
+    static func sees(_ chip: SimulatedChipDirectory, line: Int, _ levels: [Int]) async -> Bool {
+        for level in levels {
+            guard await chip.waitForValue(line: line, level, timeout: .seconds(30)) else { return false }
         }
-        return seen
+        return true
     }
 
     @Test func heartbeatPin_togglesWhileTheLoopIsHealthy() async throws {
         try await GatewayHarness.with(overrides: ["gpio.outputs.heartbeat.line=\(Self.heartbeat)"]) { harness in
-            #expect(await Self.levels(harness.chip, line: Self.heartbeat, for: .seconds(2)) == [0, 1])
-            // A stopped loop stops the heartbeat: after SIGSTOP the level freezes.
-            harness.gateway.signal(SIGSTOP)
-            try await Task.sleep(for: .milliseconds(300))
-            #expect(await Self.levels(harness.chip, line: Self.heartbeat, for: .seconds(1)).count == 1)
-            harness.gateway.signal(SIGCONT)
+            #expect(await Self.sees(harness.chip, line: Self.heartbeat, [0, 1, 0, 1]))
+            // A stopped loop stops the heartbeat: once the process is frozen the level never changes.
+            #expect(await harness.gateway.suspend())
+            let frozen = harness.chip.value(line: Self.heartbeat)
+            // Kept sleep: the claim is about a span of time with a provably stopped process.
+            try await Task.sleep(for: .seconds(1))
+            #expect(harness.chip.value(line: Self.heartbeat) == frozen)
+            harness.gateway.resume()
+            // …and it toggles again once the loop runs.
+            #expect(await harness.chip.waitForValue(line: Self.heartbeat, 1 - (frozen ?? 0), timeout: .seconds(30)))
         }
     }
 
@@ -35,8 +36,8 @@ struct AuxiliaryOutputsTests {
             #expect(harness.chip.value(line: Self.indicator) == 0)
             let response = try await harness.command(#"{"id":"i1","cmd":"identify"}"#, id: "i1")
             #expect(response["ok"] as? Bool == true)
-            #expect(await Self.levels(harness.chip, line: Self.indicator, for: .seconds(2)) == [0, 1])
-            #expect(await harness.chip.waitForValue(line: Self.indicator, 0, timeout: .seconds(10)))
+            #expect(await Self.sees(harness.chip, line: Self.indicator, [1, 0, 1]), "identify did not blink")
+            #expect(await harness.chip.waitForValue(line: Self.indicator, 0, timeout: .seconds(30)))
 
             let started = try await harness.command(#"{"id":"i2","cmd":"start","args":{"duration_s":30}}"#, id: "i2")
             #expect(started["ok"] as? Bool == true, "\(started)")

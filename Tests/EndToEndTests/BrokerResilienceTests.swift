@@ -5,7 +5,7 @@ import Testing
 
 /// The broker going away and coming back (issue 4): the panel keeps its session per policy, keeps
 /// the outputs where the safety core wants them, and reconnects on its own.
-@Suite(.timeLimit(.minutes(4)))
+@Suite(.timeLimit(.minutes(10)))
 struct BrokerResilienceTests {
     /// What is actually true about the last will across a broker restart (mosquitto 2.0): a broker
     /// that shuts down publishes the wills of its connected clients while it closes their sockets, so
@@ -18,16 +18,18 @@ struct BrokerResilienceTests {
         async throws
     {
         try await GatewayHarness.with { harness in
-            let started = try await harness.command(#"{"id":"b1","cmd":"start","args":{"duration_s":30}}"#, id: "b1")
+            // 45 s: three outages with reconnects take a few seconds each, many more on a loaded machine.
+            let started = try await harness.command(#"{"id":"b1","cmd":"start","args":{"duration_s":45}}"#, id: "b1")
             #expect(started["ok"] as? Bool == true, "\(started)")
             #expect(await harness.linesRead(1))
-            let planned = 30.0
+            let planned = 45.0
 
             for round in 1...3 {
                 // The harness client is connected again before the broker goes away.
                 #expect(await harness.client.waitForConnection(count: round, timeout: .seconds(30)))
                 await harness.broker.stop()
-                try await Task.sleep(for: .milliseconds(800))
+                // The daemon has noticed this outage (and applied its policy, `continue`).
+                #expect(await Self.waitForLog(harness, "MQTT link lost", count: round))
                 #expect(harness.chip.value(line: GatewayHarness.redLine) == 1, "round \(round): line off during outage")
                 #expect(harness.chip.value(line: GatewayHarness.masterLine) == 1)
                 try await harness.broker.start()
@@ -45,11 +47,11 @@ struct BrokerResilienceTests {
                     "round \(round): no retained online after restart; log:\n\(harness.gateway.log)")
                 #expect(
                     fresh.messages(topic: "\(harness.base)/status").allSatisfy { !$0.payloadText.contains("offline") })
-                let state = await fresh.waitForMessage(topic: "\(harness.base)/state", timeout: .seconds(10)) {
+                let state = await fresh.waitForMessage(topic: "\(harness.base)/state", timeout: .seconds(30)) {
                     $0.payloadText.contains(#""state":"running""#)
                 }
                 #expect(state?.retain == true, "round \(round): the current state was not republished")
-                #expect(await fresh.waitForMessage(topic: "\(harness.base)/info", timeout: .seconds(5)) != nil)
+                #expect(await fresh.waitForMessage(topic: "\(harness.base)/info", timeout: .seconds(30)) != nil)
                 await fresh.stop()
                 #expect(harness.gateway.isRunning)
             }
@@ -58,7 +60,8 @@ struct BrokerResilienceTests {
             let event = try #require(completed, "no completed event; log:\n\(harness.gateway.log)")
             #expect(event.string("reason") == "duration")
             let elapsed = try #require(event.number("elapsed_s"))
-            #expect(elapsed >= planned - 0.2 && elapsed <= planned + 1, "elapsed \(elapsed) vs planned \(planned)")
+            // Ended by the tick after the planned duration: late on a loaded machine, never early.
+            #expect(elapsed >= planned - 0.2 && elapsed <= planned + 3, "elapsed \(elapsed) vs planned \(planned)")
             #expect(await harness.linesRead(0))
         }
     }
@@ -66,13 +69,15 @@ struct BrokerResilienceTests {
     @Test func brokerAbsentAtStartup_gatewayConnectsOnceItAppears_withoutARestart_andOutputsStayOff() async throws {
         try await GatewayHarness.with(brokerUpAtStart: false) { harness in
             #expect(await harness.linesRead(0), "outputs not requested OFF at boot")
-            // Ten seconds without a broker: the daemon keeps running, lines off.
-            let deadline = ContinuousClock.now + .seconds(10)
-            while ContinuousClock.now < deadline {
-                #expect(harness.gateway.isRunning, "the daemon gave up without a broker; log:\n\(harness.gateway.log)")
-                #expect(harness.chip.value(line: GatewayHarness.redLine) == 0)
-                try await Task.sleep(for: .milliseconds(500))
+            // Three failed connection attempts without a broker: the daemon keeps running and retrying,
+            // lines off all along.
+            var linesStayedOff = true
+            let retried = await TestClient.poll(timeout: .seconds(60)) {
+                linesStayedOff = linesStayedOff && harness.chip.value(line: GatewayHarness.redLine) == 0
+                return !harness.gateway.isRunning || Self.count("MQTT connect to", in: harness.gateway.log) >= 3
             }
+            #expect(retried && harness.gateway.isRunning, "the daemon gave up without a broker; log:\n\(harness.gateway.log)")
+            #expect(linesStayedOff)
             let pid = harness.gateway.pid
             try await harness.broker.start()
             #expect(await harness.client.waitForConnection(timeout: .seconds(30)))
@@ -118,12 +123,12 @@ struct BrokerResilienceTests {
             // The `paused` event was queued while offline and may have been sent before this client
             // subscribed again; the daemon logs every event it publishes.
             #expect(
-                await TestClient.poll(timeout: .seconds(10)) {
+                await TestClient.poll(timeout: .seconds(30)) {
                     harness.gateway.log.contains(#""event":"paused""#) && harness.gateway.log.contains("link_loss")
                 }, "log:\n\(harness.gateway.log)")
             let state = await harness.waitForState("paused")
             #expect(state != nil)
-            try await Task.sleep(for: .milliseconds(500))
+            try await harness.barrier()
             #expect(harness.chip.value(line: GatewayHarness.redLine) == 0, "resumed on its own after reconnecting")
             let resumed = try await harness.command(#"{"id":"q2","cmd":"resume"}"#, id: "q2")
             #expect(resumed["ok"] as? Bool == true, "\(resumed)")
@@ -133,7 +138,8 @@ struct BrokerResilienceTests {
 
     @Test func sessionEndingWhileTheBrokerIsDown_stillEndsOnTime_andTheStateIsCurrentAfterReconnecting() async throws {
         try await GatewayHarness.with { harness in
-            let started = try await harness.command(#"{"id":"e1","cmd":"start","args":{"duration_s":3}}"#, id: "e1")
+            // 6 s: the broker is down well before the session ends, however loaded the machine.
+            let started = try await harness.command(#"{"id":"e1","cmd":"start","args":{"duration_s":6}}"#, id: "e1")
             #expect(started["ok"] as? Bool == true, "\(started)")
             #expect(await harness.linesRead(1))
             await harness.broker.stop()
@@ -157,7 +163,7 @@ struct BrokerResilienceTests {
             #expect(started["ok"] as? Bool == true, "\(started)")
             #expect(await harness.linesRead(1))
             await harness.broker.stop()
-            try await Task.sleep(for: .milliseconds(300))
+            #expect(await Self.waitForLog(harness, "MQTT link lost", count: 1))
             harness.gateway.signal(SIGTERM)
             #expect(await harness.gateway.waitForExit(timeout: .seconds(30)) == 0, "log:\n\(harness.gateway.log)")
             #expect(await harness.linesRead(0, timeout: .milliseconds(1)))
@@ -182,6 +188,15 @@ struct BrokerResilienceTests {
             #expect(harness.gateway.log.contains("link lost"), "log:\n\(harness.gateway.log)")
             #expect(await harness.waitForOnline(timeout: .seconds(60)), "no reconnect after the broker thawed")
         }
+    }
+
+    /// Waits until the daemon's log holds `text` at least `count` times.
+    static func waitForLog(_ harness: GatewayHarness, _ text: String, count: Int) async -> Bool {
+        await TestClient.poll(timeout: .seconds(60)) { Self.count(text, in: harness.gateway.log) >= count }
+    }
+
+    static func count(_ text: String, in log: String) -> Int {
+        log.components(separatedBy: text).count - 1
     }
 
     /// The pid of the process whose command line contains `argument` (the broker's unique config path).

@@ -5,7 +5,7 @@ import Testing
 
 /// `rlt-gateway session start|stop|status` against the running daemon, as a person at a terminal
 /// uses it: same config file, exit status and printed answer.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(10)))
 struct CLIClientTests {
     /// Runs the built executable with `arguments`; returns its exit code and what it printed.
     static func run(_ arguments: [String], in harness: GatewayHarness) async -> (code: Int32?, output: String) {

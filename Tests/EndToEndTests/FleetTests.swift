@@ -5,11 +5,20 @@ import Testing
 
 /// Several panels on one broker: the fleet topics reach every panel (or a group's members) and only
 /// the allow-listed commands act there.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(10)))
 struct FleetTests {
     /// Starts one daemon per id on a shared broker; `groups[id]` becomes `device.groups`.
     static func withFleet(
         _ ids: [String], groups: [String: [String]] = [:],
+        _ body: (MosquittoBroker, [GatewayHarness]) async throws -> Void
+    ) async throws {
+        try await ProcessBudget.shared.withPermits(ids.count) {
+            try await self.startFleet(ids, groups: groups, body)
+        }
+    }
+
+    private static func startFleet(
+        _ ids: [String], groups: [String: [String]],
         _ body: (MosquittoBroker, [GatewayHarness]) async throws -> Void
     ) async throws {
         let broker = try await MosquittoBroker()
@@ -56,8 +65,9 @@ struct FleetTests {
                 let response = try await panel.response(id: "all-start")
                 #expect(response.string("code") == "E_NOT_ALLOWED", "\(panel.deviceID): \(response)")
             }
-            try await Task.sleep(for: .milliseconds(300))
             for panel in panels {
+                // Handled in order: once its own `get` is answered, the fleet start was handled too.
+                try await panel.barrier()
                 #expect(panel.chip.value(line: GatewayHarness.redLine) == 0, "\(panel.deviceID) started from _all")
             }
 
@@ -80,7 +90,9 @@ struct FleetTests {
                 #expect(await member.linesRead(0))
             }
             let outsider = panels[2]
-            try await Task.sleep(for: .seconds(1))
+            // The outsider never subscribed to the group's topic, so nothing orders the group stop with
+            // its own commands; the members' answers above show the broker delivered the stop already.
+            try await outsider.barrier()
             #expect(
                 outsider.client.messages(topic: "\(outsider.base)/res").allSatisfy {
                     !$0.payloadText.contains("up-stop")

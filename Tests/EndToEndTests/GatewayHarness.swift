@@ -1,6 +1,7 @@
 import Foundation
 import MQTT
 import TestSupport
+import Synchronization
 import Testing
 
 /// One broker, one daemon in simulation mode and one independent MQTT client, as a user has them.
@@ -46,6 +47,9 @@ final class GatewayHarness {
     ///   - fileSensor: reads the panel temperature from ``sensorFile`` (`sensor.type: file`) instead of
     ///     the simulated thermal model, so the test plays temperatures.
     ///   - initialTemperatureMilliC: written to ``sensorFile`` before the daemon starts.
+    ///   - rateLimited: keeps the daemon's default command rate limit (5/s, burst 10). Off by default:
+    ///     the harness raises the limit so a test's commands never get `E_RATE` however fast the machine
+    ///     answers; only the rate-limit tests need the default.
     ///   - configureClient: adjusts the test client's connection (TLS, credentials) for special brokers.
     init(
         deviceID: String = GatewayHarness.uniqueDeviceID(),
@@ -56,6 +60,7 @@ final class GatewayHarness {
         fileSensor: Bool = false,
         environment: [String: String] = [:],
         initialTemperatureMilliC: Int = 30000,
+        rateLimited: Bool = false,
         configureClient: (inout MQTTClientConfiguration) -> Void = { _ in }
     ) async throws {
         self.deviceID = deviceID
@@ -89,6 +94,7 @@ final class GatewayHarness {
             presets: { channels: both, intensity_pct: 100, duration_s: 60 }
             limits: { cooldown_s: 1 }
             storage: { path: \(self.directory.file("ledger.sqlite")) }
+            \(rateLimited ? "" : "commands: { rate_per_s: 1000, burst: 1000 }")
             \(extraYAML)
             """
         self.configPath = try self.directory.write("gateway.yaml", yaml)
@@ -128,19 +134,52 @@ final class GatewayHarness {
     }
 
     /// Sends a command and returns its response (matched by id).
-    ///
-    /// - Parameter paced: waits 250 ms first, so a test's sequence of commands stays below the
-    ///   daemon's rate limit (5/s, burst 10) and never gets `E_RATE` by accident.
     func command(
-        _ json: String, id: String, topic: String? = nil, retain: Bool = false, paced: Bool = true
+        _ json: String, id: String, topic: String? = nil, retain: Bool = false
     ) async throws -> [String: Any] {
-        if paced { try await Task.sleep(for: .milliseconds(250)) }
         self.client.publish(topic: topic ?? "\(self.base)/cmd", text: json, retain: retain)
         return try await self.response(id: id)
     }
 
+    /// Sends a `get` and returns its state snapshot once answered.
+    ///
+    /// A barrier: one client's messages on one topic reach the daemon in order and it handles them in
+    /// order, so when the answer arrives every command this client sent before has been handled (its
+    /// lines driven, its events published). Tests await this instead of sleeping "long enough".
+    @discardableResult
+    func barrier() async throws -> [String: Any] {
+        let id = "barrier-\(Self.barrierCount.withLock { count in count += 1; return count })"
+        let answer = try await self.command(#"{"id":"\#(id)","cmd":"get"}"#, id: id)
+        guard let data = answer.object("data") else { throw HarnessError("get without data: \(answer)") }
+        return data
+    }
+    private static let barrierCount = Mutex(0)
+
+    /// Waits until the daemon's own snapshot reports `celsius` (± 0.05) as the panel temperature: the
+    /// played sensor file has been read and the reading has reached the core.
+    func waitForTemperature(_ celsius: Double, timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let reported = try await self.barrier().number("temperature_c"), abs(reported - celsius) < 0.05 {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw HarnessError("the daemon never reported \(celsius) °C; log:\n\(self.gateway.log)")
+    }
+
+    /// Waits until the running session's `elapsed_s`, as the daemon reports it, reaches `seconds`.
+    func waitForElapsed(_ seconds: Double, timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let elapsed = try await self.barrier().number("elapsed_s"), elapsed >= seconds { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw HarnessError("elapsed_s never reached \(seconds); log:\n\(self.gateway.log)")
+    }
+
     /// Waits for the response with `id` on `<base>/res`.
-    func response(id: String, timeout: Duration = .seconds(10)) async throws -> [String: Any] {
+    func response(id: String, timeout: Duration = .seconds(30)) async throws -> [String: Any] {
         guard
             let message = await self.client.waitForMessage(
                 topic: "\(self.base)/res", timeout: timeout,
@@ -154,13 +193,13 @@ final class GatewayHarness {
     }
 
     /// Waits for a retained/heartbeat `state` whose `state` field is `expected`.
-    func waitForState(_ expected: String, timeout: Duration = .seconds(10)) async -> [String: Any]? {
+    func waitForState(_ expected: String, timeout: Duration = .seconds(30)) async -> [String: Any]? {
         await self.waitForState(timeout: timeout) { $0["state"] as? String == expected }
     }
 
     /// Waits for a `state` message whose decoded object satisfies `predicate` (consumes the ones before).
     func waitForState(
-        timeout: Duration = .seconds(10), where predicate: @escaping @Sendable ([String: Any]) -> Bool
+        timeout: Duration = .seconds(30), where predicate: @escaping @Sendable ([String: Any]) -> Bool
     ) async -> [String: Any]? {
         guard
             let message = await self.client.waitForMessage(
@@ -174,7 +213,7 @@ final class GatewayHarness {
 
     /// Waits for an `event` named `name` (and matching `predicate`); consumes it.
     func waitForEvent(
-        _ name: String, timeout: Duration = .seconds(10),
+        _ name: String, timeout: Duration = .seconds(30),
         where predicate: @escaping @Sendable ([String: Any]) -> Bool = { _ in true }
     ) async -> [String: Any]? {
         guard
@@ -194,7 +233,7 @@ final class GatewayHarness {
     }
 
     /// Whether red, nir and master all read `level` (waits up to `timeout`).
-    func linesRead(_ level: Int, timeout: Duration = .seconds(10)) async -> Bool {
+    func linesRead(_ level: Int, timeout: Duration = .seconds(30)) async -> Bool {
         for line in [Self.redLine, Self.nirLine, Self.masterLine] {
             guard await self.chip.waitForValue(line: line, level, timeout: timeout) else { return false }
         }
@@ -221,21 +260,26 @@ final class GatewayHarness {
     }
 
     /// Runs `body` with a fresh harness and always tears it down (processes, broker, files) after.
+    ///
+    /// Holds one permit of the shared ``ProcessBudget`` throughout, so only a few daemons run at once.
     static func with(
         extraYAML: String = "", overrides: [String] = [], brokerUpAtStart: Bool = true, fileSensor: Bool = false,
-        initialTemperatureMilliC: Int = 30000, environment: [String: String] = [:],
+        initialTemperatureMilliC: Int = 30000, environment: [String: String] = [:], rateLimited: Bool = false,
         _ body: (GatewayHarness) async throws -> Void
     ) async throws {
-        let harness = try await GatewayHarness(
-            extraYAML: extraYAML, overrides: overrides, brokerUpAtStart: brokerUpAtStart, fileSensor: fileSensor,
-            environment: environment, initialTemperatureMilliC: initialTemperatureMilliC)
-        do {
-            try await body(harness)
-        } catch {
+        try await ProcessBudget.shared.withPermits(1) {
+            let harness = try await GatewayHarness(
+                extraYAML: extraYAML, overrides: overrides, brokerUpAtStart: brokerUpAtStart, fileSensor: fileSensor,
+                environment: environment, initialTemperatureMilliC: initialTemperatureMilliC,
+                rateLimited: rateLimited)
+            do {
+                try await body(harness)
+            } catch {
+                await harness.shutdown()
+                throw error
+            }
             await harness.shutdown()
-            throw error
         }
-        await harness.shutdown()
     }
 
     func shutdown() async {

@@ -5,9 +5,13 @@ import Testing
 
 /// The daemon against a broker as a careful installation runs it: TLS with a private CA, a client
 /// certificate required, a user name and a password read from a file.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(10)))
 struct SecureBrokerTests {
     @Test func mutualTLSWithPasswordFile_daemonConnectsAndServesCommands() async throws {
+        try await ProcessBudget.shared.withPermits(1) { try await self.mutualTLSWithPasswordFile() }
+    }
+
+    private func mutualTLSWithPasswordFile() async throws {
         let certificates = try await TestCertificates()
         let broker = try await MosquittoBroker(
             options: .init(

@@ -20,7 +20,7 @@ import TestSupport
         return logger
     }
 
-    static func poll(_ timeout: Duration = .seconds(10), _ condition: () async -> Bool) async -> Bool {
+    static func poll(_ timeout: Duration = .seconds(30), _ condition: () async -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if await condition() { return true }
@@ -109,7 +109,7 @@ import TestSupport
         for panel in panels { panel.clearMessages() }
         let answering = Task { [panels] in
             for (index, panel) in panels.prefix(2).enumerated() {
-                guard let command = await panel.waitForMessage(topic: "rlt/_all/cmd", timeout: .seconds(15)) else {
+                guard let command = await panel.waitForMessage(topic: "rlt/_all/cmd", timeout: .seconds(30)) else {
                     return
                 }
                 let id = (try? JSONValue.parse(command.payload))?["id"]?.stringValue ?? "?"
@@ -123,7 +123,7 @@ import TestSupport
         let report = try await FleetCommander(
             connection: TestClient.configuration(port: broker.port, clientID: "fleet-stop-test"), topics: topics,
             logger: Self.logger()
-        ).send("stop", to: .all, timeout: .seconds(3))
+        ).send("stop", to: .all, timeout: .seconds(10))
         await answering.value
         #expect(report.sent)
         #expect(report.topic == "rlt/_all/cmd")

@@ -55,7 +55,7 @@ final class EdgeRecorder: Sendable {
     var streamFinished: Bool { self.finished.withLock { $0 } }
 
     /// Waits until at least `count` edges arrived or `seconds` passed; returns what arrived.
-    func wait(for count: Int, upTo seconds: Double = 5) async -> [GPIOInputEdge] {
+    func wait(for count: Int, upTo seconds: Double = 30) async -> [GPIOInputEdge] {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while self.recorded.count < count, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(5))
@@ -64,7 +64,7 @@ final class EdgeRecorder: Sendable {
     }
 
     /// Waits until the stream finished or `seconds` passed.
-    func waitForFinish(upTo seconds: Double = 5) async -> Bool {
+    func waitForFinish(upTo seconds: Double = 30) async -> Bool {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while !self.streamFinished, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(5))

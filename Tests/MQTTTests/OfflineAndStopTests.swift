@@ -49,7 +49,7 @@ import TestSupport
         let device = try TestClient(port: broker.port)
         #expect(await device.waitForConnection())
         await broker.stop()
-        #expect(await TestClient.poll(timeout: .seconds(10)) { !device.client.statistics.isConnected })
+        #expect(await TestClient.poll(timeout: .seconds(30)) { !device.client.statistics.isConnected })
 
         device.publish(
             MQTTMessage(topic: "gone/state", text: "a", qos: .atLeastOnce, retain: true),
@@ -91,7 +91,7 @@ import TestSupport
         // Once the broker has logged the clean DISCONNECT it has discarded the will; a round trip
         // through the broker after that shows no will was published.
         #expect(
-            await TestClient.poll(timeout: .seconds(10)) {
+            await TestClient.poll(timeout: .seconds(30)) {
                 broker.log.contains("Client stopping-device disconnected.")
             },
             "broker log:\n\(broker.log)")
@@ -116,7 +116,7 @@ import TestSupport
             configuration: TestClient.configuration(port: MosquittoBroker.freePort()),
             logger: LogRecorder().logger(label: "test"))
         client.start()
-        #expect(await TestClient.poll(timeout: .seconds(10)) { client.statistics.failedConnects >= 1 })
+        #expect(await TestClient.poll(timeout: .seconds(30)) { client.statistics.failedConnects >= 1 })
         await client.stop(finalMessages: [MQTTMessage(topic: "x/status", text: "shutdown", qos: .atLeastOnce)])
         var events: [MQTTEvent] = []
         for await event in client.events { events.append(event) }

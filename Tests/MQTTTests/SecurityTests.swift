@@ -28,7 +28,7 @@ import TestSupport
                 caFile: certificates.otherCAFile, certFile: certificates.clientCertFile,
                 keyFile: certificates.clientKeyFile)
         }
-        #expect(await TestClient.poll(timeout: .seconds(15)) { client.client.statistics.failedConnects >= 3 })
+        #expect(await TestClient.poll(timeout: .seconds(30)) { client.client.statistics.failedConnects >= 3 })
         let statistics = client.client.statistics
         #expect(statistics.connects == 0)
         #expect(statistics.connectAttempts >= 3)
@@ -52,7 +52,7 @@ import TestSupport
         let client = try TestClient(port: broker.port) {
             $0.tls = MQTTTLS(caFile: certificates.caFile)
         }
-        #expect(await TestClient.poll(timeout: .seconds(15)) { client.client.statistics.failedConnects >= 2 })
+        #expect(await TestClient.poll(timeout: .seconds(30)) { client.client.statistics.failedConnects >= 2 })
         #expect(client.client.statistics.connects == 0)
         let lastError = client.client.statistics.lastError ?? ""
         #expect(lastError.contains("TLS"), "lastError: \(lastError)")
@@ -82,7 +82,7 @@ import TestSupport
         let client = try TestClient(port: broker.port) {
             $0.tls = MQTTTLS(caFile: certificates.caFile)
         }
-        #expect(await TestClient.poll(timeout: .seconds(15)) { client.client.statistics.failedConnects >= 2 })
+        #expect(await TestClient.poll(timeout: .seconds(30)) { client.client.statistics.failedConnects >= 2 })
         #expect(client.client.statistics.connects == 0)
 
         await client.stop()
@@ -113,7 +113,7 @@ import TestSupport
             $0.username = "gateway"
             $0.password = "wrong"
         }
-        #expect(await TestClient.poll(timeout: .seconds(10)) { client.client.statistics.failedConnects >= 2 })
+        #expect(await TestClient.poll(timeout: .seconds(30)) { client.client.statistics.failedConnects >= 2 })
         #expect(client.client.statistics.connects == 0)
         let lastError = client.client.statistics.lastError ?? ""
         #expect(lastError.contains("refused"), "lastError: \(lastError)")
