@@ -79,16 +79,29 @@ public final class TestClient: Sendable {
 
     /// Waits for, removes and returns the oldest received message on `topic` matching `predicate`;
     /// `nil` when none arrives within `timeout`.
+    ///
+    /// - Parameter consumingEarlier: also drops the messages on `topic` received before the match, for
+    ///   documents where only the newest matters (a retained state): a later wait then never matches a
+    ///   document older than this one.
     public func waitForMessage(
         topic: String,
         timeout: Duration = .seconds(30),
+        consumingEarlier: Bool = false,
         where predicate: @Sendable (MQTTMessage) -> Bool = { _ in true }
     ) async -> MQTTMessage? {
         var found: MQTTMessage?
         _ = await Self.poll(timeout: timeout) {
             found = self.inbox.withLock { inbox in
                 guard let index = inbox.firstIndex(where: { $0.topic == topic && predicate($0) }) else { return nil }
-                return inbox.remove(at: index)
+                let match = inbox.remove(at: index)
+                if consumingEarlier {
+                    var position = 0
+                    inbox.removeAll { message in
+                        defer { position += 1 }
+                        return position < index && message.topic == topic
+                    }
+                }
+                return match
             }
             return found != nil
         }

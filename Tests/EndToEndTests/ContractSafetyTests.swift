@@ -62,8 +62,9 @@ struct ContractSafetyTests {
             let raised = await harness.waitForEvent("fault_raised") { $0.string("fault") == "F_SENSOR_INVALID" }
             #expect(raised != nil, "no F_SENSOR_INVALID; log:\n\(harness.gateway.log)")
             #expect(await harness.linesRead(0))
-            try harness.writeTemperature(milliC: 30000)
-            try await harness.waitForTemperature(30)
+            // A new valid value (not the 30 °C from before the garbage), so its arrival is observable.
+            try harness.writeTemperature(milliC: 31000)
+            try await harness.waitForTemperature(31)
             harness.client.clearMessages()
             let ack = try await harness.command(#"{"id":"v2","cmd":"ack","args":{"fault":"all"}}"#, id: "v2")
             #expect(ack["ok"] as? Bool == true, "\(ack)")

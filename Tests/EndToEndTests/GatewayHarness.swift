@@ -203,7 +203,7 @@ final class GatewayHarness {
     ) async -> [String: Any]? {
         guard
             let message = await self.client.waitForMessage(
-                topic: "\(self.base)/state", timeout: timeout,
+                topic: "\(self.base)/state", timeout: timeout, consumingEarlier: true,
                 where: {
                     (try? Self.object($0)).map(predicate) ?? false
                 })
