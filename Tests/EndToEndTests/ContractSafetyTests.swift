@@ -135,7 +135,11 @@ struct ContractSafetyTests {
 
     /// S11: the local stop button works without MQTT, here with the broker gone.
     @Test func stopButtonPressed_withTheBrokerDown_stopsTheSession() async throws {
-        let button = ["gpio.inputs.stop_button.line=24", "gpio.inputs.stop_button.active_low=true"]
+        // Normally closed, fail-safe: released holds the line high, pressed or a broken wire reads low.
+        let button = [
+            "gpio.inputs.stop_button.line=\(GatewayHarness.stopButtonLine)", "gpio.inputs.stop_button.bias=pull-down",
+            "gpio.inputs.stop_button.active_low=true",
+        ]
         try await GatewayHarness.with(overrides: button) { harness in
             let started = try await harness.command(#"{"id":"sb1","cmd":"start"}"#, id: "sb1")
             #expect(started["ok"] as? Bool == true, "\(started)")
@@ -145,9 +149,9 @@ struct ContractSafetyTests {
             // The history below ends the session by `stop_button`, not by the link loss: policy
             // `continue` kept it running.
             #expect(harness.chip.value(line: GatewayHarness.redLine) == 1, "policy continue keeps the session")
-            try harness.chip.pull(line: 24, up: false)  // active low: pulled down = pressed
+            try harness.chip.pull(line: GatewayHarness.stopButtonLine, up: false)  // active low: low = pressed
             #expect(await harness.linesRead(0), "the stop button did not stop the session")
-            try harness.chip.pull(line: 24, up: true)
+            try harness.chip.pull(line: GatewayHarness.stopButtonLine, up: true)
             try await harness.broker.start()
             #expect(await harness.waitForOnline())
             let history = try await ProcessRunner.run(

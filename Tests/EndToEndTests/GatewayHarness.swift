@@ -17,6 +17,7 @@ final class GatewayHarness {
     static let nirLine = 27
     static let masterLine = 22
     static let interlockLine = 23
+    static let stopButtonLine = 24
 
     let deviceID: String
     let broker: MosquittoBroker
@@ -74,6 +75,11 @@ final class GatewayHarness {
         self.directory = try TemporaryDirectory(prefix: "rlt-e2e")
         self.chip = SimulatedChipDirectory(path: self.directory.file("gpio"))
         try self.directory.write("temp", "\(initialTemperatureMilliC)\n")
+        // Fail-safe interlock wiring: the contact drives the line high when closed and the bias pulls
+        // a broken wire low (open). The panel's door starts closed.
+        try self.chip.pull(line: Self.interlockLine, up: true)
+        // A stop button, where a test configures one (line 24), is normally closed: released reads high.
+        try self.chip.pull(line: Self.stopButtonLine, up: true)
         let sensor =
             fileSensor
             ? "{ type: file, path: \(self.directory.file("temp")), interval_ms: 100 }"
@@ -89,7 +95,7 @@ final class GatewayHarness {
                 nir: { line: \(Self.nirLine) }
                 master: { line: \(Self.masterLine) }
               inputs:
-                interlock: { line: \(Self.interlockLine), bias: pull-up }
+                interlock: { line: \(Self.interlockLine), bias: pull-down }
             sensor: \(sensor)
             presets: { channels: both, intensity_pct: 100, duration_s: 60 }
             limits: { cooldown_s: 1 }
