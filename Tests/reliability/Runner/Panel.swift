@@ -76,10 +76,19 @@ final class Panel {
         guard await self.waitForOnline() else {
             throw Failure("gateway never published status online; log tail:\n\(self.logTail)")
         }
+        // Online comes before the first sensor sample on a loaded machine; a start needs a valid
+        // temperature (E_STATE otherwise), so wait until the daemon reports one.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if gateway.isRunning == false { break }
+            if await self.snapshot()?["temperature_c"] is NSNumber { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw Failure("gateway never reported a panel temperature; log tail:\n\(self.logTail)")
     }
 
     /// Waits for a `status` message saying online (consumes it).
-    func waitForOnline(timeout: Duration = .seconds(20)) async -> Bool {
+    func waitForOnline(timeout: Duration = .seconds(60)) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let gateway, !gateway.isRunning { return false }
@@ -96,7 +105,7 @@ final class Panel {
     }
 
     /// Sends a command (QoS 1) and returns its response, matched by a fresh id.
-    func command(_ cmd: String, args: String? = nil, timeout: Duration = .seconds(5)) async -> [String: Any]? {
+    func command(_ cmd: String, args: String? = nil, timeout: Duration = .seconds(30)) async -> [String: Any]? {
         self.nextID += 1
         let id = "rel-\(self.nextID)"
         let argsPart = args.map { #","args":\#($0)"# } ?? ""
@@ -110,7 +119,7 @@ final class Panel {
     }
 
     /// The state snapshot from a `get` response.
-    func snapshot(timeout: Duration = .seconds(5)) async -> [String: Any]? {
+    func snapshot(timeout: Duration = .seconds(30)) async -> [String: Any]? {
         await self.command("get", timeout: timeout)?["data"] as? [String: Any]
     }
 
