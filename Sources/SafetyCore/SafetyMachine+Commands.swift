@@ -22,15 +22,23 @@ extension SafetyMachine {
         return "\(source)\u{1F}\(envelope.commandName ?? "")\u{1F}\(id)"
     }
 
+    /// Admits and executes one command, or replays the first answer to a redelivery.
+    ///
+    /// Only an *accepted* command other than `stop` is remembered as answered:
+    /// - a `stop` is never answered from the cache, whatever id it reuses: it acts every time (emission
+    ///   off, the session ended if there is one) and answers `ok` again. Acting twice is harmless, while
+    ///   a replayed answer would leave a panel emitting that a later `start` turned on.
+    /// - a refused command (any error code) had no effect; a corrected resend under the same id, which is
+    ///   what `E_RETAINED`, `E_STALE` or `E_SCHEMA` tell the user to do, must be decided afresh.
     mutating func handleCommand(_ envelope: CommandEnvelope, now: Instant, into actions: inout [SafetyAction]) {
-        let key = Self.deduplicationKey(envelope)
+        let isStop = envelope.commandName == CommandName.stop.rawValue
+        let key = isStop ? nil : Self.deduplicationKey(envelope)
         if let key, let first = self.answered[key] {
             actions.append(.respond(first))
             return
         }
         let response = self.admitAndExecute(envelope, now: now, into: &actions)
-        // A rate rejection is transient and had no effect: a retry with the same id may act later.
-        if let key, response.code != .rate {
+        if let key, response.code == nil {
             self.answered.remember(response, for: key)
         }
         if let code = response.code {
