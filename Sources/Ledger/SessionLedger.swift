@@ -336,6 +336,8 @@ public final class SessionLedger: Sendable {
                     ])
                 try self.requireOneChange(db, sessionID: progress.sessionID, operation: operation)
                 try self.bookUnrecordedDose(db, sessionID: progress.sessionID, total: progress.dose.total, unixMs: unixMs)
+            case .lightOutsideSession(let dose):
+                try self.addSlice(db, sessionID: nil, dose: dose.joulesPerCm2, unixMs: unixMs)
             case .faultRaised(let code, let detail):
                 try db.execute(
                     sql: "INSERT INTO fault_log (code, detail, raised_at_ms) VALUES (?, ?, ?)",
@@ -426,6 +428,7 @@ public final class SessionLedger: Sendable {
         case .sessionOpened(let plan): "recording session_opened for \(plan.sessionID)"
         case .sessionCheckpoint(let progress): "recording session_checkpoint for \(progress.sessionID)"
         case .sessionClosed(let progress, _): "recording session_closed for \(progress.sessionID)"
+        case .lightOutsideSession: "recording light_outside_session"
         case .faultRaised(let code, _): "recording fault_raised \(code.rawValue)"
         case .faultCleared(let code): "recording fault_cleared \(code.rawValue)"
         case .presetsChanged: "recording presets_changed"

@@ -54,7 +54,25 @@ extension SafetyMachine {
         if var session = self.session {
             self.accrue(into: &session, seconds: seconds)
             self.session = session
+        } else {
+            // A session's light reaches the ledger with its checkpoints and close; this has no session.
+            self.unrecordedStray = self.unrecordedStray + dose.total
         }
+    }
+
+    /// Hands light outside any session to the ledger once the light stops, and every checkpoint
+    /// interval while it goes on, so a crash loses at most one interval of it.
+    mutating func recordStrayLight(now: Instant, into actions: inout [SafetyAction]) {
+        guard self.unrecordedStray > .zero else { return }
+        let ongoing = self.session == nil && self.deliveredDose(seconds: 1).total > .zero
+        if ongoing, let last = self.strayRecordedAt,
+            now.seconds(since: last) < self.settings.policy.checkpointIntervalSeconds
+        {
+            return
+        }
+        actions.append(.record(.lightOutsideSession(self.unrecordedStray)))
+        self.unrecordedStray = .zero
+        self.strayRecordedAt = ongoing ? now : nil
     }
 
     /// Adds light delivered up to `at` to the newest slice, or opens a new one when that slice is full.

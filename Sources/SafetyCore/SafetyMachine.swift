@@ -95,6 +95,9 @@ public struct SafetyMachine: Sendable {
     /// When each past session delivered its last light (it ended), for the 24 h session count (S3): a
     /// session counts while any of its light is within the window.
     var sessionEnds: [Instant] = []
+    /// Light outside any session not yet handed to the ledger, and when it last was (S9, S3).
+    var unrecordedStray: Dose = .zero
+    var strayRecordedAt: Instant?
     var answered = ResponseCache(capacity: 256)
     var bucket: TokenBucket
     var isShutDown = false
@@ -124,6 +127,7 @@ public struct SafetyMachine: Sendable {
         if self.sensorWatchFrom == nil { self.sensorWatchFrom = now }
 
         self.advance(to: now, into: &actions)
+        self.recordStrayLight(now: now, into: &actions)
         switch event {
         case .boot(let context):
             self.boot(context, now: now, into: &actions)

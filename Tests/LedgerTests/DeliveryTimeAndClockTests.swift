@@ -118,4 +118,18 @@ struct DeliveryTimeAndClockTests {
             #expect(windowSessions(boot) == 1)
         }
     }
+
+    @Test func lightOutsideSession_countsInTheBootHistory_andIsPurgedLikeSessions() throws {
+        try withTemporaryDirectory { dir in
+            let ledger = try SessionLedger(path: dir + "/ledger.sqlite", retentionDays: 30)
+            try ledger.perform(.lightOutsideSession(Dose(joulesPerCm2: 0.9)), unixMs: t0 - 40 * dayMs)
+            try ledger.perform(.lightOutsideSession(Dose(joulesPerCm2: 0.45)), unixMs: t0)
+            let boot = try ledger.recover(nowUnixMs: t0 + hourMs)
+            #expect(boot.history == [DoseHistoryEntry(ageSeconds: 0, dose: Dose(joulesPerCm2: 0.45), sessions: 0)])
+            // The 40-day-old slice went with the boot-time retention purge; the recent one stays.
+            let again = try ledger.recover(nowUnixMs: t0 + 2 * hourMs)
+            #expect(again.history == boot.history)
+            #expect(try ledger.purge(olderThanUnixMs: t0 - dayMs, nowUnixMs: t0 + hourMs) == 0)
+        }
+    }
 }

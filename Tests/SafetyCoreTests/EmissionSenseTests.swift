@@ -44,4 +44,18 @@ struct EmissionSenseTests {
         // The stray light stays in the window.
         #expect(abs(rig.snapshot.dose24h.joulesPerCm2 - 0.18) < 1e-6)
     }
+
+    @Test func emissionSensed_whileIdle_isHandedToTheLedgerWhileItLastsAndWhenItStops() {
+        var rig = Rig.ready(Self.settings())
+        rig.send(.input(.emissionSense, active: true))
+        rig.run(for: 12)
+        rig.send(.input(.emissionSense, active: false))
+        rig.run(for: 1)
+        let stray = rig.log.records.compactMap { record -> Double? in
+            if case .lightOutsideSession(let dose) = record { dose.joulesPerCm2 } else { nil }
+        }
+        // Recorded at once, then every 5 s checkpoint interval, then the rest once the light stopped.
+        #expect(stray.count >= 3)
+        #expect(abs(stray.reduce(0, +) - 0.09 * 12) < 1e-6)
+    }
 }
