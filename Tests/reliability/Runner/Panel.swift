@@ -41,6 +41,9 @@ final class Panel {
         self.temperatureFile = self.directory.file("temp")
         self.storagePath = storagePath ?? self.directory.file("ledger.sqlite")
         try "30000\n".write(toFile: self.temperatureFile, atomically: true, encoding: .utf8)
+        // Fail-safe wiring (a normally-closed contact to 3.3 V): an unconnected line reads open, so the
+        // simulated contact is closed before the first start; scenarios pull it down to open it.
+        try self.chip.pull(line: Self.interlock, up: true)
         let yaml = """
             device: { id: \(Self.deviceID), name: "Reliability panel" }
             mqtt: { url: "mqtt://127.0.0.1:\(self.broker.port)", keepalive_s: 5 }
@@ -52,7 +55,7 @@ final class Panel {
                 nir: { line: \(Self.nir) }
                 master: { line: \(Self.master) }
               inputs:
-                interlock: { line: \(Self.interlock), bias: pull-up }
+                interlock: { line: \(Self.interlock), bias: pull-down }
             sensor: { type: file, path: \(self.temperatureFile), interval_ms: 100 }
             presets: { channels: both, intensity_pct: 100, duration_s: 60 }
             limits: { cooldown_s: 1, max_daily_sessions: 10, max_daily_dose_j_cm2: 400, max_session_dose_j_cm2: 200 }
