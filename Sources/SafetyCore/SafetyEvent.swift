@@ -69,7 +69,8 @@ public struct BootContext: Hashable, Sendable {
     /// Presets persisted by an earlier `set`, if any.
     public var persistedPresets: SafetySettings.Presets?
     /// How long ago (wall clock) the newest session ended, so a restart does not cut the cooldown
-    /// short (S4); `nil` when the ledger holds no session.
+    /// short (S4); `nil` when the ledger holds no session. The ledger measures it from the earlier of
+    /// the clock and its newest record, so a wall clock that jumped forward cannot shorten the rest.
     public var lastSessionEndedAgeSeconds: Double?
 
     public init(
