@@ -322,7 +322,8 @@ public final class SessionLedger: Sendable {
                         progress.dose.total.joulesPerCm2, unixMs, progress.sessionID,
                     ])
                 try self.requireOneChange(db, sessionID: progress.sessionID, operation: operation)
-                try self.bookUnrecordedDose(db, sessionID: progress.sessionID, total: progress.dose.total, unixMs: unixMs)
+                try self.bookUnrecordedDose(
+                    db, sessionID: progress.sessionID, total: progress.dose.total, unixMs: unixMs)
             case .sessionClosed(let progress, let reason):
                 try db.execute(
                     sql: """
@@ -335,7 +336,8 @@ public final class SessionLedger: Sendable {
                         progress.dose.total.joulesPerCm2, unixMs, reason.rawValue, progress.sessionID,
                     ])
                 try self.requireOneChange(db, sessionID: progress.sessionID, operation: operation)
-                try self.bookUnrecordedDose(db, sessionID: progress.sessionID, total: progress.dose.total, unixMs: unixMs)
+                try self.bookUnrecordedDose(
+                    db, sessionID: progress.sessionID, total: progress.dose.total, unixMs: unixMs)
             case .lightOutsideSession(let dose):
                 try self.addSlice(db, sessionID: nil, dose: dose.joulesPerCm2, unixMs: unixMs)
             case .faultRaised(let code, let detail):

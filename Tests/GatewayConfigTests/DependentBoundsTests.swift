@@ -32,7 +32,8 @@ struct DependentBoundsTests {
     @Test func heatingWatch_longerThanTheLongestSession_isAnError() {
         let found = problems("limits: {max_session_s: 300}\npresets: {duration_s: 300}\nsafety: {heating_watch_s: 301}")
         #expect(messages(found, at: "safety.heating_watch_s").count == 1, "\(found)")
-        #expect(problems("limits: {max_session_s: 300}\npresets: {duration_s: 300}\nsafety: {heating_watch_s: 300}") == [])
+        #expect(
+            problems("limits: {max_session_s: 300}\npresets: {duration_s: 300}\nsafety: {heating_watch_s: 300}") == [])
     }
 
     @Test func sessionDoseLimit_aboveTheDailyLimit_isAnError() {

@@ -10,7 +10,8 @@ struct DeliveryTimeAndClockTests {
     /// Start, a first checkpoint, a pause of `pauseMs`, the rest of the session, closed at 54 J/cm².
     static func recordPausedSession(_ ledger: SessionLedger, startMs: Int64, pauseMs: Int64) throws -> Int64 {
         try ledger.perform(.sessionOpened(plan("paused", ceiling: 54)), unixMs: startMs)
-        try ledger.perform(.sessionCheckpoint(progress("paused", seconds: 5, red: 0.25, nir: 0.2)), unixMs: startMs + 5000)
+        try ledger.perform(
+            .sessionCheckpoint(progress("paused", seconds: 5, red: 0.25, nir: 0.2)), unixMs: startMs + 5000)
         let resumedAt = startMs + 10_000 + pauseMs
         try ledger.perform(
             .sessionCheckpoint(progress("paused", seconds: 300, red: 15, nir: 12)), unixMs: resumedAt + 295_000)
@@ -49,10 +50,11 @@ struct DeliveryTimeAndClockTests {
             }
             let ledger = try SessionLedger(path: path)
             let boot = try ledger.recover(nowUnixMs: endMs + 10 * 60_000)
-            #expect(boot.history == [
-                DoseHistoryEntry(ageSeconds: 0, dose: Dose(joulesPerCm2: 54), sessions: 0),
-                DoseHistoryEntry(ageSeconds: 0, dose: .zero, sessions: 1),
-            ])
+            #expect(
+                boot.history == [
+                    DoseHistoryEntry(ageSeconds: 0, dose: Dose(joulesPerCm2: 54), sessions: 0),
+                    DoseHistoryEntry(ageSeconds: 0, dose: .zero, sessions: 1),
+                ])
         }
     }
 

@@ -127,17 +127,19 @@ struct SessionLedgerTests {
             #expect(boot.uncleanSessionID == "crashed")
             // Aged from the newest record (the checkpoint at t0 + 60 s); the unrecorded rest of the crashed
             // session is booked at recovery, the latest it can have been delivered.
-            #expect(
-                boot.history == [
-                    DoseHistoryEntry(ageSeconds: 3630, dose: Dose(joulesPerCm2: 2.7), sessions: 0),
-                    DoseHistoryEntry(ageSeconds: 3600, dose: Dose(joulesPerCm2: 2.7), sessions: 0),
-                    DoseHistoryEntry(ageSeconds: 3600, dose: .zero, sessions: 1),
-                ] + (booked > checkpoint ? [
-                    DoseHistoryEntry(ageSeconds: 0, dose: Dose(joulesPerCm2: checkpoint), sessions: 0),
-                    DoseHistoryEntry(ageSeconds: 0, dose: Dose(joulesPerCm2: booked - checkpoint), sessions: 0),
-                ] : [DoseHistoryEntry(ageSeconds: 0, dose: Dose(joulesPerCm2: booked), sessions: 0)]) + [
-                    DoseHistoryEntry(ageSeconds: 0, dose: .zero, sessions: 1)
-                ])
+            let earlier = [
+                DoseHistoryEntry(ageSeconds: 3630, dose: Dose(joulesPerCm2: 2.7), sessions: 0),
+                DoseHistoryEntry(ageSeconds: 3600, dose: Dose(joulesPerCm2: 2.7), sessions: 0),
+                DoseHistoryEntry(ageSeconds: 3600, dose: .zero, sessions: 1),
+            ]
+            let crashedLight =
+                booked > checkpoint
+                ? [Dose(joulesPerCm2: checkpoint), Dose(joulesPerCm2: booked - checkpoint)]
+                : [Dose(joulesPerCm2: booked)]
+            let crashed =
+                crashedLight.map { DoseHistoryEntry(ageSeconds: 0, dose: $0, sessions: 0) }
+                + [DoseHistoryEntry(ageSeconds: 0, dose: .zero, sessions: 1)]
+            #expect(boot.history == earlier + crashed)
 
             let row = try #require(try ledger.sessions(limit: 1).first)
             #expect(row.id == "crashed")
