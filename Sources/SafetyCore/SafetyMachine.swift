@@ -201,13 +201,18 @@ public struct SafetyMachine: Sendable {
         }
         self.delivered = []
         self.sessionEnds = []
-        // Oldest first; a negative or non-finite age counts as "now", so nothing leaves the window early.
-        for entry in context.history.sorted(by: { $0.ageSeconds > $1.ageSeconds }) {
-            let age = entry.ageSeconds.isFinite ? max(0, entry.ageSeconds) : 0
+        // Oldest first; a negative or non-finite age counts as "now", so nothing leaves the window early,
+        // and an age far beyond the window is clamped so the instant arithmetic cannot overflow.
+        let aged = context.history.map {
+            (age: $0.ageSeconds.isFinite ? min(max(0, $0.ageSeconds), 2 * Self.windowSeconds) : 0, entry: $0)
+        }
+        for (age, entry) in aged.sorted(by: { $0.age > $1.age }) {
             let at = now.adding(seconds: -age)
-            if entry.dose > .zero {
-                self.delivered.append(DeliverySlice(opened: at, at: at, dose: entry.dose))
-            }
+            // Merged into slices of a minute like the core's own account, so memory stays bounded by
+            // minutes of light however finely the ledger recorded it. An unreadable dose counts as the
+            // largest daily limit any config may set (more, never less, and still a number to publish).
+            let dose = entry.dose.joulesPerCm2.isFinite ? entry.dose : HardLimits.maxDailyDose
+            self.book(dose, at: at)
             // Beyond the daily count a session more changes nothing but memory: cap a corrupt count.
             for _ in 0..<min(max(0, entry.sessions), 64) { self.sessionEnds.append(at) }
         }

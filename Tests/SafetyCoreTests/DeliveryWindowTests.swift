@@ -67,3 +67,16 @@ struct DeliveryWindowTests {
         #expect(rig.snapshot.dose24h == Dose(joulesPerCm2: 100))
     }
 }
+
+extension DeliveryWindowTests {
+    @Test func bootHistory_withAbsurdAgesOrDoses_neitherTrapsNorCountsLess() {
+        let history = [
+            DoseHistoryEntry(ageSeconds: 1e300, dose: Dose(joulesPerCm2: 5)),
+            DoseHistoryEntry(ageSeconds: -.infinity, dose: Dose(joulesPerCm2: 1)),
+            DoseHistoryEntry(ageSeconds: .nan, dose: Dose(joulesPerCm2: .nan), sessions: 0),
+        ]
+        var rig = Rig.ready(history: history)
+        #expect(rig.snapshot.sessions24h == 1)
+        #expect(rig.command(.start(.init())).response?.code == .doseLimit)
+    }
+}
