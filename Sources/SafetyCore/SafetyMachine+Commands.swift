@@ -215,6 +215,14 @@ extension SafetyMachine {
             envelope, "session \(plan.sessionID) started: \(format(duration)) s, dose up to \(format(ceiling))")
     }
 
+    /// Refuses a start or resume while the stop button reads pressed: a held button, or a broken wire of
+    /// the normally-closed button the config requires, must never let emission begin (S11).
+    private func stopButtonBlocker(_ envelope: CommandEnvelope, to verb: String) -> CommandResponse? {
+        guard self.settings.inputs.stopButton, self.stopButtonPressed else { return nil }
+        return self.reject(
+            envelope, .state, "the stop button reads pressed (held, or its wire is broken); release it to \(verb)")
+    }
+
     /// The reason a session cannot start now, independent of its arguments.
     private func startBlocker(envelope: CommandEnvelope, now: Instant) -> CommandResponse? {
         if self.isShutDown {
@@ -238,6 +246,7 @@ extension SafetyMachine {
         if !self.interlockAllowsEmission {
             return self.reject(envelope, .interlock, "the interlock is open; close it to start")
         }
+        if let blocked = self.stopButtonBlocker(envelope, to: "start") { return blocked }
         let thermal = self.settings.thermal
         guard let t = self.temperature, !self.sensorIsStale(now: now) else {
             return self.reject(
@@ -280,6 +289,7 @@ extension SafetyMachine {
         if !self.interlockAllowsEmission {
             return self.reject(envelope, .interlock, "the interlock is open; close it, then resume")
         }
+        if let blocked = self.stopButtonBlocker(envelope, to: "resume") { return blocked }
         let thermal = self.settings.thermal
         guard let t = self.temperature, !self.sensorIsStale(now: now) else {
             return self.reject(

@@ -83,6 +83,9 @@ public struct SafetyMachine: Sendable {
     var heatingWatch: HeatingWatch?
 
     var interlockClosed = false
+    /// The stop button reads pressed: held, or (wired normally closed, as the config requires) its wire
+    /// is broken; no session starts or resumes until it reads released (S11).
+    var stopButtonPressed = false
     var linkConnected = true
     /// When the last session ended; cooldown runs from here (S4).
     var cooldownSince: Instant?
