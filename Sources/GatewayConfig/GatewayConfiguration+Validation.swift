@@ -21,8 +21,9 @@ extension GatewayConfiguration {
         return check.problems
     }
 
-    /// The warmest room a panel is expected to start in. S8's "must rise while emitting" watch is
-    /// switched off below `cutoff_c - heating_steady_margin_c`, so that point must lie above it.
+    /// The warmest room a panel is expected to start in. S8's "must rise while emitting" watch counts a
+    /// panel at or above `cutoff_c - heating_steady_margin_c` as near its steady state and stops
+    /// watching, so that point must lie above this, or a panel at room temperature is never watched.
     public static let plausibleRoomTemperatureC: Double = 35
 
     /// Advice about settings that are allowed but probably not meant; never stops a start.
