@@ -34,6 +34,11 @@ echo "== mosquitto on 127.0.0.1:$port"
 url="mqtt://127.0.0.1:$port"
 overrides=(--set "mqtt.url=$url" --set "gpio.sim_dir=$work/gpio" --set "storage.path=$work/ledger.sqlite")
 "$bin" check-config config/demo.yaml "${overrides[@]}"
+# The simulated contacts: interlock closed, stop button released. With fail-safe wiring an unconnected
+# line reads open / pressed, so they are set before the gateway creates them at their bias.
+mkdir -p "$work/gpio/sim_gpio23" "$work/gpio/sim_gpio24"
+echo pull-up >"$work/gpio/sim_gpio23/pull"
+echo pull-up >"$work/gpio/sim_gpio24/pull"
 "$bin" run --config config/demo.yaml "${overrides[@]}" 2>"$work/gateway.log" &
 gateway_pid=$!
 device="$(sed -n 's/^ *id: *\([a-z0-9-]*\).*/\1/p' config/demo.yaml | head -n 1)"

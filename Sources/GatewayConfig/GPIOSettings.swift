@@ -59,8 +59,10 @@ public struct GPIOSettings: Sendable, Hashable {
         /// Optional emission-sense input (photodiode, current sense) checked against the command (S9).
         public var emissionSense: InputLine?
 
+        /// The default interlock is fail-safe: a normally-closed contact to 3.3 V read with the internal
+        /// pull-down, so a broken wire floats low and reads open.
         public init(
-            interlock: InputLine? = InputLine(line: 23), stopButton: InputLine? = nil,
+            interlock: InputLine? = InputLine(line: 23, bias: .pullDown), stopButton: InputLine? = nil,
             emissionSense: InputLine? = nil
         ) {
             self.interlock = interlock

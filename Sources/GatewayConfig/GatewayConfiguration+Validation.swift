@@ -21,21 +21,16 @@ extension GatewayConfiguration {
         return check.problems
     }
 
+    /// The warmest room a panel is expected to start in. S8's "must rise while emitting" watch counts a
+    /// panel at or above `cutoff_c - heating_steady_margin_c` as near its steady state and stops
+    /// watching, so that point must lie above this, or a panel at room temperature is never watched.
+    public static let plausibleRoomTemperatureC: Double = 35
+
     /// Advice about settings that are allowed but probably not meant; never stops a start.
     ///
     /// `check-config` and the daemon's start-up log print these.
     public var warnings: [ConfigProblem] {
         var warnings: [ConfigProblem] = []
-        if self.gpio.backend == .libgpiod, let interlock = self.gpio.inputs.interlock,
-            interlock.bias == .pullUp, !interlock.activeLow
-        {
-            warnings.append(
-                ConfigProblem(
-                    keyPath: "gpio.inputs.interlock",
-                    message: "bias pull-up with active_low false reads a broken wire as closed; wire the "
-                        + "normally-closed contact to GND and set active_low: true, or to 3.3 V with bias: pull-down"
-                ))
-        }
         if self.mqtt.scheme == .mqtt, !self.mqtt.url.isLoopback, self.mqtt.allowInsecure {
             warnings.append(
                 ConfigProblem(
@@ -136,6 +131,13 @@ extension GatewayConfiguration {
             }
         }
 
+        if let interlock = gpio.inputs.interlock {
+            Self.checkFailSafe(interlock, keyPath: "gpio.inputs.interlock", brokenWireMustRead: false, &check)
+        }
+        if let stopButton = gpio.inputs.stopButton {
+            Self.checkFailSafe(stopButton, keyPath: "gpio.inputs.stop_button", brokenWireMustRead: true, &check)
+        }
+
         var pwms: [(keyPath: String, pwm: PWMSettings)] = []
         for channel in Channel.allCases {
             let output = channel == .red ? gpio.outputs.red : gpio.outputs.nir
@@ -149,6 +151,46 @@ extension GatewayConfiguration {
             }
             pwms.append((path, pwm))
         }
+    }
+
+    /// Refuses input wiring on which a broken wire would read as the *safe-looking* state.
+    ///
+    /// A broken wire leaves the line floating at its bias: `pull-up` reads physical 1, `pull-down`
+    /// physical 0, and the logical value is that level inverted when `active_low` (logical 1 = active:
+    /// interlock closed, stop button pressed). The interlock must read **open** (logical 0) on a broken
+    /// wire, or emission could go on with it disconnected; the stop button must read **pressed**
+    /// (logical 1: a normally-closed button), or a broken wire would silently disable it. With
+    /// `bias: disabled` the level of a broken wire is undefined, so no wiring can be shown fail-safe.
+    private static func checkFailSafe(
+        _ input: InputLine, keyPath: String, brokenWireMustRead active: Bool, _ check: inout Checker
+    ) {
+        let name = active ? "stop button" : "interlock"
+        let safeReading = active ? "pressed" : "open"
+        let unsafeReading = active ? "released" : "closed"
+        let rightWiring =
+            active
+            ? "bias: pull-up with active_low: false (normally-closed button to GND), or bias: pull-down with "
+                + "active_low: true (normally-closed button to 3.3 V)"
+            : "bias: pull-up with active_low: true (normally-closed contact to GND), or bias: pull-down with "
+                + "active_low: false (normally-closed contact to 3.3 V)"
+        let floatsHigh: Bool
+        switch input.bias {
+        case .pullUp: floatsHigh = true
+        case .pullDown: floatsHigh = false
+        case .disabled:
+            check.add(
+                keyPath,
+                "bias: disabled leaves a broken \(name) wire floating, so it may read \(unsafeReading); "
+                    + "set the bias to match the wiring: \(rightWiring)")
+            return
+        }
+        let brokenWireReadsActive = floatsHigh != input.activeLow
+        guard brokenWireReadsActive != active else { return }
+        check.add(
+            keyPath,
+            "bias: \(input.bias.rawValue) with active_low: \(input.activeLow) reads a broken \(name) wire as "
+                + "\(unsafeReading) (the line floats \(floatsHigh ? "high" : "low")); it must read \(safeReading): "
+                + "use \(rightWiring)")
     }
 
     private func validateSensor(_ check: inout Checker) {
@@ -219,6 +261,13 @@ extension GatewayConfiguration {
                 "limits.warn_c",
                 "\(formatNumber(limits.warnC)) must be below cutoff_c \(formatNumber(limits.cutoffC))")
         }
+        if limits.maxSessionDoseJPerCm2 > limits.maxDailyDoseJPerCm2 {
+            check.add(
+                "limits.max_session_dose_j_cm2",
+                "\(formatNumber(limits.maxSessionDoseJPerCm2)) is above limits.max_daily_dose_j_cm2 "
+                    + "\(formatNumber(limits.maxDailyDoseJPerCm2)); one session may not exceed the daily limit, use "
+                    + "at most \(formatNumber(limits.maxDailyDoseJPerCm2))")
+        }
         if limits.resumeC >= limits.cutoffC {
             check.add(
                 "limits.resume_c",
@@ -269,6 +318,31 @@ extension GatewayConfiguration {
         check.range("safety.heating_steady_margin_c", t.heatingSteadyMarginC, 0...50)
         check.range("safety.runaway_c_per_s", t.runawayCPerSecond, 0.1...10)
         check.range("safety.output_mismatch_s", t.outputMismatchSeconds, 0.2...5)
+        // S8 counts a panel at or above `cutoff - margin` as near its steady state and stops watching
+        // for a rise. Every start happens below resume_c, and a panel must be able to start cold: the
+        // point must lie at or above resume_c and above a warm room, or S8 is off in all but name.
+        let cutoff = self.limits.cutoffC
+        let room = Self.plausibleRoomTemperatureC
+        let steadyFrom = cutoff - t.heatingSteadyMarginC
+        if steadyFrom < self.limits.resumeC || steadyFrom <= room {
+            let largest = min(cutoff - self.limits.resumeC, cutoff - room - 1)
+            let fix =
+                largest >= 0
+                ? "use at most \(formatNumber(largest))" : "raise limits.cutoff_c above \(formatNumber(room + 1))"
+            check.add(
+                "safety.heating_steady_margin_c",
+                "\(formatNumber(t.heatingSteadyMarginC)) with limits.cutoff_c \(formatNumber(cutoff)) stops the "
+                    + "heating watch (S8) from \(formatNumber(steadyFrom)) °C, which must be at least limits.resume_c "
+                    + "\(formatNumber(self.limits.resumeC)) and above a warm room (\(formatNumber(room)) °C), or S8 "
+                    + "never fires; \(fix)")
+        }
+        if t.heatingWatchSeconds > self.limits.maxSessionSeconds {
+            check.add(
+                "safety.heating_watch_s",
+                "\(formatNumber(t.heatingWatchSeconds)) is above limits.max_session_s "
+                    + "\(formatNumber(self.limits.maxSessionSeconds)): no session would run long enough for the "
+                    + "heating watch (S8) to fire; use at most \(formatNumber(self.limits.maxSessionSeconds))")
+        }
         if t.sensorStaleSeconds * 1000 <= Double(self.sensor.intervalMs) {
             check.add(
                 "safety.sensor_stale_s",

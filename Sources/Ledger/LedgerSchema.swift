@@ -54,6 +54,33 @@ enum LedgerSchema {
                     );
                     """)
         }
+        migrator.registerMigration("v2 dose slices") { db in
+            // The 24 h window (S3) counts light by when it was delivered: each checkpoint and close
+            // records the dose delivered since the previous record of its session, stamped when it was
+            // recorded (at or after the light, so the window errs high). `session_id` NULL is light the
+            // hardware gave outside any session (S9).
+            try db.execute(
+                sql: """
+                    CREATE TABLE dose_slice (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        session_id TEXT REFERENCES session(id) ON DELETE CASCADE,
+                        at_ms INTEGER NOT NULL,
+                        dose_j_cm2 REAL NOT NULL CHECK (dose_j_cm2 >= 0)
+                    );
+                    CREATE INDEX dose_slice_at ON dose_slice(at_ms);
+                    CREATE INDEX dose_slice_session ON dose_slice(session_id);
+                    """)
+            // A ledger written before slices knows a closed session's light only as a total: it is
+            // booked at the session's end, the latest it can have been delivered (conservative). An
+            // open session gets its slice at boot recovery, again at the latest possible time.
+            try db.execute(
+                sql: """
+                    INSERT INTO dose_slice (session_id, at_ms, dose_j_cm2)
+                    SELECT id, COALESCE(recovered_at_ms, ended_at_ms), dose_total_j_cm2 FROM session
+                    WHERE ended_at_ms IS NOT NULL AND dose_total_j_cm2 > 0
+                    ORDER BY COALESCE(recovered_at_ms, ended_at_ms), rowid
+                    """)
+        }
         return migrator
     }
 }

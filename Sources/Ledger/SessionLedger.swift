@@ -1,6 +1,7 @@
 import Foundation
 internal import GRDB
 public import SafetyCore
+import Synchronization
 
 /// The crash-safe record of sessions, faults and presets that the safety rules depend on: the rolling
 /// 24 h dose and session count (S3) and the recovery of a session a crash left open (S13).
@@ -16,6 +17,18 @@ public import SafetyCore
 /// commit: one `fsync` per record, a few per minute while a session runs, which is nothing on any
 /// storage this runs on. WAL also lets `rlt-gateway history` read while the daemon writes.
 ///
+/// Wall-clock trust: a board without a real-time clock boots with a wrong time and NTP steps it later,
+/// so the ledger never lets the wall clock shrink the 24 h window (S3) or the history:
+/// * the **floor** is the newest timestamp the ledger holds (and never earlier than
+///   ``earliestPlausibleUnixMs``); time cannot truly have gone back behind it;
+/// * at boot, ages are measured from `min(now, floor)`: a clock ahead of the floor may have jumped
+///   forward, so light within 24 h of the newest record still counts; a clock behind it counts every
+///   record at or after `now - 24 h`, newer ones as delivered just now;
+/// * a dose slice is never stamped before the floor, and slices written while the clock was behind it
+///   are moved forward to the first later stamp once the clock has caught up (NTP stepped it);
+/// * nothing is purged while the clock is behind the floor, and never anything within 24 h (or, at
+///   boot, within `retentionDays`) of the floor, whatever the clock says.
+///
 /// The ledger never "repairs" a damaged file by starting a new one: a file that is not SQLite, fails
 /// `PRAGMA quick_check`, is empty, belongs to another application or was written by a newer schema
 /// is refused with a ``LedgerError`` and left untouched.
@@ -26,6 +39,13 @@ public final class SessionLedger: Sendable {
     public let retentionDays: Int
     /// `DatabaseQueue` is `Sendable`: it serialises every access on its own dispatch queue.
     private let queue: DatabaseQueue
+    /// The id of the first dose slice this process stamped at the floor because the wall clock read
+    /// earlier than it; `nil` while the clock is not behind. Only touched inside write transactions.
+    private let stampedAtFloorSince = Mutex<Int64?>(nil)
+
+    /// No wall time before this (2025-01-01) is taken at face value: a board without a real-time clock
+    /// boots in 1970, and light recorded then must not look 55 years old once NTP has stepped the clock.
+    public static let earliestPlausibleUnixMs: Int64 = 1_735_689_600_000
 
     /// Opens (creating if missing) the ledger at `path`, checks it and brings its schema up to date.
     ///
@@ -142,18 +162,24 @@ public final class SessionLedger: Sendable {
     /// `unclean_shutdown`, booking `max(last checkpoint dose, plan's doseCeiling)`: the ceiling is the most
     /// the machine could have let it deliver, so the 24 h total never under-counts however long the
     /// session ran after its last checkpoint. Its end time is the last sign of life (last checkpoint, or
-    /// the start); `recoveredAtUnixMs` says when this recovery happened. Then history older than
-    /// ``retentionDays`` is purged (never anything of the last 24 h).
+    /// the start); `recoveredAtUnixMs` says when this recovery happened, and the light not yet recorded
+    /// as slices is booked as delivered then, the latest it can have been. Then history older than
+    /// ``retentionDays`` before the floor is purged (never anything of the last 24 h, nothing at all
+    /// while the clock reads behind the floor).
     ///
     /// - Important: call it once at boot, before the first ``perform(_:unixMs:)``: every session open at
     ///   that moment is taken for one a crash left behind.
     /// - Parameter nowUnixMs: the wall clock now, in unix milliseconds.
-    /// - Returns: sessions that started within the last 24 h, oldest first, with their age from
-    ///   `nowUnixMs` (an age below zero — the clock went backwards — counts as 0, so no session leaves
-    ///   the window early); the id of the last session closed as unclean; the persisted presets.
+    /// - Returns: the light of the 24 h window by delivery time and the sessions that ended in it, oldest
+    ///   first, with ages measured from `min(nowUnixMs, floor)` (see the type's documentation: a clock
+    ///   that may have jumped forward never takes light out of the window, and an age below zero counts
+    ///   as 0); the id of the last session closed as unclean; the persisted presets; how long ago the
+    ///   newest session ended, measured the same way.
     /// - Throws: ``LedgerError``.
     public func recover(nowUnixMs: Int64) throws -> BootContext {
-        let context = try self.write("boot recovery") { db in
+        let (context, reference) = try self.write("boot recovery") { db in
+            let floor = try Self.floor(db)
+            let reference = min(nowUnixMs, floor)
             var uncleanSessionID: String?
             let open = try Row.fetchAll(
                 db, sql: "SELECT * FROM session WHERE ended_at_ms IS NULL ORDER BY started_at_ms, rowid")
@@ -169,42 +195,80 @@ public final class SessionLedger: Sendable {
                         session.checkpointAtUnixMs ?? session.startedAtUnixMs,
                         SessionEndReason.uncleanShutdown.rawValue, booked.joulesPerCm2, nowUnixMs, session.id,
                     ])
+                try self.bookUnrecordedDose(db, sessionID: session.id, total: booked, unixMs: nowUnixMs)
                 uncleanSessionID = session.id
             }
-            return BootContext(
-                history: try Self.history(db, nowUnixMs: nowUnixMs),
+            let context = BootContext(
+                history: try Self.history(db, referenceUnixMs: reference),
                 uncleanSessionID: uncleanSessionID,
                 persistedPresets: try self.presets(db),
-                lastSessionEndedAgeSeconds: try Self.lastSessionEndedAge(db, nowUnixMs: nowUnixMs))
+                lastSessionEndedAgeSeconds: try Self.lastSessionEndedAge(db, referenceUnixMs: reference))
+            return (context, reference)
         }
         _ = try self.purge(
-            olderThanUnixMs: nowUnixMs - Int64(self.retentionDays) * LedgerSchema.dayMs, nowUnixMs: nowUnixMs)
+            olderThanUnixMs: reference - Int64(self.retentionDays) * LedgerSchema.dayMs, nowUnixMs: nowUnixMs)
         return context
     }
 
-    /// How long ago the newest session ended, so the cooldown (S4) survives a restart. A session
-    /// closed by recovery counts as ending at recovery: when a crash really stopped the light is
-    /// unknown, so the rest period starts over. A backwards clock counts as 0 s ago.
-    private static func lastSessionEndedAge(_ db: Database, nowUnixMs: Int64) throws -> Double? {
+    /// The newest timestamp the ledger holds, and never earlier than ``earliestPlausibleUnixMs``: the
+    /// wall clock can read earlier than this only when it is wrong (see the type's documentation).
+    static func floor(_ db: Database) throws -> Int64 {
         let newest = try Int64.fetchOne(
-            db, sql: "SELECT MAX(COALESCE(recovered_at_ms, ended_at_ms)) FROM session WHERE ended_at_ms IS NOT NULL")
-        return newest.map { Double(max(0, nowUnixMs - $0)) / 1000 }
-    }
-
-    private static func history(_ db: Database, nowUnixMs: Int64) throws -> [DoseHistoryEntry] {
-        let rows = try Row.fetchAll(
             db,
             sql: """
-                SELECT started_at_ms, dose_total_j_cm2 FROM session
-                WHERE started_at_ms >= ? ORDER BY started_at_ms, rowid
-                """,
-            arguments: [nowUnixMs - LedgerSchema.dayMs])
-        return try rows.map { row in
-            let startedAt = try row.decode(Int64.self, forColumn: "started_at_ms")
-            let dose = try row.decode(Double.self, forColumn: "dose_total_j_cm2")
-            let ageSeconds = Double(max(0, nowUnixMs - startedAt)) / 1000
-            return DoseHistoryEntry(ageSeconds: ageSeconds, dose: Dose(joulesPerCm2: dose))
+                SELECT MAX(m) FROM (
+                    SELECT MAX(MAX(started_at_ms, COALESCE(ended_at_ms, 0), COALESCE(checkpoint_at_ms, 0),
+                        COALESCE(recovered_at_ms, 0))) AS m FROM session
+                    UNION ALL SELECT MAX(at_ms) FROM dose_slice
+                    UNION ALL SELECT MAX(MAX(raised_at_ms, COALESCE(cleared_at_ms, 0))) FROM fault_log
+                    UNION ALL SELECT MAX(updated_at_ms) FROM preset)
+                """)
+        return max(newest ?? 0, Self.earliestPlausibleUnixMs)
+    }
+
+    /// How long before `referenceUnixMs` the newest session ended, so the cooldown (S4) survives a
+    /// restart. A session closed by recovery counts as ending at recovery: when a crash really stopped
+    /// the light is unknown, so the rest period starts over. A later end counts as 0 s ago.
+    private static func lastSessionEndedAge(_ db: Database, referenceUnixMs: Int64) throws -> Double? {
+        let newest = try Int64.fetchOne(
+            db,
+            sql: """
+                SELECT MAX(MAX(COALESCE(recovered_at_ms, ended_at_ms),
+                    COALESCE((SELECT MAX(at_ms) FROM dose_slice d WHERE d.session_id = session.id), 0)))
+                FROM session WHERE ended_at_ms IS NOT NULL
+                """)
+        return newest.map { Double(max(0, referenceUnixMs - $0)) / 1000 }
+    }
+
+    /// The light delivered within 24 h before `referenceUnixMs`, slice by slice (`sessions` 0), and one
+    /// entry per closed session at its last light (the end, recovery or newest slice, whichever is
+    /// latest), oldest first.
+    private static func history(_ db: Database, referenceUnixMs: Int64) throws -> [DoseHistoryEntry] {
+        let since = referenceUnixMs - LedgerSchema.dayMs
+        func age(_ at: Int64) -> Double { Double(max(0, referenceUnixMs - at)) / 1000 }
+        var timed: [(at: Int64, order: Int, entry: DoseHistoryEntry)] = []
+        let slices = try Row.fetchAll(
+            db, sql: "SELECT at_ms, dose_j_cm2 FROM dose_slice WHERE at_ms >= ? ORDER BY at_ms, id",
+            arguments: [since])
+        for row in slices {
+            let at = try row.decode(Int64.self, forColumn: "at_ms")
+            let dose = try row.decode(Double.self, forColumn: "dose_j_cm2")
+            timed.append((at, 0, DoseHistoryEntry(ageSeconds: age(at), dose: Dose(joulesPerCm2: dose), sessions: 0)))
         }
+        let ends = try Int64.fetchAll(
+            db,
+            sql: """
+                SELECT last FROM (
+                    SELECT MAX(COALESCE(recovered_at_ms, ended_at_ms),
+                        COALESCE((SELECT MAX(at_ms) FROM dose_slice d WHERE d.session_id = session.id), 0)) AS last
+                    FROM session WHERE ended_at_ms IS NOT NULL)
+                WHERE last >= ? ORDER BY last
+                """,
+            arguments: [since])
+        for at in ends {
+            timed.append((at, 1, DoseHistoryEntry(ageSeconds: age(at), dose: .zero, sessions: 1)))
+        }
+        return timed.sorted { ($0.at, $0.order) < ($1.at, $1.order) }.map(\.entry)
     }
 
     private func presets(_ db: Database) throws -> SafetySettings.Presets? {
@@ -258,6 +322,8 @@ public final class SessionLedger: Sendable {
                         progress.dose.total.joulesPerCm2, unixMs, progress.sessionID,
                     ])
                 try self.requireOneChange(db, sessionID: progress.sessionID, operation: operation)
+                try self.bookUnrecordedDose(
+                    db, sessionID: progress.sessionID, total: progress.dose.total, unixMs: unixMs)
             case .sessionClosed(let progress, let reason):
                 try db.execute(
                     sql: """
@@ -270,6 +336,10 @@ public final class SessionLedger: Sendable {
                         progress.dose.total.joulesPerCm2, unixMs, reason.rawValue, progress.sessionID,
                     ])
                 try self.requireOneChange(db, sessionID: progress.sessionID, operation: operation)
+                try self.bookUnrecordedDose(
+                    db, sessionID: progress.sessionID, total: progress.dose.total, unixMs: unixMs)
+            case .lightOutsideSession(let dose):
+                try self.addSlice(db, sessionID: nil, dose: dose.joulesPerCm2, unixMs: unixMs)
             case .faultRaised(let code, let detail):
                 try db.execute(
                     sql: "INSERT INTO fault_log (code, detail, raised_at_ms) VALUES (?, ?, ?)",
@@ -311,6 +381,41 @@ public final class SessionLedger: Sendable {
             ])
     }
 
+    /// Records as one slice the part of a session's `total` that no slice holds yet (its light since
+    /// the previous record), stamped now: at or after the light, so the 24 h window errs high.
+    private func bookUnrecordedDose(_ db: Database, sessionID: String, total: Dose, unixMs: Int64) throws {
+        let recorded =
+            try Double.fetchOne(
+                db, sql: "SELECT COALESCE(SUM(dose_j_cm2), 0) FROM dose_slice WHERE session_id = ?",
+                arguments: [sessionID]) ?? 0
+        try self.addSlice(db, sessionID: sessionID, dose: total.joulesPerCm2 - recorded, unixMs: unixMs)
+    }
+
+    /// Inserts a dose slice, never stamped before the floor (see the type's documentation).
+    ///
+    /// While the wall clock reads behind the floor, slices are stamped at the floor; the first slice
+    /// stamped with a clock at or past the floor again moves all of those forward to its own stamp,
+    /// since their light was delivered before that moment but after the floor (NTP stepped the clock).
+    private func addSlice(_ db: Database, sessionID: String?, dose: Double, unixMs: Int64) throws {
+        guard dose.isFinite, dose > 1e-12 else { return }
+        let floor = try Self.floor(db)
+        let stamp = max(unixMs, floor)
+        try db.execute(
+            sql: "INSERT INTO dose_slice (session_id, at_ms, dose_j_cm2) VALUES (?, ?, ?)",
+            arguments: [sessionID, stamp, dose])
+        let id = db.lastInsertedRowID
+        let behindSince = self.stampedAtFloorSince.withLock { since -> Int64? in
+            let previous = since
+            since = unixMs < floor ? (since ?? id) : nil
+            return unixMs < floor ? nil : previous
+        }
+        if let behindSince {
+            try db.execute(
+                sql: "UPDATE dose_slice SET at_ms = ? WHERE id >= ? AND at_ms < ?",
+                arguments: [stamp, behindSince, stamp])
+        }
+    }
+
     /// After an update of an open session: explains why nothing changed, instead of inventing a row.
     private func requireOneChange(_ db: Database, sessionID: String, operation: String) throws {
         guard db.changesCount == 0 else { return }
@@ -325,6 +430,7 @@ public final class SessionLedger: Sendable {
         case .sessionOpened(let plan): "recording session_opened for \(plan.sessionID)"
         case .sessionCheckpoint(let progress): "recording session_checkpoint for \(progress.sessionID)"
         case .sessionClosed(let progress, _): "recording session_closed for \(progress.sessionID)"
+        case .lightOutsideSession: "recording light_outside_session"
         case .faultRaised(let code, _): "recording fault_raised \(code.rawValue)"
         case .faultCleared(let code): "recording fault_cleared \(code.rawValue)"
         case .presetsChanged: "recording presets_changed"
@@ -365,35 +471,49 @@ public final class SessionLedger: Sendable {
 
     // MARK: - Retention
 
-    /// Deletes closed sessions that started before `olderThanUnixMs`, and cleared faults that cleared
-    /// before it, measured against the wall clock now.
+    /// ``purge(olderThanUnixMs:nowUnixMs:)`` measured against the wall clock now.
     ///
-    /// - Returns: the number of rows deleted (sessions and fault entries).
+    /// - Returns: the number of rows deleted.
     /// - Throws: ``LedgerError``.
     public func purge(olderThanUnixMs: Int64) throws -> Int {
         try self.purge(olderThanUnixMs: olderThanUnixMs, nowUnixMs: Int64(Date().timeIntervalSince1970 * 1000))
     }
 
-    /// Deletes closed sessions that started before `olderThanUnixMs`, and cleared faults that cleared
-    /// before it; never anything of the 24 h before `nowUnixMs`, never an open session (boot recovery
-    /// needs it), and never a session boot recovery closed after the cut-off (it explains a latched
-    /// `F_UNCLEAN_SHUTDOWN`, however old the session).
+    /// Deletes closed sessions whose last light is before `olderThanUnixMs`, with their dose slices,
+    /// light recorded outside sessions before it, and cleared faults that cleared before it.
     ///
-    /// - Returns: the number of rows deleted (sessions and fault entries).
+    /// Never anything within 24 h of `min(nowUnixMs, floor)`, never an open session (boot recovery needs
+    /// it), never a session boot recovery closed after the cut-off (it explains a latched
+    /// `F_UNCLEAN_SHUTDOWN`, however old the session), and nothing at all while `nowUnixMs` is behind the
+    /// floor: such a clock is wrong, and a cut-off derived from it means nothing (see the type's
+    /// documentation).
+    ///
+    /// - Returns: the number of rows deleted (sessions, slices outside sessions and fault entries).
     /// - Throws: ``LedgerError``.
     public func purge(olderThanUnixMs: Int64, nowUnixMs: Int64) throws -> Int {
-        let cutoff = min(olderThanUnixMs, nowUnixMs - LedgerSchema.dayMs)
-        return try self.write("purging history before \(cutoff) ms") { db in
+        try self.write("purging history before \(olderThanUnixMs) ms") { db in
+            let floor = try Self.floor(db)
+            guard nowUnixMs >= floor else { return 0 }
+            let cutoff = min(olderThanUnixMs, min(nowUnixMs, floor) - LedgerSchema.dayMs)
             try db.execute(
                 sql: """
-                    DELETE FROM session WHERE started_at_ms < ? AND ended_at_ms IS NOT NULL
-                        AND (recovered_at_ms IS NULL OR recovered_at_ms < ?)
+                    DELETE FROM session WHERE ended_at_ms IS NOT NULL
+                        AND COALESCE(recovered_at_ms, ended_at_ms) < ? AND started_at_ms < ?
+                        AND NOT EXISTS (SELECT 1 FROM dose_slice d WHERE d.session_id = session.id AND d.at_ms >= ?)
                     """,
-                arguments: [cutoff, cutoff])
+                arguments: [cutoff, cutoff, cutoff])
             let sessions = db.changesCount
+            // Slices of deleted sessions (foreign keys may be off in a copy opened elsewhere).
+            try db.execute(
+                sql: """
+                    DELETE FROM dose_slice WHERE session_id IS NOT NULL
+                        AND session_id NOT IN (SELECT id FROM session)
+                    """)
+            try db.execute(sql: "DELETE FROM dose_slice WHERE session_id IS NULL AND at_ms < ?", arguments: [cutoff])
+            let stray = db.changesCount
             try db.execute(
                 sql: "DELETE FROM fault_log WHERE cleared_at_ms IS NOT NULL AND cleared_at_ms < ?", arguments: [cutoff])
-            return sessions + db.changesCount
+            return sessions + stray + db.changesCount
         }
     }
 

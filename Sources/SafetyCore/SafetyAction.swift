@@ -108,6 +108,10 @@ public enum LedgerRecord: Hashable, Sendable {
     /// Periodic progress so a crash loses at most a checkpoint interval (the ledger errs high).
     case sessionCheckpoint(SessionProgress)
     case sessionClosed(SessionProgress, reason: SessionEndReason)
+    /// Light the hardware gave while no session was open (readback or emission sense against an OFF
+    /// command, S9), counted at full irradiance, delivered since the previous such record; the ledger
+    /// books it by delivery time so the 24 h window survives a restart (S3).
+    case lightOutsideSession(Dose)
     case faultRaised(FaultCode, detail: String)
     case faultCleared(FaultCode)
     case presetsChanged(SafetySettings.Presets)

@@ -36,21 +36,32 @@ public struct OutputReadback: Hashable, Sendable {
     public var anyOn: Bool { self.red || self.nir || self.master }
 }
 
-/// A past session's contribution to the rolling 24 h window, as the ledger remembers it.
+/// Light delivered in the past, and the sessions that ended then, as the ledger remembers them for the
+/// rolling 24 h window (S3).
+///
+/// The window counts light by when it was **delivered**, not by when its session started: the ledger
+/// returns one entry per recorded slice of delivered dose (`sessions` 0) and one per session at its
+/// last light (`sessions` 1, usually with dose 0). An entry built with the old two-argument
+/// initialiser means "a whole session, all its light delivered `ageSeconds` ago".
 public struct DoseHistoryEntry: Hashable, Sendable {
-    /// How long ago (wall clock) the session started; converted once at boot onto the monotonic clock.
+    /// How long ago (wall clock) this light was delivered; converted once at boot onto the monotonic
+    /// clock. The ledger makes it err low (recent) when the wall clock cannot be trusted.
     public var ageSeconds: Double
     public var dose: Dose
+    /// How many sessions delivered their last light at this point (the 24 h session count).
+    public var sessions: Int
 
-    public init(ageSeconds: Double, dose: Dose) {
+    public init(ageSeconds: Double, dose: Dose, sessions: Int = 1) {
         self.ageSeconds = ageSeconds
         self.dose = dose
+        self.sessions = sessions
     }
 }
 
 /// What the shell knows at boot (S3, S13).
 public struct BootContext: Hashable, Sendable {
-    /// Sessions of the last 24 h, including one closed at this boot as `aborted(unclean_shutdown)`.
+    /// Light and sessions of the last 24 h by delivery time, including a session closed at this boot as
+    /// `aborted(unclean_shutdown)` (its unrecorded light booked at recovery, the latest it can have been).
     public var history: [DoseHistoryEntry]
     /// The id of a session the previous run left open, already closed by the ledger with a
     /// conservative dose; its presence latches `F_UNCLEAN_SHUTDOWN` when the policy says so.
@@ -58,7 +69,8 @@ public struct BootContext: Hashable, Sendable {
     /// Presets persisted by an earlier `set`, if any.
     public var persistedPresets: SafetySettings.Presets?
     /// How long ago (wall clock) the newest session ended, so a restart does not cut the cooldown
-    /// short (S4); `nil` when the ledger holds no session.
+    /// short (S4); `nil` when the ledger holds no session. The ledger measures it from the earlier of
+    /// the clock and its newest record, so a wall clock that jumped forward cannot shorten the rest.
     public var lastSessionEndedAgeSeconds: Double?
 
     public init(

@@ -22,15 +22,23 @@ extension SafetyMachine {
         return "\(source)\u{1F}\(envelope.commandName ?? "")\u{1F}\(id)"
     }
 
+    /// Admits and executes one command, or replays the first answer to a redelivery.
+    ///
+    /// Only an *accepted* command other than `stop` is remembered as answered:
+    /// - a `stop` is never answered from the cache, whatever id it reuses: it acts every time (emission
+    ///   off, the session ended if there is one) and answers `ok` again. Acting twice is harmless, while
+    ///   a replayed answer would leave a panel emitting that a later `start` turned on.
+    /// - a refused command (any error code) had no effect; a corrected resend under the same id, which is
+    ///   what `E_RETAINED`, `E_STALE` or `E_SCHEMA` tell the user to do, must be decided afresh.
     mutating func handleCommand(_ envelope: CommandEnvelope, now: Instant, into actions: inout [SafetyAction]) {
-        let key = Self.deduplicationKey(envelope)
+        let isStop = envelope.commandName == CommandName.stop.rawValue
+        let key = isStop ? nil : Self.deduplicationKey(envelope)
         if let key, let first = self.answered[key] {
             actions.append(.respond(first))
             return
         }
         let response = self.admitAndExecute(envelope, now: now, into: &actions)
-        // A rate rejection is transient and had no effect: a retry with the same id may act later.
-        if let key, response.code != .rate {
+        if let key, response.code == nil {
             self.answered.remember(response, for: key)
         }
         if let code = response.code {
@@ -207,6 +215,14 @@ extension SafetyMachine {
             envelope, "session \(plan.sessionID) started: \(format(duration)) s, dose up to \(format(ceiling))")
     }
 
+    /// Refuses a start or resume while the stop button reads pressed: a held button, or a broken wire of
+    /// the normally-closed button the config requires, must never let emission begin (S11).
+    private func stopButtonBlocker(_ envelope: CommandEnvelope, to verb: String) -> CommandResponse? {
+        guard self.settings.inputs.stopButton, self.stopButtonPressed else { return nil }
+        return self.reject(
+            envelope, .state, "the stop button reads pressed (held, or its wire is broken); release it to \(verb)")
+    }
+
     /// The reason a session cannot start now, independent of its arguments.
     private func startBlocker(envelope: CommandEnvelope, now: Instant) -> CommandResponse? {
         if self.isShutDown {
@@ -230,6 +246,7 @@ extension SafetyMachine {
         if !self.interlockAllowsEmission {
             return self.reject(envelope, .interlock, "the interlock is open; close it to start")
         }
+        if let blocked = self.stopButtonBlocker(envelope, to: "start") { return blocked }
         let thermal = self.settings.thermal
         guard let t = self.temperature, !self.sensorIsStale(now: now) else {
             return self.reject(
@@ -272,6 +289,7 @@ extension SafetyMachine {
         if !self.interlockAllowsEmission {
             return self.reject(envelope, .interlock, "the interlock is open; close it, then resume")
         }
+        if let blocked = self.stopButtonBlocker(envelope, to: "resume") { return blocked }
         let thermal = self.settings.thermal
         guard let t = self.temperature, !self.sensorIsStale(now: now) else {
             return self.reject(

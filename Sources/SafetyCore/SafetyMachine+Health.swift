@@ -166,7 +166,9 @@ extension SafetyMachine {
             self.applyOutputs(now: now)
             actions.append(.publishState)
         case .stopButton:
-            guard self.settings.inputs.stopButton, active else { return }
+            guard self.settings.inputs.stopButton else { return }
+            self.stopButtonPressed = active
+            guard active else { return }
             self.endSession(reason: .stopButton, now: now, into: &actions)
         case .emissionSense:
             guard self.settings.inputs.emissionSense else { return }

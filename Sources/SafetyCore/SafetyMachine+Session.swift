@@ -1,21 +1,28 @@
 /// Sessions: planning, dose and time accounting, pause, resume, end and cooldown (S1–S4, S10–S12).
 extension SafetyMachine {
-    /// The rolling 24 h window as the limits see it (S3): sessions that started less than 24 h ago.
+    /// The rolling 24 h window as the limits see it (S3): the light delivered less than 24 h ago (the
+    /// running session's included) and the sessions that delivered light in that time.
     struct Window: Hashable, Sendable {
         var dose: Dose
+        /// Past sessions only; a running or paused session is counted by the caller.
         var count: Int
         /// When the oldest counted session leaves the window, if any.
         var oldestLeavesAt: Instant?
     }
 
     static let windowSeconds: Double = 86_400
+    /// The longest stretch one ``DeliverySlice`` covers: the window may hold light up to this much
+    /// longer than it was delivered (conservative), and memory stays bounded by minutes of light.
+    static let sliceSeconds: Double = 60
 
     func window(now: Instant) -> Window {
         var result = Window(dose: .zero, count: 0, oldestLeavesAt: nil)
-        for past in self.history where now.seconds(since: past.startedAt) < Self.windowSeconds {
-            result.dose = result.dose + past.dose
+        for slice in self.delivered where now.seconds(since: slice.at) < Self.windowSeconds {
+            result.dose = result.dose + slice.dose
+        }
+        for end in self.sessionEnds where now.seconds(since: end) < Self.windowSeconds {
             result.count += 1
-            let leaves = past.startedAt.adding(seconds: Self.windowSeconds)
+            let leaves = end.adding(seconds: Self.windowSeconds)
             result.oldestLeavesAt = min(result.oldestLeavesAt ?? leaves, leaves)
         }
         return result
@@ -34,28 +41,81 @@ extension SafetyMachine {
     // MARK: - Accounting (S1, S2, S3)
 
     /// Integrates time and dose since the last event, on the monotonic clock.
+    ///
+    /// All light is booked into the 24 h window by when it was delivered, whether a session is open or
+    /// not (stray light while the outputs are commanded off counts too, S9).
     mutating func account(now: Instant) {
         defer { self.lastAccountedAt = max(self.lastAccountedAt ?? now, now) }
-        guard let last = self.lastAccountedAt, var session = self.session else { return }
-        self.accrue(into: &session, seconds: max(0, now.seconds(since: last)))
-        self.session = session
+        guard let last = self.lastAccountedAt else { return }
+        let seconds = max(0, now.seconds(since: last))
+        guard seconds > 0 else { return }
+        let dose = self.deliveredDose(seconds: seconds)
+        self.book(dose.total, at: now)
+        if var session = self.session {
+            self.accrue(into: &session, seconds: seconds)
+            self.session = session
+        } else {
+            // A session's light reaches the ledger with its checkpoints and close; this has no session.
+            self.unrecordedStray = self.unrecordedStray + dose.total
+        }
     }
 
-    /// Adds `seconds` of what the outputs did to a session.
+    /// Hands light outside any session to the ledger once the light stops, and every checkpoint
+    /// interval while it goes on, so a crash loses at most one interval of it.
+    mutating func recordStrayLight(now: Instant, into actions: inout [SafetyAction]) {
+        guard self.unrecordedStray > .zero else { return }
+        let ongoing = self.session == nil && self.deliveredDose(seconds: 1).total > .zero
+        if ongoing, let last = self.strayRecordedAt,
+            now.seconds(since: last) < self.settings.policy.checkpointIntervalSeconds
+        {
+            return
+        }
+        actions.append(.record(.lightOutsideSession(self.unrecordedStray)))
+        self.unrecordedStray = .zero
+        self.strayRecordedAt = ongoing ? now : nil
+    }
+
+    /// Adds light delivered up to `at` to the newest slice, or opens a new one when that slice is full.
+    mutating func book(_ dose: Dose, at: Instant) {
+        guard dose > .zero else { return }
+        if var last = self.delivered.last, at.seconds(since: last.opened) < Self.sliceSeconds {
+            last.at = max(last.at, at)
+            last.dose = last.dose + dose
+            self.delivered[self.delivered.count - 1] = last
+            return
+        }
+        // Light older than the window can never count again: keep the account bounded.
+        self.delivered.removeAll { at.seconds(since: $0.at) >= Self.windowSeconds }
+        self.delivered.append(DeliverySlice(opened: at, at: at, dose: dose))
+    }
+
+    /// The light the panel delivered in `seconds` at what the outputs did, per channel.
     ///
-    /// A channel counts at its commanded duty; a channel commanded off whose readback still says
-    /// on counts at full duty, so the account errs high while the hardware disagrees (S9).
+    /// A channel counts at its commanded duty. Where the hardware may disagree the account errs high
+    /// (S9): a channel commanded off whose readback still says on counts at full duty, and light the
+    /// emission-sense input reports while every output is commanded off counts at the full irradiance
+    /// of every channel, since the sensor cannot say which one is lit.
+    func deliveredDose(seconds: Double) -> PerChannel<Dose> {
+        var dose = PerChannel<Dose>.zero
+        guard seconds > 0 else { return dose }
+        let strayLight = self.settings.inputs.emissionSense && self.emissionSensed && !self.commanded.emitting
+        for channel in Channel.allCases {
+            var duty = self.commanded.duty[channel]
+            if duty <= 0, self.readback.isOn(channel) || strayLight { duty = 1 }
+            guard duty > 0 else { continue }
+            dose[channel] = Dose.delivered(
+                irradianceMWPerCm2: self.settings.irradianceMWPerCm2[channel], duty: min(1, duty), seconds: seconds)
+        }
+        return dose
+    }
+
+    /// Adds `seconds` of what the outputs did to a session (see ``deliveredDose(seconds:)``).
     func accrue(into session: inout Session, seconds: Double) {
         guard seconds > 0 else { return }
         if self.commanded.emitting { session.emittingSeconds += seconds }
+        let dose = self.deliveredDose(seconds: seconds)
         for channel in Channel.allCases {
-            var duty = self.commanded.duty[channel]
-            if duty <= 0, self.readback.isOn(channel) { duty = 1 }
-            guard duty > 0 else { continue }
-            session.dose[channel] =
-                session.dose[channel]
-                + Dose.delivered(
-                    irradianceMWPerCm2: self.settings.irradianceMWPerCm2[channel], duty: min(1, duty), seconds: seconds)
+            session.dose[channel] = session.dose[channel] + dose[channel]
         }
     }
 
@@ -70,7 +130,7 @@ extension SafetyMachine {
             self.endSession(reason: .doseTarget, now: now, into: &actions)
         } else if session.dose.total >= limits.maxSessionDose {
             self.endSession(reason: .doseLimit, now: now, into: &actions)
-        } else if self.window(now: now).dose + session.dose.total >= limits.maxDailyDose {
+        } else if self.window(now: now).dose >= limits.maxDailyDose {
             self.endSession(reason: .doseLimit, now: now, into: &actions)
         }
     }
@@ -123,9 +183,10 @@ extension SafetyMachine {
     mutating func endSession(reason: SessionEndReason, now: Instant, into actions: inout [SafetyAction]) {
         guard let session = self.session else { return }
         self.session = nil
-        // Sessions that left the 24 h window can never count again: keep the history bounded.
-        self.history.removeAll { now.seconds(since: $0.startedAt) >= Self.windowSeconds }
-        self.history.append(PastSession(startedAt: session.startedAt, dose: session.dose.total))
+        // Its light is already in `delivered`, slice by slice; the session counts from its last light.
+        // Sessions that left the 24 h window can never count again: keep the list bounded.
+        self.sessionEnds.removeAll { now.seconds(since: $0) >= Self.windowSeconds }
+        self.sessionEnds.append(now)
         self.cooldownSince = now
         self.state = self.faults.isEmpty ? .cooldown : .fault
         self.applyOutputs(now: now)

@@ -45,9 +45,18 @@ public struct SafetyMachine: Sendable {
         var satisfied: Bool
     }
 
-    /// A session that ended, as the rolling 24 h window counts it (S3).
-    struct PastSession: Hashable, Sendable {
-        var startedAt: Instant
+    /// Light delivered within one short stretch of monotonic time, as the rolling 24 h window counts
+    /// it (S3): by when it was delivered, never by when its session started, so a long pause cannot
+    /// take light out of the window early.
+    ///
+    /// A slice spans at most ``SafetyMachine/sliceSeconds`` and counts as delivered at its *latest*
+    /// moment, so it stays in the window up to one slice longer than the light it holds: the window
+    /// errs high, never low.
+    struct DeliverySlice: Hashable, Sendable {
+        /// When the first light of this slice was delivered (only used to close the slice).
+        var opened: Instant
+        /// When its latest light was delivered; the window counts the whole slice from here.
+        var at: Instant
         var dose: Dose
     }
 
@@ -74,13 +83,24 @@ public struct SafetyMachine: Sendable {
     var heatingWatch: HeatingWatch?
 
     var interlockClosed = false
+    /// The stop button reads pressed: held, or (wired normally closed, as the config requires) its wire
+    /// is broken; no session starts or resumes until it reads released (S11).
+    var stopButtonPressed = false
     var linkConnected = true
     /// When the last session ended; cooldown runs from here (S4).
     var cooldownSince: Instant?
     var lastAccountedAt: Instant?
     var sessionCounter = 0
     var presets: SafetySettings.Presets
-    var history: [PastSession] = []
+    /// Every light the core knows of, in session or not, from boot history and from its own account,
+    /// oldest first; slices older than the 24 h window are dropped (S3).
+    var delivered: [DeliverySlice] = []
+    /// When each past session delivered its last light (it ended), for the 24 h session count (S3): a
+    /// session counts while any of its light is within the window.
+    var sessionEnds: [Instant] = []
+    /// Light outside any session not yet handed to the ledger, and when it last was (S9, S3).
+    var unrecordedStray: Dose = .zero
+    var strayRecordedAt: Instant?
     var answered = ResponseCache(capacity: 256)
     var bucket: TokenBucket
     var isShutDown = false
@@ -110,6 +130,7 @@ public struct SafetyMachine: Sendable {
         if self.sensorWatchFrom == nil { self.sensorWatchFrom = now }
 
         self.advance(to: now, into: &actions)
+        self.recordStrayLight(now: now, into: &actions)
         switch event {
         case .boot(let context):
             self.boot(context, now: now, into: &actions)
@@ -147,6 +168,7 @@ public struct SafetyMachine: Sendable {
             session = current
         }
         let window = self.window(now: now)
+        let pending = self.lastAccountedAt.map { self.deliveredDose(seconds: max(0, now.seconds(since: $0))) }
         let sessionDose = session?.dose ?? .zero
         let elapsed = session?.emittingSeconds ?? 0
         let planned = session?.plan.plannedSeconds
@@ -162,7 +184,7 @@ public struct SafetyMachine: Sendable {
             remainingSeconds: max(0, (planned ?? 0) - elapsed),
             dose: sessionDose,
             doseTarget: session?.plan.doseTarget,
-            dose24h: window.dose + sessionDose.total,
+            dose24h: window.dose + (pending?.total ?? .zero),
             sessions24h: window.count + (session == nil ? 0 : 1),
             temperature: self.temperature,
             emitting: emitting,
@@ -180,8 +202,22 @@ public struct SafetyMachine: Sendable {
         if self.session != nil {
             self.raise(.internal, detail: "boot event while a session was open", now: now, into: &actions)
         }
-        self.history = context.history.map {
-            PastSession(startedAt: now.adding(seconds: -max(0, $0.ageSeconds)), dose: $0.dose)
+        self.delivered = []
+        self.sessionEnds = []
+        // Oldest first; a negative or non-finite age counts as "now", so nothing leaves the window early,
+        // and an age far beyond the window is clamped so the instant arithmetic cannot overflow.
+        let aged = context.history.map {
+            (age: $0.ageSeconds.isFinite ? min(max(0, $0.ageSeconds), 2 * Self.windowSeconds) : 0, entry: $0)
+        }
+        for (age, entry) in aged.sorted(by: { $0.age > $1.age }) {
+            let at = now.adding(seconds: -age)
+            // Merged into slices of a minute like the core's own account, so memory stays bounded by
+            // minutes of light however finely the ledger recorded it. An unreadable dose counts as the
+            // largest daily limit any config may set (more, never less, and still a number to publish).
+            let dose = entry.dose.joulesPerCm2.isFinite ? entry.dose : HardLimits.maxDailyDose
+            self.book(dose, at: at)
+            // Beyond the daily count a session more changes nothing but memory: cap a corrupt count.
+            for _ in 0..<min(max(0, entry.sessions), 64) { self.sessionEnds.append(at) }
         }
         if let presets = context.persistedPresets { self.presets = presets }
         if let age = context.lastSessionEndedAgeSeconds, age < self.settings.limits.cooldownSeconds {

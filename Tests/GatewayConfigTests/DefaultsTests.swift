@@ -26,7 +26,7 @@ struct DefaultsTests {
         #expect(config.gpio.outputs.master == OutputLine(line: 22))
         #expect(config.gpio.outputs.indicator == nil)
         #expect(config.gpio.outputs.heartbeat == nil)
-        #expect(config.gpio.inputs.interlock == InputLine(line: 23, bias: .pullUp))
+        #expect(config.gpio.inputs.interlock == InputLine(line: 23, bias: .pullDown))
         #expect(config.gpio.inputs.stopButton == nil)
         #expect(config.gpio.inputs.emissionSense == nil)
         #expect(config.sensor.type == .sysfs)

@@ -18,7 +18,7 @@ struct ShippedConfigTests {
         #expect(config.sensor.type == .w1)
         #expect(config.mqtt.username == "rlt-panel")
         #expect(config.mqtt.passwordFile == "/etc/rlt-gateway/mqtt-password")
-        // The fail-safe interlock wiring raises no warning.
+        #expect(config.gpio.inputs.stopButton == InputLine(line: 24, bias: .pullUp, activeLow: false, debounceMs: 20))
         #expect(config.warnings == [])
     }
 
@@ -33,7 +33,8 @@ struct ShippedConfigTests {
         #expect(config.mqtt.url == BrokerURL(scheme: .mqtt, host: "127.0.0.1", port: 1883))
         #expect(config.presets.durationSeconds == 20)
         #expect(config.limits.cooldownSeconds == 5)
-        #expect(config.gpio.inputs.interlock == InputLine(line: 23, bias: .pullUp, activeLow: false, debounceMs: 10))
+        #expect(config.gpio.inputs.interlock == InputLine(line: 23, bias: .pullDown, activeLow: false, debounceMs: 10))
+        #expect(config.gpio.inputs.stopButton == InputLine(line: 24, bias: .pullDown, activeLow: true, debounceMs: 10))
         #expect(config.storage.path.hasPrefix("/tmp/"))
         #expect(config.warnings == [])
     }

@@ -41,6 +41,16 @@ func recordSession(
         unixMs: startMs + Int64(seconds * 1000))
 }
 
+/// The dose the boot history puts into the 24 h window, J/cm².
+func windowDose(_ boot: BootContext) -> Double {
+    boot.history.reduce(0) { $0 + $1.dose.joulesPerCm2 }
+}
+
+/// The sessions the boot history counts in the 24 h window.
+func windowSessions(_ boot: BootContext) -> Int {
+    boot.history.reduce(0) { $0 + $1.sessions }
+}
+
 /// Runs a command to completion; returns its exit status and combined output.
 @discardableResult
 func run(_ executable: String, _ arguments: [String]) -> (status: Int32, output: String) {

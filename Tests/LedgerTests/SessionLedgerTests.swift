@@ -34,7 +34,14 @@ struct SessionLedgerTests {
             let now = t0 + 2 * hourMs
             let boot = try ledger.recover(nowUnixMs: now)
             #expect(boot.uncleanSessionID == nil)
-            #expect(boot.history == [DoseHistoryEntry(ageSeconds: 7200, dose: Dose(joulesPerCm2: 54))])
+            // Light by delivery time, aged from the newest record (the close at t0 + 600 s): the clock
+            // may have jumped forward since, so the 2 h it reads cannot take light out of the window.
+            #expect(
+                boot.history == [
+                    DoseHistoryEntry(ageSeconds: 300, dose: Dose(joulesPerCm2: 27), sessions: 0),
+                    DoseHistoryEntry(ageSeconds: 0, dose: Dose(joulesPerCm2: 27), sessions: 0),
+                    DoseHistoryEntry(ageSeconds: 0, dose: .zero, sessions: 1),
+                ])
 
             let row = try #require(try ledger.sessions(limit: 1).first)
             #expect(row.id == "s1")
@@ -63,8 +70,9 @@ struct SessionLedgerTests {
                 try recordSession(empty, "s1", startMs: t0, seconds: 600, red: 30, nir: 24)
             }
             let ledger = try SessionLedger(path: path)
-            // Ended at t0 + 600 s; recovery 30 s later.
-            #expect(try ledger.recover(nowUnixMs: t0 + 630_000).lastSessionEndedAgeSeconds == 30)
+            // Ended at t0 + 600 s, the newest record: however late the clock reads now, the rest period
+            // is measured from there, so a forward jump cannot shorten it.
+            #expect(try ledger.recover(nowUnixMs: t0 + 630_000).lastSessionEndedAgeSeconds == 0)
         }
     }
 
@@ -117,11 +125,21 @@ struct SessionLedgerTests {
             let now = t0 + 10 * 60_000
             let boot = try ledger.recover(nowUnixMs: now)
             #expect(boot.uncleanSessionID == "crashed")
-            #expect(
-                boot.history == [
-                    DoseHistoryEntry(ageSeconds: 4200, dose: Dose(joulesPerCm2: 5.4)),
-                    DoseHistoryEntry(ageSeconds: 600, dose: Dose(joulesPerCm2: booked)),
-                ])
+            // Aged from the newest record (the checkpoint at t0 + 60 s); the unrecorded rest of the crashed
+            // session is booked at recovery, the latest it can have been delivered.
+            let earlier = [
+                DoseHistoryEntry(ageSeconds: 3630, dose: Dose(joulesPerCm2: 2.7), sessions: 0),
+                DoseHistoryEntry(ageSeconds: 3600, dose: Dose(joulesPerCm2: 2.7), sessions: 0),
+                DoseHistoryEntry(ageSeconds: 3600, dose: .zero, sessions: 1),
+            ]
+            let crashedLight =
+                booked > checkpoint
+                ? [Dose(joulesPerCm2: checkpoint), Dose(joulesPerCm2: booked - checkpoint)]
+                : [Dose(joulesPerCm2: booked)]
+            let crashed =
+                crashedLight.map { DoseHistoryEntry(ageSeconds: 0, dose: $0, sessions: 0) }
+                + [DoseHistoryEntry(ageSeconds: 0, dose: .zero, sessions: 1)]
+            #expect(boot.history == earlier + crashed)
 
             let row = try #require(try ledger.sessions(limit: 1).first)
             #expect(row.id == "crashed")
@@ -156,23 +174,28 @@ struct SessionLedgerTests {
             let recovered = try SessionLedger(path: image)
             let boot = try recovered.recover(nowUnixMs: t0 + 60_000)
             #expect(boot.uncleanSessionID == "s1")
-            #expect(boot.history == [DoseHistoryEntry(ageSeconds: 60, dose: Dose(joulesPerCm2: 45))])
+            #expect(abs(windowDose(boot) - 45) < 1e-9)
+            #expect(windowSessions(boot) == 1)
             // The original, still running, is unaffected: its session stays open.
             #expect(try ledger.sessions(limit: 1).first?.isOpen == true)
         }
     }
 
-    @Test func recover_whenSessionsOlderThan24h_excludesThemFromHistoryButKeepsTheirRows() throws {
+    @Test func recover_whenSessionsOlderThan24hBeforeTheNewestRecord_excludesThemButKeepsTheirRows() throws {
         try withTemporaryDirectory { dir in
             let ledger = try SessionLedger(path: dir + "/ledger.sqlite")
             let now = t0 + 30 * dayMs
-            try recordSession(ledger, "two-days", startMs: now - 2 * dayMs)
-            try recordSession(ledger, "just-over", startMs: now - dayMs - 1)
-            try recordSession(ledger, "just-inside", startMs: now - dayMs + 1000)
+            // The newest record is "recent"'s close at `newest`; the window reaches 24 h back from there.
+            let newest = now - hourMs + 60_000
+            try recordSession(ledger, "two-days", startMs: newest - 2 * dayMs)
+            try recordSession(ledger, "just-over", startMs: newest - dayMs - 60_001)
+            try recordSession(ledger, "just-inside", startMs: newest - dayMs - 30_000)
             try recordSession(ledger, "recent", startMs: now - hourMs)
 
             let boot = try ledger.recover(nowUnixMs: now)
-            #expect(boot.history.map(\.ageSeconds) == [86_399, 3600])
+            // just-inside: its checkpoint at 30 s is on the edge, its close 30 s inside; recent: both.
+            #expect(boot.history.map(\.ageSeconds) == [86_400, 86_370, 86_370, 30, 0, 0])
+            #expect(windowSessions(boot) == 2)
             #expect(try ledger.sessions(limit: 10).count == 4)
         }
     }
@@ -184,8 +207,9 @@ struct SessionLedgerTests {
             try recordSession(ledger, "after-jump", startMs: t0 + 3 * dayMs)
             // The board booted without its RTC: the clock now reads earlier than both sessions.
             let boot = try ledger.recover(nowUnixMs: t0 - 2 * hourMs)
-            #expect(boot.history.map(\.ageSeconds) == [0, 0])
-            #expect(boot.history.count == 2)
+            #expect(boot.history.allSatisfy { $0.ageSeconds == 0 })
+            #expect(windowSessions(boot) == 2)
+            #expect(abs(windowDose(boot) - 10.8) < 1e-9)
         }
     }
 
@@ -320,15 +344,17 @@ struct SessionLedgerTests {
         try withTemporaryDirectory { dir in
             let ledger = try SessionLedger(path: dir + "/ledger.sqlite", retentionDays: 30)
             let now = t0 + 100 * dayMs
-            try recordSession(ledger, "old", startMs: now - 31 * dayMs)
+            try recordSession(ledger, "old", startMs: now - 70 * dayMs)
+            try ledger.perform(.sessionOpened(plan("crashed-long-ago")), unixMs: now - 80 * dayMs)
             try recordSession(ledger, "kept", startMs: now - 29 * dayMs)
-            try ledger.perform(.sessionOpened(plan("crashed-long-ago")), unixMs: now - 60 * dayMs)
 
             let boot = try ledger.recover(nowUnixMs: now)
             #expect(boot.uncleanSessionID == "crashed-long-ago")
-            #expect(boot.history.isEmpty)
+            // Retention runs back from the newest record ("kept"), not from a clock that may have jumped.
             // The recovered session stays, as the explanation of F_UNCLEAN_SHUTDOWN, however old it is.
             #expect(try ledger.sessions(limit: 10).map(\.id) == ["kept", "crashed-long-ago"])
+            // Its unrecorded light (the 30 J/cm² ceiling) counts as delivered at recovery.
+            #expect(abs(windowDose(boot) - (5.4 + 30)) < 1e-9)
         }
     }
 }

@@ -326,6 +326,12 @@ class Run:
         """The panel of the test (device-based discovery), or a second one using per-entity discovery."""
         a = self.args
         suffix = "" if device_id == DEVICE_ID else f"-{device_id}"
+        # demo.yaml's wiring is fail-safe: an unconnected line reads the interlock open and the stop
+        # button pressed, so the simulated contacts are set (interlock closed, button released) first.
+        for line in (23, 24):
+            contact = Path(f"{self.sim_dir}{suffix}") / f"sim_gpio{line}"
+            contact.mkdir(parents=True, exist_ok=True)
+            (contact / "pull").write_text("pull-up\n")
         argv = [
             a.gateway, "run", "--config", a.config,
             "--set", f"mqtt.url=mqtt://127.0.0.1:{self.broker_port}",

@@ -41,7 +41,8 @@ final class Panel {
         self.temperatureFile = self.directory.file("temp")
         self.storagePath = storagePath ?? self.directory.file("ledger.sqlite")
         try "30000\n".write(toFile: self.temperatureFile, atomically: true, encoding: .utf8)
-        // Fail-safe interlock wiring (a broken wire reads open); the door starts closed.
+        // Fail-safe wiring (a normally-closed contact to 3.3 V): an unconnected line reads open, so the
+        // simulated contact is closed before the first start; scenarios pull it down to open it.
         try self.chip.pull(line: Self.interlock, up: true)
         let yaml = """
             device: { id: \(Self.deviceID), name: "Reliability panel" }
