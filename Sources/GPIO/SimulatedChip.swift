@@ -221,8 +221,12 @@ final class SimulatedChip: GPIOLineBackend {
     }
 
     /// Empties the consumer record and drops the lock.
+    /// Releases a line's lock explicitly before closing: a child process being spawned at this moment
+    /// holds a copy of the descriptor until its `exec` (`O_CLOEXEC` acts only then), and the lock belongs
+    /// to the shared open file description, so a bare `close` would leave the line "busy" meanwhile.
     private static func unlock(_ descriptor: Int32) {
         _ = ftruncate(descriptor, 0)
+        _ = flock(descriptor, LOCK_UN)
         Glibc.close(descriptor)
     }
 

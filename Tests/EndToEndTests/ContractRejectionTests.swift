@@ -100,6 +100,7 @@ struct ContractRejectionTests {
             harness.client.clearMessages()
             try await harness.restartGateway()
             #expect(await harness.waitForOnline())
+            #expect(await harness.waitUntilReady())
             // (A late state of the previous run may still arrive; wait for the new run's reading.)
             let state = await harness.waitForState { $0.string("interlock") == "open" }
             #expect(state != nil, "the interlock pulled open before boot never read open")

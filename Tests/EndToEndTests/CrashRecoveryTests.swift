@@ -101,6 +101,7 @@ struct CrashRecoveryTests {
             harness.client.clearMessages()
             try await harness.restartGateway()
             #expect(await harness.waitForOnline())
+            #expect(await harness.waitUntilReady())
             let state = await harness.waitForState { $0.number("sessions_24h") == 1 }
             #expect(state?.faults == [], "\(String(describing: state))")
             #expect(state?.object("presets")?.number("duration_s") == 42, "presets not persisted")
@@ -121,6 +122,7 @@ struct CrashRecoveryTests {
             try await harness.restartGateway()
             #expect(await harness.linesRead(0))
             #expect(await harness.waitForOnline())
+            #expect(await harness.waitUntilReady())
             let state = await harness.waitForState { $0.number("sessions_24h") == 1 }
             #expect(state?.faults == [], "\(String(describing: state))")
             #expect((state?.number("dose_24h_j_cm2") ?? 0) > 0)
@@ -144,6 +146,7 @@ struct CrashRecoveryTests {
             _ = await harness.gateway.waitForExit()
             try await harness.restartGateway()
             #expect(await harness.waitForOnline())
+            #expect(await harness.waitUntilReady())
             let again = try await harness.command(#"{"id":"w3","cmd":"start"}"#, id: "w3")
             // The ledger's last session end carries the rest period (S4) across the restart.
             #expect(again.string("code") == "E_COOLDOWN", "\(again)")
@@ -160,6 +163,7 @@ struct CrashRecoveryTests {
             #expect(await harness.gateway.waitForExit() == 0)
             try await harness.restartGateway()
             #expect(await harness.waitForOnline())
+            #expect(await harness.waitUntilReady())
             let second = try await harness.command(#"{"id":"m2","cmd":"start","args":{"duration_s":1}}"#, id: "m2")
             #expect(second.string("code") == "E_DOSE_LIMIT", "\(second)")
             #expect(harness.chip.value(line: GatewayHarness.redLine) == 0)

@@ -125,6 +125,22 @@ final class GatewayHarness {
             await self.shutdown()
             throw HarnessError("gateway never published its state after connecting; log:\n\(self.gateway.log)")
         }
+        // `online` can come before the first sensor sample on a loaded machine, and a start needs a
+        // valid temperature (`E_STATE` otherwise): ready means the daemon reports one.
+        guard await self.waitUntilReady() else {
+            await self.shutdown()
+            throw HarnessError("gateway never reported a panel temperature; log:\n\(self.gateway.log)")
+        }
+    }
+
+    /// Waits until the daemon's snapshot carries a temperature (its sensor has delivered a sample).
+    func waitUntilReady(timeout: Duration = .seconds(30)) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let data = try? await self.barrier(), data["temperature_c"] is NSNumber { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return false
     }
 
     /// Waits for a `status` message saying online (consumes it); gives up early when the daemon exits.

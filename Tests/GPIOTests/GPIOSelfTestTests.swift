@@ -8,7 +8,7 @@ import Testing
         let report = try await GPIOSelfTest.run(
             GPIOSelfTest.Configuration(
                 backend: chip.backend, sysfsDirectory: chip.path, outputLine: 3,
-                activeLowOutputLine: 4, inputLine: 5),
+                activeLowOutputLine: 4, inputLine: 5, edgeTimeoutSeconds: 30),  // generous: a loaded machine
             logger: quietLogger)
         #expect(report.count == 9)
         #expect(report.contains("a held line is busy for a second consumer"))
