@@ -52,7 +52,7 @@ public struct GatewayService: Service {
             throw error
         }
         let outputs = OutputDriver(
-            gpio: gpio, pwm: pwm, outputNames: Set(configuration.gpioOutputs.map(\.name)), logger: logger)
+            lines: gpio, pwm: pwm.mapValues { $0 as any DutyOutput }, outputNames: Set(configuration.gpioOutputs.map(\.name)), logger: logger)
         for warning in configuration.warnings {
             logger.warning("config: \(warning)")
         }
@@ -83,8 +83,10 @@ public struct GatewayService: Service {
             logger: logger)
 
         let (stream, continuation) = AsyncStream.makeStream(of: GatewayInput.self)
+        // Records are written on their own thread: an fsync never holds a tick, an edge or a sample.
+        let writer = LedgerWriter(store: ledger) { continuation.yield(.ledger($0)) }
         let parts = GatewayParts(
-            mqtt: mqtt, outputs: outputs, sensor: sensor, ledger: ledger,
+            mqtt: mqtt, outputs: outputs, sensor: sensor, ledger: writer,
             info: configuration.deviceInfo(version: version),
             discovery: configuration.discoveryMessages(topics: topics, version: version),
             telemetry: .init(
@@ -101,8 +103,15 @@ public struct GatewayService: Service {
             machine: SafetyMachine(settings: configuration.safety, bootID: bootID), parts: parts, topics: topics,
             logger: logger)
         loop.feed(.boot(boot))
-        for (name, active) in try gpio.readInputs() {
-            loop.handle(.edge(GPIOInputEdge(name: name, active: active, monotonicNanoseconds: 0)))
+        do {
+            for (name, active) in try gpio.readInputs() {
+                loop.handle(.edge(GPIOInputEdge(name: name, active: active, monotonicNanoseconds: 0)))
+            }
+        } catch {
+            for spec in configuration.gpioInputs {
+                loop.handle(
+                    .edge(GPIOInputEdge(name: spec.name, active: false, monotonicNanoseconds: 0, failure: error.message)))
+            }
         }
         // The first reading is taken at once, on the poller's thread (a hung sensor must not keep the
         // daemon from coming online); until it arrives the stale-sensor clock runs from the boot.
@@ -174,6 +183,11 @@ public struct GatewayService: Service {
             continuation.yield(.shutdown)
         }
         poller.stop()
+        // The shutdown's records (the session closed as `shutdown`) must be on disk before exit, or
+        // the next boot takes the session for a crash.
+        if !writer.finish(within: GatewayLoop.ledgerWriteBound) {
+            logger.error("ledger records still unwritten at exit")
+        }
         continuation.finish()
         await mqtt.stop(finalMessages: [
             MQTTMessage(
