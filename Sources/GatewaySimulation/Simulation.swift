@@ -515,6 +515,9 @@ package final class Simulation {
     }
 
     private func responsePublished(_ value: JSONValue) {
+        if !self.options.random, let id = value["id"]?.stringValue {
+            self.result.answers[id] = value["ok"] == .bool(true) ? "ok" : value["code"]?.stringValue ?? "?"
+        }
         guard value["cmd"]?.stringValue == "start", let id = value["id"]?.stringValue,
             self.freshStarts.remove(id) != nil, value["ok"] == .bool(true)
         else { return }

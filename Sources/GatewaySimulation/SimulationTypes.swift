@@ -104,6 +104,8 @@ package struct SimulationResult: Sendable {
     package var litSeconds = 0.0
     /// The first invariant that failed, with the simulated time.
     package var violation: String?
+    /// The last answer to each command id (`ok` or its code); kept for scripted runs only.
+    package var answers: [String: String] = [:]
     /// The last happenings before the end (or the violation), for reproducing by eye.
     package var trail: [String] = []
 }
