@@ -72,7 +72,8 @@ package enum SimulationBudget {
     /// Runs seeds `firstSeed`, `firstSeed + 1`, … until `runs` are done or `wallSeconds` have passed.
     package static func run(
         firstSeed: UInt64, runs: Int, wallSeconds: Double = .infinity,
-        tolerated: Set<KnownDefect> = KnownDefect.openOnThisBranch, progress: ((SimulationReport) -> Void)? = nil
+        tolerated: Set<KnownDefect> = KnownDefect.openOnThisBranch, stopAtFirstFailure: Bool = false,
+        progress: ((SimulationReport) -> Void)? = nil
     ) -> SimulationReport {
         var report = SimulationReport(firstSeed: firstSeed)
         report.tolerated = tolerated
@@ -95,6 +96,7 @@ package enum SimulationBudget {
             }
             report.wallSeconds = Date().timeIntervalSince(started)
             if report.runs % 100 == 0 { progress?(report) }
+            if stopAtFirstFailure, !report.failures.isEmpty { break }
         }
         report.wallSeconds = Date().timeIntervalSince(started)
         return report
