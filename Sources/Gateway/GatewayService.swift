@@ -78,9 +78,14 @@ public struct GatewayService: Service {
         let sensor = configuration.makeSensor()
         let topics = configuration.topics
         let version = GatewayVersion.current
+        // A stop is never dropped, not even by a full MQTT event buffer (the backlog below sheds the rest).
         let mqtt = try MQTTClient(
             configuration: try configuration.mqttClientConfiguration(topics: topics, bootID: bootID, version: version),
-            logger: logger)
+            logger: logger,
+            keepWhenBufferFull: { message in
+                guard case .command = topics.classify(message.topic) else { return false }
+                return CommandDecoder.isStop(message.payload)
+            })
 
         let (stream, continuation) = AsyncStream.makeStream(of: GatewayInput.self)
         // Records are written on their own thread: an fsync never holds a tick, an edge or a sample.
@@ -131,15 +136,15 @@ public struct GatewayService: Service {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
+                    var consumed = 0
                     for await event in mqtt.events {
-                        if case .message(let message) = event, !backlog.admit() {
-                            // Shed the flood, but never a stop.
-                            guard case .command = topics.classify(message.topic),
-                                CommandDecoder.isStop(message.payload)
-                            else { continue }
+                        consumed += 1
+                        Self.admit(event, backlog: backlog, topics: topics, into: continuation)
+                        // Stops the full MQTT buffer kept aside, in their place after this event.
+                        for kept in mqtt.takeKeptMessages(consumedEvents: consumed) {
                             backlog.admitAnyway()
+                            continuation.yield(.mqtt(.message(kept)))
                         }
-                        continuation.yield(.mqtt(event))
                     }
                 }
                 group.addTask {
@@ -194,6 +199,18 @@ public struct GatewayService: Service {
                 topic: topics.status, payload: Payloads.statusOffline(reason: "shutdown").bytes, qos: .atLeastOnce,
                 retain: true)
         ])
+    }
+
+    /// Passes one MQTT event into the loop's stream, shedding a flood past the backlog limit but
+    /// never a stop.
+    private static func admit(
+        _ event: MQTTEvent, backlog: InboundBacklog, topics: Topics, into continuation: AsyncStream<GatewayInput>.Continuation
+    ) {
+        if case .message(let message) = event, !backlog.admit() {
+            guard case .command = topics.classify(message.topic), CommandDecoder.isStop(message.payload) else { return }
+            backlog.admitAnyway()
+        }
+        continuation.yield(.mqtt(event))
     }
 
     /// `malloc_trim(0)`: glibc keeps freed heap pages mapped; after a burst this returns them.
