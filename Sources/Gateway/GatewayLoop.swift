@@ -41,6 +41,8 @@ package final class GatewayLoop {
     private var outputsOffAt: Instant?
     private var lastCommandedOutputs: OutputCommand = .off
     private var lastReadback: OutputReadback = .off
+    /// A `publishState` of the event being fed, performed once its readback is in (``feed(_:)``).
+    private var statePending = false
     /// Records submitted and not completed yet, oldest first, with when they were submitted.
     private var outstandingRecords: [(ticket: LedgerTicket, submittedAt: Instant)] = []
     /// Set once an overdue record was reported, until the queue is empty again.
@@ -79,6 +81,12 @@ package final class GatewayLoop {
             let now = self.clock.now
             let actions = self.machine.handle(next, now: now)
             pending += self.perform(actions, for: next, now: now)
+        }
+        // The core puts `publishState` last in a list; `state.emitting` comes from the readback,
+        // which the core learns from the event after that list, so the state goes out once both are in.
+        if self.statePending {
+            self.statePending = false
+            self.publishState(now: self.clock.now)
         }
     }
 
@@ -170,7 +178,7 @@ package final class GatewayLoop {
             case .respond(let response):
                 self.publishResponse(response, now: now)
             case .publishState:
-                self.publishState(now: now)
+                self.statePending = true
             case .notify(let notice):
                 self.publishEvent(notice)
             case .record(let record):
