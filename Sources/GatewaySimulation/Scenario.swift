@@ -14,6 +14,9 @@ package enum Scenario: String, CaseIterable, Sendable {
     case chatteringContact = "chattering-contact"
     /// Defect 7: the edge thread's reads fail mid-session.
     case edgeReadFailure = "edge-read-failure"
+    /// Defect 3: half a session, a pause of a day, the other half, then two more full sessions
+    /// within the hour: 135 J/cm² delivered within 24 h against the 120 J/cm² limit.
+    case longPauseDoseWindow = "long-pause-dose-window"
 
     private static func start(_ id: String, _ args: String = #""channels":"both","duration_s":120"#) -> String {
         #"{"id":"\#(id)","cmd":"start","args":{\#(args)}}"#
@@ -61,12 +64,24 @@ package enum Scenario: String, CaseIterable, Sendable {
                 ScriptStep(at: 10, .inputReadsFail(true)),
                 ScriptStep(at: 20, .inputReadsFail(false)),
             ]
+        case .longPauseDoseWindow:
+            let session = #""channels":"both","duration_s":600"#
+            return [
+                ScriptStep(at: 2, .command(Self.start("u1", session))),
+                ScriptStep(at: 302, .command(#"{"id":"u2","cmd":"pause"}"#)),
+                ScriptStep(at: 86_500, .command(#"{"id":"u3","cmd":"resume"}"#)),
+                ScriptStep(at: 87_500, .command(Self.start("u4", session))),
+                ScriptStep(at: 88_400, .command(Self.start("u5", session))),
+            ]
         }
     }
 
+    /// Simulated seconds the scenario runs.
+    package var duration: Double { self == .longPauseDoseWindow ? 89_200 : 60 }
+
     /// The scenario's options: strict (no defect tolerated), no random faults, a fixed seed.
     package func options(directory: String) -> SimulationOptions {
-        var options = SimulationOptions(seed: 12_000 + UInt64(Self.allCases.firstIndex(of: self)!), duration: 60, directory: directory)
+        var options = SimulationOptions(seed: 12_000 + UInt64(Self.allCases.firstIndex(of: self)!), duration: self.duration, directory: directory)
         options.random = false
         options.tolerated = []
         options.script = self.script
