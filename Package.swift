@@ -133,7 +133,8 @@ let package = Package(
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "SafetyCore"]),
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig"]),
         .testTarget(name: "GatewayProtocolTests", dependencies: ["GatewayProtocol", "SafetyCore"]),
-        .testTarget(name: "GatewaySimulationTests", dependencies: ["GatewaySimulation", "Gateway", "GPIO", "SafetyCore"]),
+        .testTarget(
+            name: "GatewaySimulationTests", dependencies: ["GatewaySimulation", "Gateway", "GPIO", "SafetyCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "MQTT"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "GatewayProtocol", "MQTT", "TestSupport"]),
     ],

@@ -171,7 +171,8 @@ package final class GatewayLoop {
             case .setOutputs(let command):
                 if command.emitting, let failed = failedRecord {
                     self.logger.warning(
-                        "turn-on not performed: a record before it failed", metadata: ["ledger.error": "\(failed.reason)"])
+                        "turn-on not performed: a record before it failed",
+                        metadata: ["ledger.error": "\(failed.reason)"])
                     continue
                 }
                 produced.append(.outputReadback(self.setOutputs(command)))
@@ -209,7 +210,9 @@ package final class GatewayLoop {
         self.parts.sensor?.outputsChanged(readback)
         self.logger.debug(
             "outputs set",
-            metadata: ["gpio.red": "\(readback.red)", "gpio.nir": "\(readback.nir)", "gpio.master": "\(readback.master)"])
+            metadata: [
+                "gpio.red": "\(readback.red)", "gpio.nir": "\(readback.nir)", "gpio.master": "\(readback.master)",
+            ])
         return readback
     }
 

@@ -52,7 +52,8 @@ public struct GatewayService: Service {
             throw error
         }
         let outputs = OutputDriver(
-            lines: gpio, pwm: pwm.mapValues { $0 as any DutyOutput }, outputNames: Set(configuration.gpioOutputs.map(\.name)), logger: logger)
+            lines: gpio, pwm: pwm.mapValues { $0 as any DutyOutput },
+            outputNames: Set(configuration.gpioOutputs.map(\.name)), logger: logger)
         for warning in configuration.warnings {
             logger.warning("config: \(warning)")
         }
@@ -114,8 +115,9 @@ public struct GatewayService: Service {
             }
         } catch {
             for spec in configuration.gpioInputs {
-                loop.handle(
-                    .edge(GPIOInputEdge(name: spec.name, active: false, monotonicNanoseconds: 0, failure: error.message)))
+                let failed = GPIOInputEdge(
+                    name: spec.name, active: false, monotonicNanoseconds: 0, failure: error.message)
+                loop.handle(.edge(failed))
             }
         }
         // The first reading is taken at once, on the poller's thread (a hung sensor must not keep the
@@ -204,7 +206,8 @@ public struct GatewayService: Service {
     /// Passes one MQTT event into the loop's stream, shedding a flood past the backlog limit but
     /// never a stop.
     private static func admit(
-        _ event: MQTTEvent, backlog: InboundBacklog, topics: Topics, into continuation: AsyncStream<GatewayInput>.Continuation
+        _ event: MQTTEvent, backlog: InboundBacklog, topics: Topics,
+        into continuation: AsyncStream<GatewayInput>.Continuation
     ) {
         if case .message(let message) = event, !backlog.admit() {
             guard case .command = topics.classify(message.topic), CommandDecoder.isStop(message.payload) else { return }

@@ -159,7 +159,8 @@ package final class OutputDriver {
         _ = self.apply(.off)
         for (channel, pwm) in self.pwm {
             if let error = pwm.disable() {
-                self.logger.error("disabling PWM failed", metadata: ["channel": "\(channel)", "gpio.error": "\(error)"])
+                self.logger.error(
+                    "disabling PWM failed", metadata: ["channel": "\(channel)", "gpio.error": "\(error)"])
             }
         }
         self.lines.close()

@@ -81,7 +81,8 @@ package enum Scenario: String, CaseIterable, Sendable {
 
     /// The scenario's options: strict (no defect tolerated), no random faults, a fixed seed.
     package func options(directory: String) -> SimulationOptions {
-        var options = SimulationOptions(seed: 12_000 + UInt64(Self.allCases.firstIndex(of: self)!), duration: self.duration, directory: directory)
+        var options = SimulationOptions(
+            seed: 12_000 + UInt64(Self.allCases.firstIndex(of: self)!), duration: self.duration, directory: directory)
         options.random = false
         options.tolerated = []
         options.script = self.script

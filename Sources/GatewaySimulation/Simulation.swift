@@ -19,9 +19,6 @@ import Sensors
 package final class Simulation {
     // MARK: - Fixed parameters
 
-    nonisolated(unsafe) static var labels: [String: Int] = [:]
-    static let profile = ProcessInfo.processInfo.environment["SIM_PROFILE"] == "1"
-
     static let debounceMs = 20
     /// How long an input change may take to reach the loop: a debounce window, or the unstable
     /// limit of a chattering contact, plus the edge thread's turn.
@@ -186,7 +183,6 @@ package final class Simulation {
             self.crashAndCheckRecovery()
         }
         self.result.simulatedSeconds = self.clock.seconds - 1
-        if Self.profile { print(Self.labels.sorted { $0.value > $1.value }.prefix(12)) }
         return self.result
     }
 
@@ -207,7 +203,6 @@ package final class Simulation {
         self.accrue(before, session: sessionBefore, until: self.clock.seconds)
         self.readPublished(stepStart: stepStart)
         self.result.steps += 1
-        if Self.profile { Self.labels[label.prefix(8).description, default: 0] += 1 }
         self.note(stepStart, label)
         self.checkInvariants(stepStart: stepStart, lightChanged: before.red > 0 || before.nir > 0)
     }
@@ -217,7 +212,9 @@ package final class Simulation {
         case .tick(let boot):
             guard boot == self.bootCount, let loop = self.loop else { return }
             self.step(at: at, label: "tick") { loop.handle(.tick) }
-            self.schedule(atNanoseconds: self.clock.nanoseconds + (loop.needsFastTicks ? Self.tickFast : Self.tickSlow), .tick(boot))
+            self.schedule(
+                atNanoseconds: self.clock.nanoseconds + (loop.needsFastTicks ? Self.tickFast : Self.tickSlow),
+                .tick(boot))
         case .sample(let boot):
             guard boot == self.bootCount, let loop = self.loop else { return }
             self.schedule(after: Self.sensorInterval, .sample(boot))
@@ -618,7 +615,8 @@ package final class Simulation {
         let booked = Dictionary(rows.map { ($0.id, $0.doseTotal.joulesPerCm2) }, uniquingKeysWith: max)
         // A session may overrun its ceiling by one tick of light (the limits' own allowance), and boot
         // recovery books the ceiling: that tick is the one shortfall tolerated (see the report).
-        let tick = (self.settings.irradianceMWPerCm2.red + self.settings.irradianceMWPerCm2.nir) / 1000
+        let tick =
+            (self.settings.irradianceMWPerCm2.red + self.settings.irradianceMWPerCm2.nir) / 1000
             * Double(Self.tickFast) / 1e9
         for session in self.sessions.values where session.truthDose > Self.epsilon {
             self.result.checks += 1
@@ -647,7 +645,8 @@ package final class Simulation {
             truth = self.buckets.filter { $0.start >= now - 86_400 + 60 }.reduce(0) { $0 + $1.dose }
         }
         // One tick of overrun per session is the limits' allowance that boot recovery's ceiling omits.
-        let tick = (self.settings.irradianceMWPerCm2.red + self.settings.irradianceMWPerCm2.nir) / 1000
+        let tick =
+            (self.settings.irradianceMWPerCm2.red + self.settings.irradianceMWPerCm2.nir) / 1000
             * Double(Self.tickFast) / 1e9
         if window + tick * Double(max(1, context.history.count)) + Self.epsilon < truth {
             self.violation("after a restart the 24 h window holds \(window) J/cm², the truth is \(truth)")
@@ -775,12 +774,14 @@ extension Simulation {
         let variant = Double.random(in: 0..<1, using: &self.random)
         if variant < 0.15 {
             // The "panic" id, reused for every emergency.
-            self.sendMaybeDuplicated(#"{"id":"panic","cmd":"stop"}"#, id: "panic", isStop: true, fleet: fleet, delay: delay)
+            self.sendMaybeDuplicated(
+                #"{"id":"panic","cmd":"stop"}"#, id: "panic", isStop: true, fleet: fleet, delay: delay)
         } else if variant < 0.25 {
             // Refused (retained), then sent again correctly under the same id, as the error says to.
             self.count(.retained)
             let id = self.nextID()
-            self.send(#"{"id":"\#(id)","cmd":"stop"}"#, id: id, isStop: true, fleet: fleet, retained: true, delay: delay)
+            self.send(
+                #"{"id":"\#(id)","cmd":"stop"}"#, id: id, isStop: true, fleet: fleet, retained: true, delay: delay)
             self.send(#"{"id":"\#(id)","cmd":"stop"}"#, id: id, isStop: true, fleet: fleet, delay: delay + 0.5)
         } else if variant < 0.32 {
             self.count(.staleCommand)
@@ -830,17 +831,25 @@ extension Simulation {
         case .gpioWriteError:
             let line = ["red", "nir", "master"].randomElement(using: &self.random)!
             self.lines.failingWrites = [line]
-            clear = { self.lines.failingWrites = []; self.outputFaultActive = false }
+            clear = {
+                self.lines.failingWrites = []; self.outputFaultActive = false
+            }
         case .gpioReadError:
             self.lines.readsFail = true
-            clear = { self.lines.readsFail = false; self.outputFaultActive = false }
+            clear = {
+                self.lines.readsFail = false; self.outputFaultActive = false
+            }
         case .stuckLine:
             let line = ["red", "nir", "master"].randomElement(using: &self.random)!
             self.lines.stuck = [line: true]
-            clear = { self.lines.stuck = [:]; self.outputFaultActive = false }
+            clear = {
+                self.lines.stuck = [:]; self.outputFaultActive = false
+            }
         case .pwmWriteError:
             self.pwmRed.writesFail = true
-            clear = { self.pwmRed.writesFail = false; self.outputFaultActive = false }
+            clear = {
+                self.pwmRed.writesFail = false; self.outputFaultActive = false
+            }
         case .sensorError:
             self.sensorMode = .failing
             clear = { self.sensorMode = .healthy }

@@ -32,13 +32,17 @@ package struct SimulationReport: Sendable {
 
     /// The closing summary: seed range, runs, simulated hours, faults per kind, checks, wall time.
     package var summary: String {
+        let lastSeed = self.firstSeed &+ UInt64(max(1, self.runs)) &- 1
         var lines = [
-            "simulation: seeds \(self.firstSeed)…\(self.firstSeed &+ UInt64(max(1, self.runs)) &- 1), \(self.runs) runs, "
-                + String(format: "%.1f simulated hours (%.1f h emitting)", self.simulatedSeconds / 3600, self.litSeconds / 3600)
+            "simulation: seeds \(self.firstSeed)…\(lastSeed), \(self.runs) runs, "
+                + String(
+                    format: "%.1f simulated hours (%.1f h emitting)", self.simulatedSeconds / 3600,
+                    self.litSeconds / 3600)
                 + ", \(self.sessions) sessions, \(self.steps) steps, \(self.checks) invariant checks, "
                 + String(format: "%.1f s wall", self.wallSeconds),
             "faults injected: "
-                + self.faults.sorted { $0.key < $1.key }.map { "\($0.key.rawValue)=\($0.value)" }.joined(separator: " "),
+                + self.faults.sorted { $0.key < $1.key }.map { "\($0.key.rawValue)=\($0.value)" }
+                .joined(separator: " "),
             "tolerated known defects (fixed on the core branch): "
                 + (self.tolerated.isEmpty ? "none" : self.tolerated.map(\.rawValue).sorted().joined(separator: ", ")),
         ]

@@ -73,7 +73,6 @@ package struct ScriptStep: Sendable {
     }
 }
 
-
 /// What one run is asked to do.
 package struct SimulationOptions: Sendable {
     package var seed: UInt64

@@ -33,7 +33,10 @@ if runs == Int.max, minutes == .infinity { runs = 1000 }
 let report = SimulationBudget.run(
     firstSeed: seed, runs: runs, wallSeconds: minutes * 60, tolerated: tolerated, stopAtFirstFailure: stopAtFirstFailure
 ) {
-    print(String(format: "… %d runs, %.1f simulated hours, %d violations", $0.runs, $0.simulatedSeconds / 3600, $0.failures.count))
+    print(
+        String(
+            format: "… %d runs, %.1f simulated hours, %d violations", $0.runs, $0.simulatedSeconds / 3600,
+            $0.failures.count))
 }
 print(report.summary)
 exit(report.failures.isEmpty ? 0 : 1)
