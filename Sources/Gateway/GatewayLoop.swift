@@ -183,7 +183,7 @@ package final class GatewayLoop {
             case .notify(let notice):
                 self.publishEvent(notice)
             case .record(let record):
-                if let reason = self.persist(record, now: now) {
+                if let reason = self.persist(record) {
                     failedRecord = (record, reason)
                 }
             case .identify:
@@ -228,14 +228,15 @@ package final class GatewayLoop {
     /// Submits one record; for `sessionOpened` also waits (bounded) until it is durable.
     ///
     /// - Returns: why the record failed, or `nil` when it is submitted (or, for `sessionOpened`, durable).
-    private func persist(_ record: LedgerRecord, now: Instant) -> String? {
+    private func persist(_ record: LedgerRecord) -> String? {
         guard let ledger = self.parts.ledger else { return nil }
         guard let ticket = ledger.submit(record, unixMs: self.clock.unixMilliseconds) else {
             self.logger.error("ledger queue full; record refused", metadata: ["ledger.record": "\(record)"])
             return "the ledger queue is full (\(LedgerWriter.capacity) records not yet written)"
         }
         guard case .sessionOpened = record else {
-            self.outstandingRecords.append((ticket, now))
+            // Stamped now, not at the event's start: a `sessionOpened` wait may have passed since.
+            self.outstandingRecords.append((ticket, self.clock.now))
             return nil
         }
         // Emission starts only once the ledger knows the session (DESIGN.md: written before
