@@ -57,7 +57,11 @@ package struct InputDebouncer {
     package mutating func unstableLines(at now: Int64) -> [GPIOInputEdge] {
         var edges: [GPIOInputEdge] = []
         for index in self.lines.indices where self.lines[index].pending && self.lines[index].debounceNanoseconds > 0 {
-            guard self.lines[index].unstableDeadline <= now else { continue }
+            // Still bouncing (its window not closed yet) past the limit; a line whose window has closed
+            // settles normally, however late the edge thread got to it.
+            guard self.lines[index].unstableDeadline <= now,
+                self.lines[index].lastActivity &+ self.lines[index].debounceNanoseconds > now
+            else { continue }
             self.lines[index].pendingSince = now
             guard self.lines[index].reported else { continue }
             self.lines[index].reported = false
