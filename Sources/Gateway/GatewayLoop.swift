@@ -16,9 +16,9 @@ import Sensors
 /// on, nothing else of that command's list is performed either (no `ok`, no `session_started`):
 /// the core answers the command again from ``SafetyEvent/commandNotRecorded(_:reason:)``.
 ///
-/// Ledger records are written off the loop (``LedgerWriting``); only `sessionOpened` is waited for,
-/// at most ``ledgerWriteBound``, while the outputs are still off. A record that has not completed
-/// within that bound is a storage failure, checked on every tick.
+/// Ledger records are written off the loop (``LedgerWriting``); a record is waited for, at most
+/// ``ledgerWriteBound``, only while every output is off (``persist(_:mayWait:)``). A record that has
+/// not completed within that bound is a storage failure, checked on every tick.
 ///
 /// Not `Sendable` on purpose: it lives inside the gateway's run task (or the simulator) and nowhere else.
 package final class GatewayLoop {
@@ -159,6 +159,7 @@ package final class GatewayLoop {
     private func perform(_ actions: [SafetyAction], for event: SafetyEvent, now: Instant) -> [SafetyEvent] {
         var produced: [SafetyEvent] = []
         var failedRecord: (record: LedgerRecord, reason: String)?
+        var mayWait = true
         for action in actions {
             if let failed = failedRecord, case .sessionOpened = failed.record {
                 // The rest of this list presumed the session was recorded: only a turn-off may still run.
@@ -183,7 +184,7 @@ package final class GatewayLoop {
             case .notify(let notice):
                 self.publishEvent(notice)
             case .record(let record):
-                if let reason = self.persist(record) {
+                if let reason = self.persist(record, mayWait: &mayWait) {
                     failedRecord = (record, reason)
                 }
             case .identify:
@@ -225,31 +226,50 @@ package final class GatewayLoop {
         self.feed(.outputReadback(self.setOutputs(.off)))
     }
 
-    /// Submits one record; for `sessionOpened` also waits (bounded) until it is durable.
+    /// Submits one record and, while the panel is dark, waits (bounded) until it is durable.
     ///
-    /// - Returns: why the record failed, or `nil` when it is submitted (or, for `sessionOpened`, durable).
-    private func persist(_ record: LedgerRecord) -> String? {
+    /// `sessionOpened` is always waited for: emission starts only once the ledger knows the session
+    /// (DESIGN.md: written before emission), and everything is still off then. Any other record is
+    /// waited for only while every output is commanded off and reads off (a stop's `sessionClosed`
+    /// comes after its turn-off), so an `ok` means the record is on disk; while anything is on, a
+    /// record is never waited for: an `fsync` must not hold a tick, an edge or a sample then. After
+    /// one wait ran out, the rest of the list is not waited for (the disk is stuck).
+    ///
+    /// - Returns: why the record failed, or `nil` when it is submitted (or, when waited for, durable).
+    private func persist(_ record: LedgerRecord, mayWait: inout Bool) -> String? {
         guard let ledger = self.parts.ledger else { return nil }
         guard let ticket = ledger.submit(record, unixMs: self.clock.unixMilliseconds) else {
             self.logger.error("ledger queue full; record refused", metadata: ["ledger.record": "\(record)"])
             return "the ledger queue is full (\(LedgerWriter.capacity) records not yet written)"
         }
-        guard case .sessionOpened = record else {
-            // Stamped now, not at the event's start: a `sessionOpened` wait may have passed since.
+        var mustWait = false
+        if case .sessionOpened = record { mustWait = true }
+        let dark = !self.lastCommandedOutputs.emitting && !self.lastReadback.anyOn
+        guard mustWait || (dark && mayWait) else {
             self.outstandingRecords.append((ticket, self.clock.now))
             return nil
         }
-        // Emission starts only once the ledger knows the session (DESIGN.md: written before
-        // emission); everything is still off while this waits.
         guard let completion = ledger.wait(for: ticket, seconds: Self.ledgerWriteBound) else {
-            self.logger.error("session_opened not written within the bound", metadata: ["ledger.record": "\(record)"])
-            return "session_opened was not written within \(Int(Self.ledgerWriteBound)) s"
+            mayWait = false
+            self.logger.error("ledger record not written within the bound", metadata: ["ledger.record": "\(record)"])
+            return "\(Self.describe(record)) was not written within \(Int(Self.ledgerWriteBound)) s"
         }
         if let failure = completion.failure {
             self.logger.error("ledger write failed", metadata: ["ledger.error": "\(failure)"])
             return failure
         }
         return nil
+    }
+
+    private static func describe(_ record: LedgerRecord) -> String {
+        switch record {
+        case .sessionOpened: "session_opened"
+        case .sessionCheckpoint: "session_checkpoint"
+        case .sessionClosed: "session_closed"
+        case .faultRaised: "fault_raised"
+        case .faultCleared: "fault_cleared"
+        case .presetsChanged: "presets_changed"
+        }
     }
 
     private func recordCompleted(_ completion: LedgerCompletion) {

@@ -27,9 +27,9 @@ package struct LedgerCompletion: Hashable, Sendable {
 /// The loop must never hold a tick, an interlock edge or a temperature sample behind an `fsync`
 /// (`synchronous = FULL` stays: every record is durable when it completes). So records are queued
 /// and written elsewhere; every completion comes back to the loop as a ``GatewayInput/ledger(_:)``
-/// event. The loop waits for one kind of record only, `sessionOpened`, because emission may start
-/// only once the ledger knows the session; it waits at most ``GatewayLoop/ledgerWriteBound`` while
-/// every output is still off.
+/// event. The loop waits for a record only while every output is off (`sessionOpened` before the
+/// turn-on, the records of a list that already turned the panel off), at most
+/// ``GatewayLoop/ledgerWriteBound``.
 package protocol LedgerWriting: AnyObject {
     /// Queues `record`; `nil` when the queue is full (the record is refused at once, never waited for).
     func submit(_ record: LedgerRecord, unixMs: Int64) -> LedgerTicket?

@@ -15,6 +15,8 @@ package final class SimulatedLines: OutputLines {
     package var readsFail = false
     /// Writes that failed, for the report.
     package private(set) var failedWrites = 0
+    /// Called before any level changes, so the simulator accounts the light up to that instant.
+    package var willChange: () -> Void = {}
 
     package init(names: [String]) {
         self.levels = Dictionary(uniqueKeysWithValues: names.map { ($0, false) })
@@ -28,6 +30,7 @@ package final class SimulatedLines: OutputLines {
                 self.failedWrites += 1
                 throw GPIOError(.ioFailed, "simulated chip line \(name): write failed (EIO)", errno: 5)
             }
+            self.willChange()
             self.levels[name] = self.stuck[name] ?? on
         }
         return try self.readOutputs().filter { levels[$0.key] != nil }
@@ -39,16 +42,19 @@ package final class SimulatedLines: OutputLines {
     }
 
     package func close() {
+        self.willChange()
         for name in self.levels.keys { self.levels[name] = self.stuck[name] ?? false }
     }
 
     /// A power cut: every line without power, stuck or not.
     package func powerCut() {
+        self.willChange()
         for name in self.levels.keys { self.levels[name] = false }
     }
 
     /// A fresh start after a power cut: stuck lines come back stuck.
     package func powerUp() {
+        self.willChange()
         for (name, level) in self.stuck { self.levels[name] = level }
     }
 }
@@ -58,6 +64,8 @@ package final class SimulatedPWM: DutyOutput {
     package private(set) var duty: Double = 0
     package var writesFail = false
     package private(set) var failedWrites = 0
+    /// Called before the duty changes (see ``SimulatedLines/willChange``).
+    package var willChange: () -> Void = {}
 
     package init() {}
 
@@ -66,6 +74,7 @@ package final class SimulatedPWM: DutyOutput {
             self.failedWrites += 1
             throw GPIOError(.pwmFailed, "simulated pwm: writing duty_cycle failed (EIO)", errno: 5)
         }
+        self.willChange()
         self.duty = min(1, max(0, duty))
         return self.duty
     }
@@ -75,6 +84,7 @@ package final class SimulatedPWM: DutyOutput {
             self.failedWrites += 1
             return GPIOError(.pwmFailed, "simulated pwm: writing duty_cycle failed (EIO)", errno: 5)
         }
+        self.willChange()
         self.duty = 0
         return nil
     }

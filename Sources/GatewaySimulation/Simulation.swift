@@ -77,6 +77,8 @@ package final class Simulation {
     /// Light delivered, in one-minute buckets (start time, J/cm²), for the 24 h window by delivery.
     private var buckets: [(start: Double, dose: Double)] = []
     private var lastAccrued = 0.0
+    /// Whether light was accounted in the current step (the 24 h check runs only then).
+    private var deliveredInStep = false
     private var interlockUnsafeSince: Double?
     private var interlockClosedAt: Double?
     private var inputsFailingSince: Double?
@@ -143,6 +145,8 @@ package final class Simulation {
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: self.ledgerPath + suffix) }
         self.writer = SimulatedLedgerWriter(
             ledger: try SessionLedger(path: self.ledgerPath), clock: self.clock, seed: options.seed ^ 0x5EED)
+        self.lines.willChange = { [unowned self] in self.accrueUntilNow() }
+        self.pwmRed.willChange = { [unowned self] in self.accrueUntilNow() }
     }
 
     deinit {
@@ -193,18 +197,20 @@ package final class Simulation {
     /// One step: an input handled by the loop, then the truth accounted and the invariants checked.
     private func step(at nanoseconds: Int64, label: String, _ body: () -> Void) {
         self.clock.advance(to: nanoseconds)
+        // The time since the last step, at the state that step left; inside the step, every change
+        // of a line accounts the light up to its own instant (a wait may pass between two changes).
+        self.deliveredInStep = false
+        self.accrueUntilNow()
         let stepStart = self.clock.seconds
-        let before = self.light()
-        let sessionBefore = self.current?.id
         body()
         for completion in self.writer.takeCompletedInWait() {
             self.loop?.handle(.ledger(completion))
         }
-        self.accrue(before, session: sessionBefore, until: self.clock.seconds)
+        self.accrueUntilNow()
         self.readPublished(stepStart: stepStart)
         self.result.steps += 1
         self.note(stepStart, label)
-        self.checkInvariants(stepStart: stepStart, lightChanged: before.red > 0 || before.nir > 0)
+        self.checkInvariants(stepStart: stepStart, lightChanged: self.deliveredInStep)
     }
 
     private func perform(_ happening: Happening, at: Int64) {
@@ -350,7 +356,7 @@ package final class Simulation {
 
     /// A power cut: the lines go dark, records in flight are lost; then the ledger is checked.
     private func crashAndCheckRecovery() {
-        self.accrue(self.light(), session: self.current?.id, until: self.clock.seconds)
+        self.accrueUntilNow()
         self.lines.powerCut()
         self.loop = nil
         self.writer.crash()
@@ -370,6 +376,11 @@ package final class Simulation {
             nir: levels["nir"] == true ? 1 : 0)
     }
 
+    /// Accounts the light the lines emit now, since the last accounting, to the session known now.
+    private func accrueUntilNow() {
+        self.accrue(self.light(), session: self.current?.id, until: self.clock.seconds)
+    }
+
     private func accrue(_ light: PerChannel<Double>, session: String?, until: Double) {
         let seconds = until - self.lastAccrued
         self.lastAccrued = until
@@ -379,6 +390,7 @@ package final class Simulation {
             (self.settings.irradianceMWPerCm2.red * light.red + self.settings.irradianceMWPerCm2.nir * light.nir)
             * seconds / 1000
         self.result.litSeconds += seconds
+        self.deliveredInStep = true
         let minute = (until / 60).rounded(.down) * 60
         if let last = self.buckets.last, last.start == minute {
             self.buckets[self.buckets.count - 1].dose += dose
@@ -543,7 +555,6 @@ package final class Simulation {
                 self.violation("session \(current.id) emitted \(current.truthEmitting) s of \(planned) s planned")
             }
         }
-        // Light was delivered in this step only if the lines were lit before it.
         if lightChanged { self.checkDailyLight() }
         guard lit else { return }
         guard let current = self.current else {
