@@ -27,6 +27,8 @@ package final class Simulation {
     static let tickFast: Int64 = 50_000_000
     static let tickSlow: Int64 = 500_000_000
     static let epsilon = 1e-4
+    /// How late an input may reach the loop while the lines emit.
+    static let heldLimit = 0.1
 
     // MARK: - The world
 
@@ -77,6 +79,8 @@ package final class Simulation {
     /// Light delivered, in one-minute buckets (start time, J/cm²), for the 24 h window by delivery.
     private var buckets: [(start: Double, dose: Double)] = []
     private var lastAccrued = 0.0
+    /// Since when the lines emit (set at the end of the step that lit them), `nil` while dark.
+    private var litSince: Double?
     /// Whether light was accounted in the current step (the 24 h check runs only then).
     private var deliveredInStep = false
     private var interlockUnsafeSince: Double?
@@ -196,6 +200,13 @@ package final class Simulation {
 
     /// One step: an input handled by the loop, then the truth accounted and the invariants checked.
     private func step(at nanoseconds: Int64, label: String, _ body: () -> Void) {
+        // An input due earlier that the loop could only take now was held behind the loop's work (a
+        // wait for the disk): never allowed while the lines emit.
+        let held = Double(self.clock.nanoseconds - nanoseconds) / 1e9
+        let arrival = Double(nanoseconds) / 1e9
+        if held > Self.heldLimit, self.isLit, let since = self.litSince, since <= arrival {
+            self.violation("\(label) was held \(String(format: "%.3f", held)) s behind the loop while the lines emit")
+        }
         self.clock.advance(to: nanoseconds)
         // The time since the last step, at the state that step left; inside the step, every change
         // of a line accounts the light up to its own instant (a wait may pass between two changes).
@@ -207,6 +218,11 @@ package final class Simulation {
             self.loop?.handle(.ledger(completion))
         }
         self.accrueUntilNow()
+        if !self.isLit {
+            self.litSince = nil
+        } else if self.litSince == nil {
+            self.litSince = self.clock.seconds
+        }
         self.readPublished(stepStart: stepStart)
         self.result.steps += 1
         self.note(stepStart, label)
@@ -358,6 +374,7 @@ package final class Simulation {
     private func crashAndCheckRecovery() {
         self.accrueUntilNow()
         self.lines.powerCut()
+        self.litSince = nil
         self.loop = nil
         self.writer.crash()
         self.current = nil
@@ -374,6 +391,11 @@ package final class Simulation {
         return PerChannel(
             red: levels["red"] == true ? self.pwmRed.duty : 0,
             nir: levels["nir"] == true ? 1 : 0)
+    }
+
+    private var isLit: Bool {
+        let light = self.light()
+        return light.red > 0 || light.nir > 0
     }
 
     /// Accounts the light the lines emit now, since the last accounting, to the session known now.
