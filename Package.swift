@@ -72,6 +72,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The deterministic whole-gateway simulator: the real loop, core, output driver and ledger
+        // in virtual time against seeded fault-injecting adapters (`swift test`, `rlt-sim`).
+        .target(
+            name: "GatewaySimulation",
+            dependencies: [
+                "Gateway", "SafetyCore", "GPIO", "Ledger", "MQTT", "Sensors", "GatewayProtocol",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "rlt-sim", dependencies: ["GatewaySimulation"]),
         // Fleet tools: a live view of many panels, a Prometheus exporter, fleet-wide stop.
         .target(
             name: "Fleet",
@@ -123,6 +133,8 @@ let package = Package(
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "SafetyCore"]),
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig"]),
         .testTarget(name: "GatewayProtocolTests", dependencies: ["GatewayProtocol", "SafetyCore"]),
+        .testTarget(
+            name: "GatewaySimulationTests", dependencies: ["GatewaySimulation", "Gateway", "GPIO", "SafetyCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "MQTT"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "GatewayProtocol", "MQTT", "TestSupport"]),
     ],

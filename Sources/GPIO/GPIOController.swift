@@ -90,11 +90,10 @@ public final class GPIOController: Sendable {
         }
         let controller = GPIOController(backend: chip, outputs: outputs, inputs: inputs, logger: logger)
         if !inputs.isEmpty {
-            let debouncer = InputDebouncer(
-                inputs: zip(inputs, levels).map { (name: $0.name, debounceMs: $0.debounceMs, level: $1) })
+            let pump = InputEdgePump(inputs: inputs, levels: levels)
             let thread = EdgeThread.start { [backend = chip, inputs, continuation = controller.continuation] control in
                 Self.runEdgeLoop(
-                    control: control, backend: backend, inputs: inputs, debouncer: debouncer,
+                    control: control, backend: backend, inputs: inputs, pump: pump,
                     continuation: continuation, logger: logger)
             }
             guard let thread else {
@@ -255,44 +254,42 @@ public final class GPIOController: Sendable {
 
     // MARK: Edge loop
 
-    /// The edge thread's body: waits for raw activity, debounces it and yields settled edges.
+    /// The edge thread's body: waits for raw activity and hands it to the pump, which debounces it and reports
+    /// failures as failed inputs (never only a log line).
     private static func runEdgeLoop(
-        control: EdgeThread, backend: any GPIOLineBackend, inputs: [GPIOInputSpec], debouncer initial: InputDebouncer,
+        control: EdgeThread, backend: any GPIOLineBackend, inputs: [GPIOInputSpec], pump initial: InputEdgePump,
         continuation: AsyncStream<GPIOInputEdge>.Continuation, logger: Logger
     ) {
-        var debouncer = initial
-        var lastError: String?
+        var pump = initial
         // Bounded waits keep stop() prompt; 50 ms matches the simulator's promise.
         let maximumWaitMs: Int64 = 50
         while !control.isStopping {
             var timeout = maximumWaitMs
-            if let deadline = debouncer.nextDeadline {
+            if let deadline = pump.nextDeadline {
                 let remaining = (deadline - monotonicNanoseconds() + 999_999) / 1_000_000
                 timeout = max(0, min(timeout, remaining))
             }
+            var edges: [GPIOInputEdge]
             do throws(GPIOError) {
                 let active = try backend.waitForInputActivity(timeoutMilliseconds: Int32(timeout))
-                let now = monotonicNanoseconds()
-                for index in active { debouncer.activity(on: index, at: now) }
-                for index in debouncer.dueLines(at: monotonicNanoseconds()) {
-                    do throws(GPIOError) {
-                        let level = try backend.readInput(index) != inputs[index].activeLow
-                        if let edge = debouncer.settle(index, level: level) { continuation.yield(edge) }
-                    } catch {
-                        // Retry the read after another window rather than report a level nobody read.
-                        debouncer.activity(on: index, at: monotonicNanoseconds())
-                        throw error
-                    }
+                pump.activity(on: active, at: monotonicNanoseconds())
+                edges = pump.settle(at: monotonicNanoseconds()) { index throws(GPIOError) in
+                    try backend.readInput(index)
                 }
-                lastError = nil
             } catch {
                 if control.isStopping { return }
-                if lastError != error.message {
-                    logger.error("GPIO input events failed", metadata: ["gpio.error": "\(error.message)"])
-                    lastError = error.message
-                }
-                usleep(100_000)
+                edges = pump.failed(error.message, at: monotonicNanoseconds())
             }
+            for edge in edges {
+                if let failure = edge.failure {
+                    logger.error(
+                        "GPIO input cannot be read; reported failed",
+                        metadata: ["gpio.input": "\(edge.name)", "gpio.error": "\(failure)"])
+                }
+                continuation.yield(edge)
+            }
+            // A failing line is retried at a calm pace, not in a busy loop.
+            if pump.isFailing { usleep(100_000) }
         }
     }
 }

@@ -46,7 +46,7 @@ public struct GPIOError: Error, CustomStringConvertible, Sendable {
     /// The errno behind the failure, when there is one.
     public let errno: Int32?
 
-    init(_ code: Code, _ message: String, errno: Int32? = nil) {
+    package init(_ code: Code, _ message: String, errno: Int32? = nil) {
         self.code = code
         self.message = message
         self.errno = errno

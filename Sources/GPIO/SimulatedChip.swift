@@ -131,7 +131,16 @@ final class SimulatedChip: GPIOLineBackend {
             var active: [Int] = []
             for (index, line) in self.inputs.enumerated() {
                 // A pull file caught mid-rewrite by a test reads as garbage: keep the last level until it settles.
-                guard let level = try? Self.readPull(line), level != state.inputLevels[index] else { continue }
+                // A line that cannot be read at all (its file gone or unreadable) is a failed input, as a
+                // failing kernel read would be.
+                let level: Bool
+                do throws(GPIOError) {
+                    level = try Self.readPull(line)
+                } catch {
+                    if error.errno != nil { throw error }
+                    continue
+                }
+                guard level != state.inputLevels[index] else { continue }
                 state.inputLevels[index] = level
                 try? Self.writeFile(line.directory + "/value", level ? "1\n" : "0\n", description: line.description)
                 active.append(index)

@@ -1,20 +1,36 @@
 import GPIO
 import GatewayProtocol
-import Ledger
 import Logging
 import MQTT
 import SafetyCore
 import Sensors
-import Synchronization
 
 /// The single owner of the state machine: consumes ``GatewayInput`` in order, feeds the core and
 /// performs the actions it returns.
 ///
-/// Not `Sendable` on purpose: it lives inside the gateway's run task and nowhere else.
-final class GatewayLoop {
+/// Each event's actions are performed completely before the next event is fed, and nothing is fed
+/// from inside the performing (STYLE: the shell never calls back into the state machine while it
+/// performs a list). What performing produced — the outputs' readback, a ledger record that failed —
+/// is queued and fed as the *next* event. A failed record also decides the rest of its own list:
+/// a turn-on after it is never performed, and when it was the `sessionOpened` a command depended
+/// on, nothing else of that command's list is performed either (no `ok`, no `session_started`):
+/// the core answers the command again from ``SafetyEvent/commandNotRecorded(_:reason:)``.
+///
+/// Ledger records are written off the loop (``LedgerWriting``); a record is waited for, at most
+/// ``ledgerWriteBound``, only while every output is off (``persist(_:mayWait:)``). A record that has
+/// not completed within that bound is a storage failure, checked on every tick.
+///
+/// Not `Sendable` on purpose: it lives inside the gateway's run task (or the simulator) and nowhere else.
+package final class GatewayLoop {
+    /// How long a ledger record may take before the gateway treats the ledger as failed
+    /// (`F_STORAGE`, panel dark): far above a healthy `fsync` (milliseconds), short enough that a
+    /// stuck disk is noticed while a session would still be young.
+    package static let ledgerWriteBound: Double = 2
+
     private var machine: SafetyMachine
     private let parts: GatewayParts
     private let topics: Topics
+    private let clock: any GatewayClock
     private let logger: Logger
     private var seq: UInt64 = 0
     private var lastTelemetryAt: Instant?
@@ -24,64 +40,95 @@ final class GatewayLoop {
     /// When the outputs were last driven off, for the fault event's reaction time.
     private var outputsOffAt: Instant?
     private var lastCommandedOutputs: OutputCommand = .off
-    /// Counts performed `setOutputs`, so ``perform(_:now:)`` can tell that a nested event (a failed
-    /// ledger write feeds `storageFailed` while the list is being performed) already drove the
-    /// outputs after its list was built.
-    private var outputsGeneration = 0
+    private var lastReadback: OutputReadback = .off
+    /// A `publishState` of the event being fed, performed once its readback is in (``feed(_:)``).
+    private var statePending = false
+    /// Records submitted and not completed yet, oldest first, with when they were submitted.
+    private var outstandingRecords: [(ticket: LedgerTicket, submittedAt: Instant)] = []
+    /// Set once an overdue record was reported, until the queue is empty again.
+    private var overdueReported = false
     /// When this run started, for the uptime in `diag`.
-    private let startedAt = MonotonicClock.now()
-    private(set) var isShuttingDown = false
+    private let startedAt: Instant
+    private(set) package var isShuttingDown = false
     /// True while any output is commanded on or reads back on: the tick must then run at its fast
     /// pace (``TickPace``). A line stuck on while commanded off keeps it fast too, for S9.
-    private(set) var needsFastTicks = true
+    private(set) package var needsFastTicks = true
 
-    init(machine: SafetyMachine, parts: GatewayParts, topics: Topics, logger: Logger) {
+    package init(
+        machine: SafetyMachine, parts: GatewayParts, topics: Topics, clock: any GatewayClock = SystemClock(),
+        logger: Logger
+    ) {
         self.machine = machine
         self.parts = parts
         self.topics = topics
+        self.clock = clock
         self.logger = logger
+        self.startedAt = clock.now
     }
+
+    /// The core's state, for the simulator's reports (never for its invariants: those are checked
+    /// at the lines).
+    package var snapshot: SafetySnapshot { self.machine.snapshot(now: self.clock.now) }
 
     // MARK: - Feeding the core
 
-    /// Feeds one event to the core and performs what it returns.
-    func feed(_ event: SafetyEvent, now: Instant = MonotonicClock.now()) {
-        let actions = self.machine.handle(event, now: now)
-        self.perform(actions, now: now)
+    /// Feeds one event to the core and performs what it returns, then feeds the events that
+    /// performing produced (readback, failures), each completely before the next.
+    package func feed(_ event: SafetyEvent) {
+        var pending = [event]
+        while !pending.isEmpty {
+            let next = pending.removeFirst()
+            let now = self.clock.now
+            let actions = self.machine.handle(next, now: now)
+            pending += self.perform(actions, for: next, now: now)
+        }
+        // The core puts `publishState` last in a list; `state.emitting` comes from the readback,
+        // which the core learns from the event after that list, so the state goes out once both are in.
+        if self.statePending {
+            self.statePending = false
+            self.publishState(now: self.clock.now)
+        }
     }
 
-    func handle(_ input: GatewayInput) {
-        let now = MonotonicClock.now()
+    package func handle(_ input: GatewayInput) {
         switch input {
         case .mqtt(.connected):
             self.logger.info("MQTT connected", metadata: ["mqtt.topic": "\(self.topics.base)"])
-            self.feed(.linkChanged(connected: true), now: now)
-            self.publishRetainedDocuments(now: now)
+            self.feed(.linkChanged(connected: true))
+            self.publishRetainedDocuments(now: self.clock.now)
         case .mqtt(.disconnected(let reason)):
             self.logger.warning("MQTT link lost", metadata: ["mqtt.reason": "\(reason)"])
-            self.feed(.linkChanged(connected: false), now: now)
+            self.feed(.linkChanged(connected: false))
         case .mqtt(.message(let message)):
-            self.received(message, now: now)
+            self.received(message)
         case .edge(let edge):
             guard let line = InputLine(gpioName: edge.name) else { return }
-            self.feed(.input(line, active: edge.active), now: now)
+            if let failure = edge.failure {
+                self.feed(.inputFailed(line, reason: failure))
+            } else {
+                self.feed(.input(line, active: edge.active))
+            }
         case .sample(let sample):
-            self.feed(.temperature(TemperatureReading(sample)), now: now)
+            self.feed(.temperature(TemperatureReading(sample)))
         case .tick:
-            self.feed(.tick, now: now)
-            self.publishTelemetryIfDue(now: now)
+            self.feed(.tick)
+            self.driveOffAgainIfNeeded()
+            self.checkOverdueRecords()
+            self.publishTelemetryIfDue(now: self.clock.now)
             self.parts.outputs.healthyTick()
+        case .ledger(let completion):
+            self.recordCompleted(completion)
         case .republishDiscovery:
-            self.publishRetainedDocuments(now: now)
+            self.publishRetainedDocuments(now: self.clock.now)
         case .shutdown:
             self.isShuttingDown = true
-            self.feed(.shutdown, now: now)
+            self.feed(.shutdown)
         }
     }
 
     // MARK: - Incoming MQTT
 
-    private func received(_ message: MQTTMessage, now: Instant) {
+    private func received(_ message: MQTTMessage) {
         switch self.topics.classify(message.topic) {
         case .command(let sourceTopic):
             let source: CommandSource =
@@ -92,11 +139,11 @@ final class GatewayLoop {
                 }
             let envelope = CommandDecoder.decode(
                 message.payload, source: source, retained: message.retain,
-                receivedAtUnixMs: WallClock.unixMilliseconds(),
+                receivedAtUnixMs: self.clock.unixMilliseconds,
                 maximumBytes: self.machine.settings.maxCommandBytes)
             self.replyTo = message.responseTopic.map { ($0, message.correlationData) }
             defer { self.replyTo = nil }
-            self.feed(.command(envelope), now: now)
+            self.feed(.command(envelope))
         case .homeAssistantStatus:
             if String(decoding: message.payload, as: UTF8.self) == "online" {
                 self.parts.scheduleDiscoveryRepublish()
@@ -108,55 +155,140 @@ final class GatewayLoop {
 
     // MARK: - Performing actions
 
-    private func perform(_ actions: [SafetyAction], now: Instant) {
-        let generation = self.outputsGeneration
+    /// Performs `actions` in order and returns the events their outcomes produced, to be fed next.
+    private func perform(_ actions: [SafetyAction], for event: SafetyEvent, now: Instant) -> [SafetyEvent] {
+        var produced: [SafetyEvent] = []
+        var failedRecord: (record: LedgerRecord, reason: String)?
+        var mayWait = true
         for action in actions {
+            if let failed = failedRecord, case .sessionOpened = failed.record {
+                // The rest of this list presumed the session was recorded: only a turn-off may still run.
+                if case .setOutputs(let command) = action, !command.emitting {
+                    produced.append(.outputReadback(self.setOutputs(command)))
+                }
+                continue
+            }
             switch action {
             case .setOutputs(let command):
-                // The core puts a turn-on after the ledger's `sessionOpened`. If that write failed,
-                // the nested `storageFailed` already turned the outputs off: this turn-on is stale
-                // and must not run, or the lines stay on while the core believes them off.
-                if command.emitting, self.outputsGeneration != generation {
-                    self.logger.warning("stale turn-on dropped: a nested event changed the outputs first")
+                if command.emitting, let failed = failedRecord {
+                    self.logger.warning(
+                        "turn-on not performed: a record before it failed",
+                        metadata: ["ledger.error": "\(failed.reason)"])
                     continue
                 }
-                self.setOutputs(command)
+                produced.append(.outputReadback(self.setOutputs(command)))
             case .respond(let response):
                 self.publishResponse(response, now: now)
             case .publishState:
-                self.publishState(now: now)
+                self.statePending = true
             case .notify(let notice):
                 self.publishEvent(notice)
             case .record(let record):
-                self.persist(record, now: now)
+                if let reason = self.persist(record, mayWait: &mayWait) {
+                    failedRecord = (record, reason)
+                }
             case .identify:
                 self.parts.identify()
             }
         }
+        if let failed = failedRecord {
+            if case .sessionOpened = failed.record, case .command(let envelope) = event {
+                produced.append(.commandNotRecorded(envelope, reason: failed.reason))
+            } else {
+                produced.append(.storageFailed(failed.reason))
+            }
+        }
+        return produced
     }
 
-    /// Drives the lines, reads them back and tells the core what the hardware really did (S9).
-    private func setOutputs(_ command: OutputCommand) {
-        self.outputsGeneration += 1
+    /// Drives the lines and returns what the hardware really did, for the core (S9).
+    private func setOutputs(_ command: OutputCommand) -> OutputReadback {
         let readback = self.parts.outputs.apply(command)
-        if !command.emitting { self.outputsOffAt = MonotonicClock.now() }
+        if !command.emitting { self.outputsOffAt = self.clock.now }
         self.lastCommandedOutputs = command
-        self.needsFastTicks = command.emitting || readback.red || readback.nir || readback.master
-        self.parts.sensor.outputsChanged(readback)
+        self.lastReadback = readback
+        self.needsFastTicks = command.emitting || readback.anyOn
+        self.parts.sensor?.outputsChanged(readback)
         self.logger.debug(
             "outputs set",
-            metadata: ["gpio.red": "\(readback.red)", "gpio.nir": "\(readback.nir)", "gpio.master": "\(readback.master)"])
-        self.feed(.outputReadback(readback))
+            metadata: [
+                "gpio.red": "\(readback.red)", "gpio.nir": "\(readback.nir)", "gpio.master": "\(readback.master)",
+            ])
+        return readback
     }
 
-    private func persist(_ record: LedgerRecord, now: Instant) {
-        guard let ledger = self.parts.ledger else { return }
-        do {
-            try ledger.perform(record, unixMs: WallClock.unixMilliseconds())
-        } catch {
-            self.logger.error("ledger write failed", metadata: ["ledger.error": "\(error)"])
-            self.feed(.storageFailed("\(error)"), now: now)
+    /// While the core wants the outputs off and the last attempt failed or a line still reads on,
+    /// every tick drives them off again: off is attempted every time, not once.
+    private func driveOffAgainIfNeeded() {
+        guard !self.lastCommandedOutputs.emitting, self.machine.commandedOutputs == .off,
+            self.parts.outputs.lastApplyFailed || self.lastReadback.anyOn
+        else { return }
+        self.feed(.outputReadback(self.setOutputs(.off)))
+    }
+
+    /// Submits one record and, while the panel is dark, waits (bounded) until it is durable.
+    ///
+    /// `sessionOpened` is always waited for: emission starts only once the ledger knows the session
+    /// (DESIGN.md: written before emission), and everything is still off then. Any other record is
+    /// waited for only while every output is commanded off and reads off (a stop's `sessionClosed`
+    /// comes after its turn-off), so an `ok` means the record is on disk; while anything is on, a
+    /// record is never waited for: an `fsync` must not hold a tick, an edge or a sample then. After
+    /// one wait ran out, the rest of the list is not waited for (the disk is stuck).
+    ///
+    /// - Returns: why the record failed, or `nil` when it is submitted (or, when waited for, durable).
+    private func persist(_ record: LedgerRecord, mayWait: inout Bool) -> String? {
+        guard let ledger = self.parts.ledger else { return nil }
+        guard let ticket = ledger.submit(record, unixMs: self.clock.unixMilliseconds) else {
+            self.logger.error("ledger queue full; record refused", metadata: ["ledger.record": "\(record)"])
+            return "the ledger queue is full (\(LedgerWriter.capacity) records not yet written)"
         }
+        var mustWait = false
+        if case .sessionOpened = record { mustWait = true }
+        let dark = !self.lastCommandedOutputs.emitting && !self.lastReadback.anyOn
+        guard mustWait || (dark && mayWait) else {
+            self.outstandingRecords.append((ticket, self.clock.now))
+            return nil
+        }
+        guard let completion = ledger.wait(for: ticket, seconds: Self.ledgerWriteBound) else {
+            mayWait = false
+            self.logger.error("ledger record not written within the bound", metadata: ["ledger.record": "\(record)"])
+            return "\(Self.describe(record)) was not written within \(Int(Self.ledgerWriteBound)) s"
+        }
+        if let failure = completion.failure {
+            self.logger.error("ledger write failed", metadata: ["ledger.error": "\(failure)"])
+            return failure
+        }
+        return nil
+    }
+
+    private static func describe(_ record: LedgerRecord) -> String {
+        switch record {
+        case .sessionOpened: "session_opened"
+        case .sessionCheckpoint: "session_checkpoint"
+        case .sessionClosed: "session_closed"
+        case .faultRaised: "fault_raised"
+        case .faultCleared: "fault_cleared"
+        case .presetsChanged: "presets_changed"
+        }
+    }
+
+    private func recordCompleted(_ completion: LedgerCompletion) {
+        let wasOutstanding = self.outstandingRecords.contains { $0.ticket == completion.ticket }
+        self.outstandingRecords.removeAll { $0.ticket <= completion.ticket }
+        if self.outstandingRecords.isEmpty { self.overdueReported = false }
+        guard wasOutstanding, let failure = completion.failure else { return }
+        self.logger.error("ledger write failed", metadata: ["ledger.error": "\(failure)"])
+        self.feed(.storageFailed(failure))
+    }
+
+    /// A record older than the bound means the disk is stuck: the history can no longer be trusted.
+    private func checkOverdueRecords() {
+        guard !self.overdueReported, let oldest = self.outstandingRecords.first,
+            self.clock.now.seconds(since: oldest.submittedAt) > Self.ledgerWriteBound
+        else { return }
+        self.overdueReported = true
+        self.logger.error("a ledger record is overdue", metadata: ["ledger.ticket": "\(oldest.ticket.value)"])
+        self.feed(.storageFailed("a record was not written within \(Int(Self.ledgerWriteBound)) s"))
     }
 
     // MARK: - Publishing
@@ -183,7 +315,7 @@ final class GatewayLoop {
     /// The one document `state`, `tele` and `get` answers share (DESIGN: one schema for both topics),
     /// stamped with the current `seq`.
     private func stateDocument(now: Instant) -> JSONValue {
-        Payloads.state(self.machine.snapshot(now: now), unixMs: WallClock.unixMilliseconds(), seq: self.seq)
+        Payloads.state(self.machine.snapshot(now: now), unixMs: self.clock.unixMilliseconds, seq: self.seq)
     }
 
     private func publishState(now: Instant) {
@@ -198,7 +330,7 @@ final class GatewayLoop {
     private func publishEvent(_ notice: SafetyNotice) {
         var offAt: Instant?
         if case .faultRaised = notice { offAt = self.outputsOffAt }
-        let payload = Payloads.event(notice, unixMs: WallClock.unixMilliseconds(), outputsOffAt: offAt)
+        let payload = Payloads.event(notice, unixMs: self.clock.unixMilliseconds, outputsOffAt: offAt)
         self.parts.mqtt.publish(
             MQTTMessage(topic: self.topics.event, payload: payload.bytes, qos: .atLeastOnce, retain: false),
             queueing: .bounded)
@@ -227,7 +359,7 @@ final class GatewayLoop {
         let payload = Payloads.diagnostics(
             bootID: self.machine.bootID, uptimeSeconds: now.seconds(since: self.startedAt),
             reconnects: statistics.reconnects, droppedMessages: statistics.dropped + statistics.droppedIncoming,
-            unixMs: WallClock.unixMilliseconds())
+            unixMs: self.clock.unixMilliseconds)
         self.parts.mqtt.publish(
             MQTTMessage(topic: self.topics.diagnostics, payload: payload.bytes, qos: .atLeastOnce, retain: true),
             queueing: .latestWins(key: "diag"))

@@ -1,24 +1,47 @@
 import GatewayProtocol
-import Ledger
 import MQTT
 
-/// The adapters the loop performs actions with, assembled by ``GatewayService``.
-struct GatewayParts {
-    struct Telemetry {
-        var runningSeconds: Double
-        var idleSeconds: Double
+/// The adapters the loop performs actions with, assembled by ``GatewayService`` (or by the
+/// simulator, with its doubles behind the same ports).
+package struct GatewayParts {
+    package struct Telemetry {
+        package var runningSeconds: Double
+        package var idleSeconds: Double
+
+        package init(runningSeconds: Double, idleSeconds: Double) {
+            self.runningSeconds = runningSeconds
+            self.idleSeconds = idleSeconds
+        }
     }
 
-    var mqtt: MQTTClient
-    var outputs: OutputDriver
-    var sensor: SensorDriver
-    var ledger: SessionLedger?
-    var info: DeviceInfo
-    var discovery: [MQTTMessage]
-    var telemetry: Telemetry
+    package var mqtt: any MessagePublisher
+    package var outputs: OutputDriver
+    /// The simulated thermal model follows the readback; `nil` when nothing needs to.
+    package var sensor: SensorDriver?
+    /// `nil` runs without a ledger (records are dropped).
+    package var ledger: (any LedgerWriting)?
+    package var info: DeviceInfo
+    package var discovery: [MQTTMessage]
+    package var telemetry: Telemetry
     /// Blinks the indicator (or logs where there is none).
-    var identify: () -> Void
+    package var identify: () -> Void
     /// Asks for discovery and state to be published again after a short random delay, so a fleet of
     /// panels does not answer Home Assistant's birth message all in the same millisecond.
-    var scheduleDiscoveryRepublish: () -> Void
+    package var scheduleDiscoveryRepublish: () -> Void
+
+    package init(
+        mqtt: any MessagePublisher, outputs: OutputDriver, sensor: SensorDriver?, ledger: (any LedgerWriting)?,
+        info: DeviceInfo, discovery: [MQTTMessage], telemetry: Telemetry, identify: @escaping () -> Void,
+        scheduleDiscoveryRepublish: @escaping () -> Void
+    ) {
+        self.mqtt = mqtt
+        self.outputs = outputs
+        self.sensor = sensor
+        self.ledger = ledger
+        self.info = info
+        self.discovery = discovery
+        self.telemetry = telemetry
+        self.identify = identify
+        self.scheduleDiscoveryRepublish = scheduleDiscoveryRepublish
+    }
 }

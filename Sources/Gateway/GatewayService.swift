@@ -52,7 +52,8 @@ public struct GatewayService: Service {
             throw error
         }
         let outputs = OutputDriver(
-            gpio: gpio, pwm: pwm, outputNames: Set(configuration.gpioOutputs.map(\.name)), logger: logger)
+            lines: gpio, pwm: pwm.mapValues { $0 as any DutyOutput },
+            outputNames: Set(configuration.gpioOutputs.map(\.name)), logger: logger)
         for warning in configuration.warnings {
             logger.warning("config: \(warning)")
         }
@@ -78,13 +79,20 @@ public struct GatewayService: Service {
         let sensor = configuration.makeSensor()
         let topics = configuration.topics
         let version = GatewayVersion.current
+        // A stop is never dropped, not even by a full MQTT event buffer (the backlog below sheds the rest).
         let mqtt = try MQTTClient(
             configuration: try configuration.mqttClientConfiguration(topics: topics, bootID: bootID, version: version),
-            logger: logger)
+            logger: logger,
+            keepWhenBufferFull: { message in
+                guard case .command = topics.classify(message.topic) else { return false }
+                return CommandDecoder.isStop(message.payload)
+            })
 
         let (stream, continuation) = AsyncStream.makeStream(of: GatewayInput.self)
+        // Records are written on their own thread: an fsync never holds a tick, an edge or a sample.
+        let writer = LedgerWriter(store: ledger) { continuation.yield(.ledger($0)) }
         let parts = GatewayParts(
-            mqtt: mqtt, outputs: outputs, sensor: sensor, ledger: ledger,
+            mqtt: mqtt, outputs: outputs, sensor: sensor, ledger: writer,
             info: configuration.deviceInfo(version: version),
             discovery: configuration.discoveryMessages(topics: topics, version: version),
             telemetry: .init(
@@ -101,8 +109,16 @@ public struct GatewayService: Service {
             machine: SafetyMachine(settings: configuration.safety, bootID: bootID), parts: parts, topics: topics,
             logger: logger)
         loop.feed(.boot(boot))
-        for (name, active) in try gpio.readInputs() {
-            loop.handle(.edge(GPIOInputEdge(name: name, active: active, monotonicNanoseconds: 0)))
+        do {
+            for (name, active) in try gpio.readInputs() {
+                loop.handle(.edge(GPIOInputEdge(name: name, active: active, monotonicNanoseconds: 0)))
+            }
+        } catch {
+            for spec in configuration.gpioInputs {
+                let failed = GPIOInputEdge(
+                    name: spec.name, active: false, monotonicNanoseconds: 0, failure: error.message)
+                loop.handle(.edge(failed))
+            }
         }
         // The first reading is taken at once, on the poller's thread (a hung sensor must not keep the
         // daemon from coming online); until it arrives the stale-sensor clock runs from the boot.
@@ -122,15 +138,15 @@ public struct GatewayService: Service {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
+                    var consumed = 0
                     for await event in mqtt.events {
-                        if case .message(let message) = event, !backlog.admit() {
-                            // Shed the flood, but never a stop.
-                            guard case .command = topics.classify(message.topic),
-                                CommandDecoder.isStop(message.payload)
-                            else { continue }
+                        consumed += 1
+                        Self.admit(event, backlog: backlog, topics: topics, into: continuation)
+                        // Stops the full MQTT buffer kept aside, in their place after this event.
+                        for kept in mqtt.takeKeptMessages(consumedEvents: consumed) {
                             backlog.admitAnyway()
+                            continuation.yield(.mqtt(.message(kept)))
                         }
-                        continuation.yield(.mqtt(event))
                     }
                 }
                 group.addTask {
@@ -174,12 +190,30 @@ public struct GatewayService: Service {
             continuation.yield(.shutdown)
         }
         poller.stop()
+        // The shutdown's records (the session closed as `shutdown`) must be on disk before exit, or
+        // the next boot takes the session for a crash.
+        if !writer.finish(within: GatewayLoop.ledgerWriteBound) {
+            logger.error("ledger records still unwritten at exit")
+        }
         continuation.finish()
         await mqtt.stop(finalMessages: [
             MQTTMessage(
                 topic: topics.status, payload: Payloads.statusOffline(reason: "shutdown").bytes, qos: .atLeastOnce,
                 retain: true)
         ])
+    }
+
+    /// Passes one MQTT event into the loop's stream, shedding a flood past the backlog limit but
+    /// never a stop.
+    private static func admit(
+        _ event: MQTTEvent, backlog: InboundBacklog, topics: Topics,
+        into continuation: AsyncStream<GatewayInput>.Continuation
+    ) {
+        if case .message(let message) = event, !backlog.admit() {
+            guard case .command = topics.classify(message.topic), CommandDecoder.isStop(message.payload) else { return }
+            backlog.admitAnyway()
+        }
+        continuation.yield(.mqtt(event))
     }
 
     /// `malloc_trim(0)`: glibc keeps freed heap pages mapped; after a burst this returns them.

@@ -2,15 +2,21 @@ import GPIO
 import Logging
 import SafetyCore
 
-/// Maps the core's ``OutputCommand`` onto GPIO lines (and sysfs PWM for dimmable channels) and
+/// Maps the core's ``OutputCommand`` onto GPIO lines (and PWM duty for dimmable channels) and
 /// reports what the hardware reads back.
 ///
-/// A set that fails leaves the hardware in an unknown state; the driver then reports a readback
-/// that disagrees with the command, so the core's output-plausibility rule (S9) latches
-/// `F_OUTPUT_MISMATCH` and keeps emission off instead of trusting a line nobody can read.
-final class OutputDriver {
-    private let gpio: GPIOController
-    private let pwm: [Channel: SysfsPWM]
+/// Turning off never depends on another write succeeding: every write that turns something off is
+/// attempted on its own, every time, whatever failed before it (the channel enables, then each
+/// PWM duty to 0, then the master relay as the last resort, which cuts both channels even when an
+/// enable line is stuck). Turning on happens only when every off-write of the same command
+/// succeeded, and a turn-on that fails half way is undone by the same off sequence.
+///
+/// The readback is honest: the levels read from the lines after the writes, never the levels
+/// asked for. A line that cannot be read is reported as disagreeing with the command, so the
+/// core counts the dose high and its plausibility rule (S9) latches `F_OUTPUT_MISMATCH`.
+package final class OutputDriver {
+    private let lines: any OutputLines
+    private let pwm: [Channel: any DutyOutput]
     private let hasMaster: Bool
     private let hasIndicator: Bool
     private let hasHeartbeat: Bool
@@ -19,9 +25,16 @@ final class OutputDriver {
     private var emitting = false
     /// Indicator blinks left for `identify` (each one an on/off pair of ticks).
     private var identifyTicksLeft = 0
+    /// The errors of the last ``apply(_:)`` (empty when every write and read succeeded), logged
+    /// once per change so a line that keeps failing does not flood the log.
+    private var lastErrors: [String] = []
 
-    init(gpio: GPIOController, pwm: [Channel: SysfsPWM], outputNames: Set<String>, logger: Logger) {
-        self.gpio = gpio
+    /// Whether the last ``apply(_:)`` had a write or read fail; the loop then drives off again on
+    /// every tick while the core wants the outputs off.
+    package var lastApplyFailed: Bool { !self.lastErrors.isEmpty }
+
+    package init(lines: any OutputLines, pwm: [Channel: any DutyOutput], outputNames: Set<String>, logger: Logger) {
+        self.lines = lines
         self.pwm = pwm
         self.hasMaster = outputNames.contains("master")
         self.hasIndicator = outputNames.contains("indicator")
@@ -29,38 +42,92 @@ final class OutputDriver {
         self.logger = logger
     }
 
-    func apply(_ command: OutputCommand) -> OutputReadback {
-        var levels = ["red": command.duty.red > 0, "nir": command.duty.nir > 0]
-        if self.hasMaster { levels["master"] = command.master }
-        // The indicator shows emission unless it is busy blinking for `identify`.
-        if self.hasIndicator, self.identifyTicksLeft == 0 { levels["indicator"] = command.emitting }
+    /// Drives the outputs to `command` and returns the levels read back afterwards.
+    package func apply(_ command: OutputCommand) -> OutputReadback {
+        var errors: [String] = []
         self.emitting = command.emitting
-        do {
-            // Duty first while the enable line is still in its old state; off goes the other way round
-            // inside `set` (OFF levels are written before ON levels).
-            var dutyAgrees = true
-            for (channel, pwm) in self.pwm {
-                let wanted = command.duty[channel]
-                let readDuty = try pwm.setDuty(wanted)
-                if abs(readDuty - wanted) > 0.01 { dutyAgrees = false }
-            }
-            let readback = try self.gpio.set(levels)
-            let red = readback["red"] ?? true
-            let nir = readback["nir"] ?? true
-            return OutputReadback(
-                red: dutyAgrees ? red : !red,
-                nir: dutyAgrees ? nir : !nir,
-                master: self.hasMaster ? (readback["master"] ?? true) : command.master)
-        } catch {
-            self.logger.error("setting outputs failed", metadata: ["gpio.error": "\(error)"])
-            let expected = command.expectedReadback
-            return OutputReadback(red: !expected.red, nir: !expected.nir, master: !expected.master)
+        // Off first, each write on its own.
+        for channel in Channel.allCases where command.duty[channel] <= 0 {
+            self.write(channel.rawValue, false, into: &errors)
         }
+        for (channel, pwm) in self.pwm.sorted(by: { $0.key.rawValue < $1.key.rawValue })
+        where command.duty[channel] <= 0 {
+            if let error = pwm.disable() { errors.append("PWM \(channel.rawValue) duty 0: \(error.message)") }
+        }
+        if self.hasMaster, !command.master { self.write("master", false, into: &errors) }
+
+        if command.emitting, errors.isEmpty {
+            self.turnOn(command, into: &errors)
+            if !errors.isEmpty {
+                // Half on is not on: back to dark, each write on its own again.
+                for channel in Channel.allCases { self.write(channel.rawValue, false, into: &errors) }
+                for (_, pwm) in self.pwm { _ = pwm.disable() }
+                if self.hasMaster { self.write("master", false, into: &errors) }
+            }
+        }
+        if self.hasIndicator, self.identifyTicksLeft == 0 {
+            // Not a safety line: its failure is logged but decides nothing.
+            var ignored: [String] = []
+            self.write("indicator", command.emitting, into: &ignored)
+        }
+        let readback = self.readBack(command, into: &errors)
+        if errors != self.lastErrors, !errors.isEmpty {
+            self.logger.error("setting outputs failed", metadata: ["gpio.error": "\(errors.joined(separator: "; "))"])
+        }
+        self.lastErrors = errors
+        return readback
+    }
+
+    /// PWM duty first while the enable lines are still off, then the master relay, then the enables.
+    private func turnOn(_ command: OutputCommand, into errors: inout [String]) {
+        for (channel, pwm) in self.pwm.sorted(by: { $0.key.rawValue < $1.key.rawValue })
+        where command.duty[channel] > 0 {
+            let wanted = command.duty[channel]
+            do {
+                let read = try pwm.setDuty(wanted)
+                if abs(read - wanted) > 0.01 {
+                    errors.append("PWM \(channel.rawValue) reads duty \(read) after writing \(wanted)")
+                }
+            } catch {
+                errors.append("PWM \(channel.rawValue) duty \(wanted): \(error.message)")
+            }
+        }
+        guard errors.isEmpty else { return }
+        if self.hasMaster, command.master { self.write("master", true, into: &errors) }
+        guard errors.isEmpty else { return }
+        for channel in Channel.allCases where command.duty[channel] > 0 {
+            self.write(channel.rawValue, true, into: &errors)
+            guard errors.isEmpty else { return }
+        }
+    }
+
+    private func write(_ name: String, _ on: Bool, into errors: inout [String]) {
+        do {
+            _ = try self.lines.set([name: on])
+        } catch {
+            errors.append("\(name) \(on ? "on" : "off"): \(error.message)")
+        }
+    }
+
+    /// Every output read back now; what cannot be read counts as disagreeing with `command`.
+    private func readBack(_ command: OutputCommand, into errors: inout [String]) -> OutputReadback {
+        let expected = command.expectedReadback
+        let levels: [String: Bool]
+        do {
+            levels = try self.lines.readOutputs()
+        } catch {
+            errors.append("readback: \(error.message)")
+            levels = [:]
+        }
+        return OutputReadback(
+            red: levels["red"] ?? !expected.red,
+            nir: levels["nir"] ?? !expected.nir,
+            master: self.hasMaster ? (levels["master"] ?? !expected.master) : command.master)
     }
 
     /// Called on every healthy loop turn: toggles the heartbeat pin for an external hardware
     /// watchdog (S17) and drives the identify blink.
-    func healthyTick() {
+    package func healthyTick() {
         var levels: [String: Bool] = [:]
         if self.hasHeartbeat {
             self.heartbeatLevel.toggle()
@@ -72,14 +139,14 @@ final class OutputDriver {
         }
         guard !levels.isEmpty else { return }
         do {
-            _ = try self.gpio.set(levels)
+            _ = try self.lines.set(levels)
         } catch {
             self.logger.warning("heartbeat/indicator update failed", metadata: ["gpio.error": "\(error)"])
         }
     }
 
     /// Blinks the indicator for a few seconds so someone can find the panel.
-    func identify() {
+    package func identify() {
         guard self.hasIndicator else {
             self.logger.notice("identify requested (no indicator output configured)")
             return
@@ -88,12 +155,14 @@ final class OutputDriver {
     }
 
     /// Drives every output off (PWM duty 0 too), then releases the lines.
-    func close() {
+    package func close() {
+        _ = self.apply(.off)
         for (channel, pwm) in self.pwm {
             if let error = pwm.disable() {
-                self.logger.error("disabling PWM failed", metadata: ["channel": "\(channel)", "gpio.error": "\(error)"])
+                self.logger.error(
+                    "disabling PWM failed", metadata: ["channel": "\(channel)", "gpio.error": "\(error)"])
             }
         }
-        self.gpio.close()
+        self.lines.close()
     }
 }

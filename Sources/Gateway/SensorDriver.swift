@@ -2,11 +2,11 @@ import SafetyCore
 import Sensors
 
 /// The panel's temperature source; for the simulated model it also feeds the heat the LEDs make.
-final class SensorDriver: Sendable {
+package final class SensorDriver: Sendable {
     private let sensor: any TemperatureSensor
     private let model: SimulatedThermalModel?
 
-    init(sensor: any TemperatureSensor, model: SimulatedThermalModel?) {
+    package init(sensor: any TemperatureSensor, model: SimulatedThermalModel?) {
         self.sensor = sensor
         self.model = model
     }
@@ -14,7 +14,7 @@ final class SensorDriver: Sendable {
     func read() -> SensorSample { self.sensor.read() }
 
     /// The simulated panel heats from what the lines really do (readback), not from the command.
-    func outputsChanged(_ readback: OutputReadback) {
+    package func outputsChanged(_ readback: OutputReadback) {
         self.model?.setPower(red: readback.red ? 1 : 0, nir: readback.nir ? 1 : 0)
     }
 }

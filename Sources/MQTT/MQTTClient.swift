@@ -34,7 +34,13 @@ public final class MQTTClient: Sendable {
     ///
     /// - Throws: ``MQTTError`` naming every invalid setting, or the libmosquitto step that failed
     ///   (for example an unreadable TLS file).
-    public init(configuration: MQTTClientConfiguration, logger: Logger) throws {
+    ///   - keepWhenBufferFull: picks incoming messages that must never be dropped when ``events``
+    ///     is full (4096 events waiting): they are kept aside and handed out by
+    ///     ``takeKeptMessages(consumedEvents:)`` in their place. The gateway keeps every `stop`.
+    public init(
+        configuration: MQTTClientConfiguration, logger: Logger,
+        keepWhenBufferFull: (@Sendable (MQTTMessage) -> Bool)? = nil
+    ) throws {
         let problems = configuration.problems()
         guard problems.isEmpty else {
             throw MQTTError.invalidConfiguration("invalid MQTT configuration: " + problems.joined(separator: "; "))
@@ -42,7 +48,9 @@ public final class MQTTClient: Sendable {
         let (events, continuation) = AsyncStream.makeStream(
             of: MQTTEvent.self, bufferingPolicy: .bufferingOldest(4096))
         self.events = events
-        self.session = try MosquittoSession(configuration: configuration, logger: logger, continuation: continuation)
+        self.session = try MosquittoSession(
+            configuration: configuration, logger: logger, continuation: continuation,
+            keepWhenBufferFull: keepWhenBufferFull)
     }
 
     deinit {
@@ -65,6 +73,15 @@ public final class MQTTClient: Sendable {
     /// thread and finishes ``events``.
     public func stop(finalMessages: [MQTTMessage] = []) async {
         await self.session.stop(finalMessages: finalMessages)
+    }
+
+    /// Messages kept past a full ``events`` buffer whose place has come, oldest first.
+    ///
+    /// - Parameter consumedEvents: how many events the caller has taken from ``events`` so far; a
+    ///   kept message is handed out only once every event enqueued before it was consumed, so it
+    ///   never overtakes an older command.
+    public func takeKeptMessages(consumedEvents: Int) -> [MQTTMessage] {
+        self.session.takeKept(consumedEvents: consumedEvents)
     }
 
     public var statistics: MQTTStatistics {

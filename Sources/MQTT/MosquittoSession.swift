@@ -64,12 +64,21 @@ final class MosquittoSession: @unchecked Sendable {
     let state: Mutex<State>
     /// Messages handed to libmosquitto and not yet written (QoS 0) or acknowledged (QoS 1/2).
     private let inFlight = Atomic<Int>(0)
+    /// Events yielded into the stream so far.
+    private let enqueued = Atomic<Int>(0)
+    /// Which incoming messages must never be dropped when the event buffer is full (a `stop`).
+    let keepWhenBufferFull: (@Sendable (MQTTMessage) -> Bool)?
+    /// Messages kept past a full buffer, each with the number of events enqueued before it. Small
+    /// by nature (only what `keepWhenBufferFull` picks), and bounded all the same.
+    private let kept = Mutex<[(after: Int, message: MQTTMessage)]>([])
+    static let keptLimit = 1024
     private let handle: OpaquePointer
 
     init(
         configuration: MQTTClientConfiguration,
         logger: Logger,
-        continuation: AsyncStream<MQTTEvent>.Continuation
+        continuation: AsyncStream<MQTTEvent>.Continuation,
+        keepWhenBufferFull: (@Sendable (MQTTMessage) -> Bool)? = nil
     ) throws(MQTTError) {
         guard MosquittoLibrary.initialised else {
             throw .library("mosquitto_lib_init failed; the TLS or socket libraries could not be initialised")
@@ -77,6 +86,7 @@ final class MosquittoSession: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         self.continuation = continuation
+        self.keepWhenBufferFull = keepWhenBufferFull
         self.state = Mutex(State(queue: OutgoingQueue(limit: configuration.outgoingQueueLimit)))
         // Clean start: a reconnect must never receive commands queued for an earlier session.
         guard let handle = mosquitto_new(configuration.clientID, true, nil) else {
@@ -368,7 +378,7 @@ final class MosquittoSession: @unchecked Sendable {
         }
         let broker = "\(self.configuration.host):\(self.configuration.port)"
         self.logger.info("MQTT \(firstConnect ? "connected" : "reconnected") to \(broker)")
-        self.continuation.yield(.connected)
+        self.deliver(.connected)
     }
 
     private func disconnected(reasonCode: Int32) {
@@ -378,7 +388,7 @@ final class MosquittoSession: @unchecked Sendable {
         }
         guard wasConnected else { return }
         let reason = reasonCode == 0 ? "disconnected by request" : "rc=\(reasonCode) (\(Self.text(reasonCode)))"
-        self.continuation.yield(.disconnected(reason: reason))
+        self.deliver(.disconnected(reason: reason))
     }
 
     private func published(mid: Int32) {
@@ -391,9 +401,38 @@ final class MosquittoSession: @unchecked Sendable {
     }
 
     private func received(_ message: MQTTMessage) {
-        if case .dropped = self.continuation.yield(.message(message)) {
-            self.state.withLock { $0.statistics.droppedIncoming += 1 }
-            self.logger.warning("MQTT: event buffer full, dropped an incoming message on \(message.topic)")
+        self.deliver(.message(message))
+    }
+
+    /// Yields one event; counts it so a message kept past a full buffer knows its place.
+    func deliver(_ event: MQTTEvent) {
+        let result = self.continuation.yield(event)
+        guard case .dropped = result else {
+            self.enqueued.add(1, ordering: .relaxed)
+            return
+        }
+        guard case .message(let message) = event else { return }
+        if let keep = self.keepWhenBufferFull, keep(message) {
+            let kept = self.kept.withLock { lane -> Bool in
+                guard lane.count < Self.keptLimit else { return false }
+                lane.append((after: self.enqueued.load(ordering: .relaxed), message: message))
+                return true
+            }
+            if kept {
+                self.logger.warning("MQTT: event buffer full; kept a must-not-drop message on \(message.topic)")
+                return
+            }
+        }
+        self.state.withLock { $0.statistics.droppedIncoming += 1 }
+        self.logger.warning("MQTT: event buffer full, dropped an incoming message on \(message.topic)")
+    }
+
+    /// The kept messages whose place has come: every event enqueued before each was consumed.
+    func takeKept(consumedEvents: Int) -> [MQTTMessage] {
+        self.kept.withLock { lane in
+            let due = lane.prefix { $0.after <= consumedEvents }
+            lane.removeFirst(due.count)
+            return due.map(\.message)
         }
     }
 

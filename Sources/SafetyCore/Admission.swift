@@ -52,6 +52,14 @@ struct ResponseCache: Hashable, Sendable {
         }
     }
 
+    /// Forgets the answer for `id`, so the same command sent again acts again (a command whose
+    /// effect was undone, such as a `start` whose session could not be recorded). The id keeps its
+    /// place in the eviction order; if it is remembered again, it may be forgotten a little early,
+    /// which only means a late redelivery is decided afresh.
+    mutating func forget(_ id: String) {
+        self.responses[id] = nil
+    }
+
     var count: Int { self.responses.count }
 }
 

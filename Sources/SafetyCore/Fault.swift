@@ -33,5 +33,8 @@ public enum ResponseCode: String, CaseIterable, Hashable, Sendable, Codable {
     case rate = "E_RATE"
     case tooLarge = "E_TOO_LARGE"
     case notAllowed = "E_NOT_ALLOWED"
+    /// The ledger could not record what the command needs (a session is written before emission
+    /// starts): the command had no effect and `F_STORAGE` is latched.
+    case storage = "E_STORAGE"
     case `internal` = "E_INTERNAL"
 }

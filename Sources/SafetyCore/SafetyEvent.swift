@@ -97,6 +97,16 @@ public enum SafetyEvent: Hashable, Sendable {
     case linkChanged(connected: Bool)
     /// The ledger could not write; history can no longer be trusted (`F_STORAGE`).
     case storageFailed(String)
+    /// The ledger could not record what `command` needed before it could act (the `sessionOpened`
+    /// that precedes a turn-on). The shell performed none of that command's actions after the
+    /// failed record: no turn-on, no response, no notice. The core latches `F_STORAGE` and answers
+    /// the command with `E_STORAGE` instead, so the client never hears `ok` for a session that
+    /// never ran.
+    case commandNotRecorded(CommandEnvelope, reason: String)
+    /// An input line can no longer be read (the edge thread's wait or read fails). Its level is
+    /// unknown, so it counts at its unsafe level: an interlock counts as open, and
+    /// `F_INTERLOCK_WIRING` latches until a reading comes again and the fault is acknowledged.
+    case inputFailed(InputLine, reason: String)
     /// SIGTERM / SIGINT: emission off, close the session.
     case shutdown
 }

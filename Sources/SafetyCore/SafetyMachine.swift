@@ -148,6 +148,10 @@ public struct SafetyMachine: Sendable {
             self.linkChanged(connected: connected, now: now, into: &actions)
         case .storageFailed(let reason):
             self.raise(.storage, detail: "ledger write failed: \(reason)", now: now, into: &actions)
+        case .commandNotRecorded(let envelope, let reason):
+            self.commandNotRecorded(envelope, reason: reason, now: now, into: &actions)
+        case .inputFailed(let line, let reason):
+            self.inputFailed(line, reason: reason, now: now, into: &actions)
         case .shutdown:
             self.shutdown(now: now, into: &actions)
         }

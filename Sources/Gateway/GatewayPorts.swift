@@ -1,0 +1,59 @@
+import GPIO
+import Ledger
+import MQTT
+import SafetyCore
+
+/// The seams between ``GatewayLoop`` and the world: small protocols the real adapters already
+/// satisfy, so the whole-gateway simulator (module `GatewaySimulation`) runs the real loop, output
+/// driver and ledger writer against seeded fault-injecting doubles in virtual time.
+
+/// The two clocks the loop reads: monotonic for every rule, wall only for labels and ledger rows.
+package protocol GatewayClock: AnyObject {
+    var now: Instant { get }
+    var unixMilliseconds: Int64 { get }
+}
+
+/// `CLOCK_MONOTONIC` and `CLOCK_REALTIME`.
+package final class SystemClock: GatewayClock {
+    package init() {}
+    package var now: Instant { MonotonicClock.now() }
+    package var unixMilliseconds: Int64 { WallClock.unixMilliseconds() }
+}
+
+/// Where the loop's messages go (``MQTTClient``).
+package protocol MessagePublisher: AnyObject {
+    func publish(_ message: MQTTMessage, queueing: MQTTQueueing)
+    var statistics: MQTTStatistics { get }
+}
+
+extension MQTTClient: MessagePublisher {}
+
+/// The output lines by logical name (``GPIOController``).
+package protocol OutputLines: AnyObject {
+    /// Sets the named lines and returns their levels read back; throws at the first failing line.
+    func set(_ levels: [String: Bool]) throws(GPIOError) -> [String: Bool]
+    /// Every output's level, read back.
+    func readOutputs() throws(GPIOError) -> [String: Bool]
+    /// Drives every output off and releases the lines.
+    func close()
+}
+
+extension GPIOController: OutputLines {}
+
+/// One dimmable channel's duty cycle (``SysfsPWM``).
+package protocol DutyOutput: AnyObject {
+    /// Sets the duty (0 … 1) and returns the duty read back.
+    func setDuty(_ duty: Double) throws(GPIOError) -> Double
+    /// Duty 0 and disabled; returns the error instead of throwing.
+    func disable() -> GPIOError?
+}
+
+extension SysfsPWM: DutyOutput {}
+
+/// Durable storage of the core's records (``SessionLedger``): when `perform` returns, the record is
+/// on disk.
+package protocol LedgerStore: AnyObject, Sendable {
+    func perform(_ record: LedgerRecord, unixMs: Int64) throws
+}
+
+extension SessionLedger: LedgerStore {}

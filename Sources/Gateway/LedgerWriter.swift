@@ -1,0 +1,141 @@
+import Foundation
+import SafetyCore
+
+/// Identifies one submitted record; a writer completes tickets in the order it issued them.
+package struct LedgerTicket: Hashable, Comparable, Sendable {
+    package var value: UInt64
+
+    package init(_ value: UInt64) { self.value = value }
+
+    package static func < (lhs: LedgerTicket, rhs: LedgerTicket) -> Bool { lhs.value < rhs.value }
+}
+
+/// What became of one record: durable, or failed with a reason.
+package struct LedgerCompletion: Hashable, Sendable {
+    package var ticket: LedgerTicket
+    /// `nil` when the record is durable.
+    package var failure: String?
+
+    package init(ticket: LedgerTicket, failure: String?) {
+        self.ticket = ticket
+        self.failure = failure
+    }
+}
+
+/// Performs ledger records off the safety loop, in submission order.
+///
+/// The loop must never hold a tick, an interlock edge or a temperature sample behind an `fsync`
+/// (`synchronous = FULL` stays: every record is durable when it completes). So records are queued
+/// and written elsewhere; every completion comes back to the loop as a ``GatewayInput/ledger(_:)``
+/// event. The loop waits for a record only while every output is off (`sessionOpened` before the
+/// turn-on, the records of a list that already turned the panel off), at most
+/// ``GatewayLoop/ledgerWriteBound``.
+package protocol LedgerWriting: AnyObject {
+    /// Queues `record`; `nil` when the queue is full (the record is refused at once, never waited for).
+    func submit(_ record: LedgerRecord, unixMs: Int64) -> LedgerTicket?
+    /// Blocks until `ticket` has completed or `seconds` have passed; `nil` when it has not completed.
+    func wait(for ticket: LedgerTicket, seconds: Double) -> LedgerCompletion?
+}
+
+/// The daemon's ``LedgerWriting``: one thread performing records on a ``LedgerStore``, with a bounded
+/// queue (``capacity``) so a stuck disk cannot grow memory without bound.
+///
+/// The use of `@unchecked Sendable` is safe for this type because every stored property that
+/// changes is read and written only with `condition` locked; `store` and `delivered` are immutable
+/// and `Sendable`.
+package final class LedgerWriter: LedgerWriting, @unchecked Sendable {
+    /// Records waiting or in flight beyond which `submit` refuses: about a minute of a session's
+    /// records, far more than a healthy disk ever holds back.
+    package static let capacity = 64
+
+    private let store: any LedgerStore
+    private let delivered: @Sendable (LedgerCompletion) -> Void
+    private let condition = NSCondition()
+    private var queue: [(ticket: LedgerTicket, record: LedgerRecord, unixMs: Int64)] = []
+    private var lastIssued: UInt64 = 0
+    private var completedThrough: UInt64 = 0
+    /// Reasons of recent failures, so a `wait` that starts after its record completed still sees it.
+    private var failures: [UInt64: String] = [:]
+    private var stopping = false
+
+    /// Starts the writer thread.
+    ///
+    /// - Parameters:
+    ///   - store: where records are written (the SQLite ledger).
+    ///   - delivered: called on the writer thread after each record, with its outcome; the daemon
+    ///     yields it into the loop's event stream.
+    package init(store: any LedgerStore, delivered: @escaping @Sendable (LedgerCompletion) -> Void) {
+        self.store = store
+        self.delivered = delivered
+        let thread = Thread { [self] in self.run() }
+        thread.name = "rlt-ledger"
+        thread.start()
+    }
+
+    package func submit(_ record: LedgerRecord, unixMs: Int64) -> LedgerTicket? {
+        self.condition.lock()
+        defer { self.condition.unlock() }
+        guard !self.stopping, self.lastIssued - self.completedThrough < UInt64(Self.capacity) else { return nil }
+        self.lastIssued += 1
+        let ticket = LedgerTicket(self.lastIssued)
+        self.queue.append((ticket, record, unixMs))
+        self.condition.broadcast()
+        return ticket
+    }
+
+    package func wait(for ticket: LedgerTicket, seconds: Double) -> LedgerCompletion? {
+        let deadline = Date(timeIntervalSinceNow: max(0, seconds))
+        self.condition.lock()
+        defer { self.condition.unlock() }
+        while self.completedThrough < ticket.value {
+            if !self.condition.wait(until: deadline) { break }
+        }
+        guard self.completedThrough >= ticket.value else { return nil }
+        return LedgerCompletion(ticket: ticket, failure: self.failures[ticket.value])
+    }
+
+    /// Lets the queued records finish (at most `seconds`), then stops the thread. Called at shutdown,
+    /// so the session closed by SIGTERM is on disk and the next boot does not take it for a crash.
+    ///
+    /// - Returns: `true` when every record completed in time.
+    @discardableResult
+    package func finish(within seconds: Double) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: max(0, seconds))
+        self.condition.lock()
+        defer { self.condition.unlock() }
+        while self.completedThrough < self.lastIssued {
+            if !self.condition.wait(until: deadline) { break }
+        }
+        self.stopping = true
+        self.condition.broadcast()
+        return self.completedThrough >= self.lastIssued
+    }
+
+    private func run() {
+        while true {
+            self.condition.lock()
+            while self.queue.isEmpty, !self.stopping { self.condition.wait() }
+            guard !self.queue.isEmpty else {
+                self.condition.unlock()
+                return
+            }
+            let item = self.queue.removeFirst()
+            self.condition.unlock()
+
+            var failure: String?
+            do {
+                try self.store.perform(item.record, unixMs: item.unixMs)
+            } catch {
+                failure = "\(error)"
+            }
+
+            self.condition.lock()
+            self.completedThrough = item.ticket.value
+            if let failure { self.failures[item.ticket.value] = failure }
+            self.failures = self.failures.filter { $0.key + 256 > item.ticket.value }
+            self.condition.broadcast()
+            self.condition.unlock()
+            self.delivered(LedgerCompletion(ticket: item.ticket, failure: failure))
+        }
+    }
+}
