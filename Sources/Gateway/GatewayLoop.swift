@@ -269,6 +269,7 @@ package final class GatewayLoop {
         case .faultRaised: "fault_raised"
         case .faultCleared: "fault_cleared"
         case .presetsChanged: "presets_changed"
+        case .lightOutsideSession: "light_outside_session"
         }
     }
 

@@ -8,7 +8,7 @@ import TestSupport
 struct ShellSafetyTests {
     @Test func interlockInputUnreadableMidSession_latchesWiringFault_andLinesGoOff() async throws {
         try await GatewayHarness.with { harness in
-            let started = try await harness.command(#"{"id":"w1","cmd":"start"}"#, id: "w1", paced: false)
+            let started = try await harness.command(#"{"id":"w1","cmd":"start"}"#, id: "w1")
             #expect(started["ok"] as? Bool == true, "\(started)")
             #expect(await harness.linesRead(1))
 
@@ -21,7 +21,7 @@ struct ShellSafetyTests {
             let fault = await harness.waitForState { $0.faults.contains("F_INTERLOCK_WIRING") }
             #expect(fault?.string("interlock") == "open")
             let early = try await harness.command(
-                #"{"id":"w2","cmd":"ack","args":{"fault":"all"}}"#, id: "w2", paced: false)
+                #"{"id":"w2","cmd":"ack","args":{"fault":"all"}}"#, id: "w2")
             #expect(early.string("code") == "E_FAULT_ACTIVE", "\(early)")
 
             // Readable and closed again: the fault may be acknowledged; emission stays off.
@@ -31,7 +31,7 @@ struct ShellSafetyTests {
             }
             #expect(closed != nil, "the interlock never read closed again; log:\n\(harness.gateway.log)")
             let ack = try await harness.command(
-                #"{"id":"w3","cmd":"ack","args":{"fault":"all"}}"#, id: "w3", paced: false)
+                #"{"id":"w3","cmd":"ack","args":{"fault":"all"}}"#, id: "w3")
             #expect(ack["ok"] as? Bool == true, "\(ack)")
             #expect(await harness.linesRead(0, timeout: .milliseconds(1)))
         }
