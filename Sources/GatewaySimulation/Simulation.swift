@@ -655,9 +655,10 @@ package final class Simulation {
             self.result.checks += 1
             let ledger = booked[session.id] ?? 0
             if ledger + tick + Self.epsilon < session.truthDose {
+                let row = rows.first { $0.id == session.id }.map { "\($0)" } ?? "none: purged or never written"
                 self.violation(
                     "after a crash the ledger holds \(ledger) J/cm² for session \(session.id), which delivered "
-                        + "\(session.truthDose)")
+                        + "\(session.truthDose) (ledger row: \(row))")
                 return
             }
         }

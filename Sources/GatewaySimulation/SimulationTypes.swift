@@ -2,8 +2,12 @@ import SafetyCore
 
 /// Core defects of issue 12 (admission and dose accounting) that the simulator has its own checks for.
 ///
-/// All are fixed and counted; ``openOnThisBranch`` stays as the switch `rlt-sim --check DEFECT` uses to
-/// show that the random simulator finds a defect again when its fix is reverted.
+/// ``openOnThisBranch`` lists what is still tolerated by default; `rlt-sim --check DEFECT` and
+/// `SIM_STRICT=1` count it anyway. Defects 1 and 3 are fixed. Defect 4 is fixed for a clock *behind*
+/// the ledger's newest record, not for a clock that boots *ahead* and writes records there: the
+/// forward stamps become the new floor, and on a later boot the earlier sessions look a year old, so
+/// the boot-time purge deletes them and the window forgets them (seen in about 5 of 1,000 runs, e.g.
+/// seed 300). Closing it needs the time-sync state; it stays open in issue 12.
 package enum KnownDefect: String, CaseIterable, Sendable, Hashable {
     /// Defect 1: a `stop` reusing an earlier `stop`'s id is replayed from the answer cache and does nothing.
     case stopReplay = "stop-replay"
@@ -13,7 +17,7 @@ package enum KnownDefect: String, CaseIterable, Sendable, Hashable {
     case wallClockTrust = "wall-clock-trust"
 
     /// What this branch still tolerates (see the type's documentation).
-    package static let openOnThisBranch: Set<KnownDefect> = []
+    package static let openOnThisBranch: Set<KnownDefect> = [.wallClockTrust]
 }
 
 /// The kinds of trouble the simulator injects, counted per run for the report.
