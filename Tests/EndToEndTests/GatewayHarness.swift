@@ -113,7 +113,11 @@ final class GatewayHarness {
         guard brokerUpAtStart else { return }
         guard await self.client.waitForConnection() else {
             await self.shutdown()
-            throw HarnessError("test client never connected")
+            let statistics = self.client.client.statistics
+            throw HarnessError(
+                "test client never connected (\(statistics.failedConnects) failed connects, last error: "
+                    + "\(statistics.lastError ?? "none"); broker running: \(self.broker.isRunning)); client log:\n"
+                    + "\(self.client.logs.lines.suffix(10).joined(separator: "\n"))\nbroker log:\n\(self.broker.log.suffix(1500))")
         }
         guard await self.waitForOnline() else {
             await self.shutdown()
