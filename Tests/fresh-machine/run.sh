@@ -18,7 +18,7 @@
 #
 # Nothing of the project is pre-installed: each command's own set-up must install what it needs.
 # --quick also sets RLT_SKIP_RELIABILITY=1 for the tests; --only runs the named steps only (e.g.
-# `--only bench`); --keep leaves the root in /var/tmp/rlt-fresh for inspection. Prints every step's
+# `--only bench`; also `fleet`, `reliability`: those stages of the test command alone); --keep leaves the root in /var/tmp/rlt-fresh for inspection. Prints every step's
 # exit status and wall time; exits non-zero when any step failed. Needs root (or sudo) and Debian's
 # registry. What it deliberately does not cover, and why: Tests/fresh-machine/README.md.
 set -euo pipefail
@@ -44,7 +44,8 @@ steps=(demo bench install tests)
 if [ -n "$only" ]; then
     IFS=, read -r -a steps <<<"$only"
     for s in "${steps[@]}"; do
-        case "$s" in demo|bench|install|tests) ;; *) echo "fresh-machine: unknown step '$s' (demo, bench, install, tests)" >&2; exit 2 ;; esac
+        case "$s" in demo|bench|install|tests|fleet|reliability) ;;
+            *) echo "fresh-machine: unknown step '$s' (demo, bench, install, tests, fleet, reliability)" >&2; exit 2 ;; esac
     done
 fi
 
@@ -147,7 +148,9 @@ cp /etc/resolv.conf "$root/etc/resolv.conf"
 rm -f "$root/etc/apt/sources.list"
 cp /etc/apt/sources.list.d/*.sources "$root/etc/apt/sources.list.d/" 2>/dev/null || echo "deb $mirror bookworm main" >"$root/etc/apt/sources.list"
 for f in /etc/apt/apt.conf.d/99artifact-registry; do [ -f "$f" ] && cp "$f" "$root/etc/apt/apt.conf.d/"; done
-printf '127.0.0.1 localhost\n127.0.1.1 %s\n::1 localhost ip6-localhost ip6-loopback\n' "$(hostname)" >"$root/etc/hosts"
+# /etc/hosts: the host's own (the root shares its network; this machine type maps localhost to
+# 127.0.0.1 only — with Debian's default "::1 localhost" line, see README, TLS by name fails).
+cp /etc/hosts "$root/etc/hosts"
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"; chmod +x "$root/usr/sbin/policy-rc.d"
 cat >"$root/etc/gitconfig" <<GIT
 [url "$packages_dir/"]
@@ -183,12 +186,16 @@ in_root() { # in_root USER COMMAND: a login-like clean environment inside the ro
 
 tests_env="RLT_SKIP_QEMU=1 RLT_SKIP_HA=1"
 [ "$quick" = 1 ] && tests_env+=" RLT_SKIP_RELIABILITY=1"
-declare -A who=([demo]=fresh [bench]=fresh [install]=root [tests]=root)
+declare -A who=([demo]=fresh [bench]=fresh [install]=root [tests]=root [fleet]=root [reliability]=root)
 declare -A cmd=(
     [demo]="bash deploy/demo.sh"
     [bench]="Benchmarks/run --micro-only"
     [install]="bash deploy/install.sh"
     [tests]="$tests_env bash Tests/run.sh"
+    # Only with --only: two stages of the test command on their own (they run inside `tests` too,
+    # but only when every stage before them passed).
+    [fleet]="bash Tests/fleet/run.sh"
+    [reliability]="bash Tests/reliability/run.sh --quick"
 )
 logs="$cache/logs-$(date -u +%Y%m%dT%H%M%S)"
 mkdir -p "$logs"
