@@ -58,12 +58,15 @@ packages_dir=${RLT_FRESH_PACKAGES:-/opt/swift-packages}
 #   binutils-gold gcc git libcurl4-openssl-dev libedit-dev libicu-dev libncurses-dev libpython3-dev
 #   libsqlite3-dev libxml2-dev pkg-config tzdata uuid-dev
 # taken as is, except: binutils-gold is a virtual package in bookworm (binutils provides ld.gold),
-# and libcurl4-openssl-dev is left out on purpose. It is only needed to link Foundation's networking
-# part (FoundationNetworking), a feature of some programs, not of the compiler; a machine whose
-# Swift came another way (this machine type's /opt/swift) lacks it, so a project that needs it must
-# install it itself, and this check must see when it does not.
+# and libcurl4-openssl-dev is replaced by its runtime library libcurl4 on purpose. The toolchain
+# itself needs only libcurl.so.4 (swift-build loads it: without it `swift build` stops with
+# "libcurl.so.4: cannot open shared object file"); the -dev package (libcurl.so, headers) is needed
+# only to link a program that uses Foundation's networking part with --static-swift-stdlib. A
+# machine whose Swift came another way (this machine type's /opt/swift) has libcurl4 but not the
+# -dev package, so a project that needs it must install it itself, and this check must see when it
+# does not.
 # sudo: the check runs the demo as a user with sudo, as a new developer would.
-toolchain_deps=(binutils gcc git libedit-dev libicu-dev libncurses-dev libpython3-dev libsqlite3-dev
+toolchain_deps=(binutils gcc git libcurl4 libedit-dev libicu-dev libncurses-dev libpython3-dev libsqlite3-dev
     libxml2-dev pkg-config tzdata uuid-dev)
 machine_extra=(sudo)
 
