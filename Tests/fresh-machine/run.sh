@@ -96,7 +96,7 @@ if [ ! -f "$tarball" ]; then
     debootstrap --variant=minbase --include="$incl" bookworm "$build" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
         { tail -n 20 "$cache/debootstrap.log"; rm -rf --one-file-system "$build"; die "debootstrap failed (log: $cache/debootstrap.log)"; }
     chroot "$build" apt-get clean
-    tar -C "$build" -czf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
+    tar -C "$build" -czf "$tarball.$$.tmp" . && mv "$tarball.$$.tmp" "$tarball"
     rm -rf --one-file-system "$build"
     log "base root cached: $tarball ($(( $(date +%s) - t0 )) s)"
 fi
