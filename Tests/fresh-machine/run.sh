@@ -21,6 +21,9 @@
 # `--only bench`; also `fleet`, `reliability`: those stages of the test command alone); --keep leaves the root in /var/tmp/rlt-fresh for inspection. Prints every step's
 # exit status and wall time; exits non-zero when any step failed. Needs root (or sudo) and Debian's
 # registry. What it deliberately does not cover, and why: Tests/fresh-machine/README.md.
+# The whole script is one { } block: bash parses it completely before running any of it, so
+# editing or checking out this file while a check runs cannot change the running check.
+{
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 if [ "$(id -u)" -ne 0 ]; then
@@ -228,3 +231,5 @@ echo "fresh-machine summary (clean clone of ${sha:0:10}, Debian 12 root, logs in
 printf '  %s\n' "${results[@]}"
 echo "fresh-machine: $(( ${#steps[@]} - failed )) passed, $failed failed"
 [ "$failed" -eq 0 ]
+exit
+}
