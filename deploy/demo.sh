@@ -4,6 +4,8 @@
 # progress bar, then shuts everything down cleanly. Leaves no process behind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Debian installs mosquitto in /usr/sbin, which is not on a non-root user's PATH.
+export PATH="$PATH:/usr/sbin:/sbin"
 bash deploy/setup.sh
 
 echo "== building"

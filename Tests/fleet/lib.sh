@@ -5,6 +5,8 @@
 fleet_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 pids=()
 
+# Debian installs mosquitto in /usr/sbin, which is not on a non-root user's PATH.
+export PATH="$PATH:/usr/sbin:/sbin"
 free_port() { bash "$fleet_root/deploy/free-port.sh"; }
 
 # wait_for SECONDS COMMAND...: polls every 0.2 s until COMMAND succeeds.

@@ -7,15 +7,8 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 source Tests/fleet/lib.sh
 
-need=()
-command -v prometheus >/dev/null || need+=(prometheus)
-command -v tmux >/dev/null || need+=(tmux)
-command -v curl >/dev/null || need+=(curl)
-if [ ${#need[@]} -gt 0 ]; then
-    echo "fleet: installing ${need[*]}"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
-bash deploy/setup.sh
+# prometheus, tmux, curl and python3 come with the tests' set-up (root or sudo; stops if it cannot).
+bash deploy/setup.sh --tests || exit 1
 
 bin="${RLT_BIN:-}"
 if [ -z "$bin" ]; then

@@ -12,6 +12,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+# Debian installs mosquitto in /usr/sbin, which is not on a non-root user's PATH.
+export PATH="$PATH:/usr/sbin:/sbin"
 requirements="$here/requirements.txt"
 ha_version=$(sed -n 's/^homeassistant==//p' "$requirements")
 cache=${RLT_HA_CACHE:-/var/tmp/rlt-ha}

@@ -34,11 +34,15 @@ t_start="$(now)"
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 apt_install() {
     [ "${RLT_QEMU_NO_INSTALL:-0}" != 1 ] || die "missing packages: $* (RLT_QEMU_NO_INSTALL=1)"
-    [ "$(id -u)" = 0 ] || die "missing packages: $* (run as root, or apt-get install them)"
+    local sudo=()
+    if [ "$(id -u)" != 0 ]; then
+        command -v sudo >/dev/null || die "missing packages: $* (not root and no sudo: as root, apt-get install them)"
+        sudo=(sudo)
+    fi
     log "installing: $*"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q >&2
-    apt-get install -y -q --no-install-recommends "$@" >&2
+    "${sudo[@]}" apt-get update -q >&2 || die "apt-get update failed; missing packages: $*"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >&2 ||
+        die "apt-get install failed; missing packages: $*"
 }
 missing=()
 while read -r pkg _; do

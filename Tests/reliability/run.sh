@@ -10,7 +10,9 @@
 # of the ledger scenarios. Environment: RLT_FUZZ_SECONDS overrides the fuzz time per target.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-export PATH="/opt/swift/usr/bin:$PATH"
+export PATH="/opt/swift/usr/bin:$PATH:/usr/sbin:/sbin"
+# systemd-analyze and the rest of what the suite uses (root or sudo; stops if it cannot).
+bash deploy/setup.sh --tests || exit 1
 
 QUICK=0
 [ "${1:-}" = "--quick" ] && QUICK=1
