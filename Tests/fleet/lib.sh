@@ -47,6 +47,13 @@ start_gateway() {
         --set "logging.level=warning")
     [ -n "$group" ] && args+=(--set "device.groups=[$group]")
     mkdir -p "$work/gw/$id"
+    # demo.yaml's wiring is fail-safe (an unconnected line reads the interlock open and the stop
+    # button pressed): close the simulated contacts first, as deploy/demo.sh does.
+    local line
+    for line in 23 24; do
+        mkdir -p "$work/gw/$id/gpio/sim_gpio$line"
+        echo pull-up >"$work/gw/$id/gpio/sim_gpio$line/pull"
+    done
     "$bin" run "${args[@]}" >"$work/gw/$id/log" 2>&1 &
     pids+=($!)
     eval "gw_pid_${id//-/_}=$!"
