@@ -191,6 +191,9 @@ package final class Simulation {
             self.crashAndCheckRecovery()
         }
         self.result.simulatedSeconds = self.clock.seconds - 1
+        // Closed here, not at deinit: the loop and the writer hold each other, and a thousand runs of
+        // leaked descriptors push a test process's sockets past select()'s 1024 (libmosquitto: rc=3).
+        self.writer.ledger.close()
         return self.result
     }
 
@@ -323,6 +326,7 @@ package final class Simulation {
         self.lines.powerUp()
         var history = BootContext()
         do {
+            self.writer.ledger.close()
             self.writer.ledger = try SessionLedger(path: self.ledgerPath)
             history = try self.writer.ledger.recover(nowUnixMs: self.clock.unixMilliseconds)
         } catch {
@@ -638,6 +642,7 @@ package final class Simulation {
         if self.wallEverWrong, self.options.tolerated.contains(.wallClockTrust) { return }
         let rows: [SessionRow]
         do {
+            self.writer.ledger.close()
             self.writer.ledger = try SessionLedger(path: self.ledgerPath)
             _ = try self.writer.ledger.recover(nowUnixMs: self.clock.unixMilliseconds)
             rows = try self.writer.ledger.sessions(limit: 100_000)

@@ -66,6 +66,12 @@ public final class SessionLedger: Sendable {
 
     // MARK: - Opening
 
+    /// Closes the database now instead of when the last reference goes: a process that opens many
+    /// ledgers (the simulator opens one per boot) must not keep their file descriptors.
+    package func close() {
+        try? self.queue.close()
+    }
+
     private static func open(path: String) throws -> DatabaseQueue {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         do {

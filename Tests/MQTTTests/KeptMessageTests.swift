@@ -12,9 +12,15 @@ import TestSupport
         let broker = try await MosquittoBroker()
         var configuration = TestClient.configuration(port: broker.port)
         configuration.subscriptions = [MQTTSubscription(filter: "k/#", qos: .atLeastOnce)]
+        // The predicate runs for every message arriving at a full buffer, in arrival order: it also
+        // tells the test when the probe sent behind the stop has arrived (so the stop has too).
+        let probeArrived = Atomic<Bool>(false)
         let device = try MQTTClient(
             configuration: configuration, logger: Logger(label: "kept-test"),
-            keepWhenBufferFull: { $0.payloadText == "stop" })
+            keepWhenBufferFull: { message in
+                if message.payloadText == "probe" { probeArrived.store(true, ordering: .relaxed) }
+                return message.payloadText == "stop"
+            })
         device.start()
         let sender = try TestClient(port: broker.port)
         #expect(await sender.waitForConnection())
@@ -34,20 +40,11 @@ import TestSupport
             }
         }
         #expect(flooded, "the flood never filled the event buffer")
-        // Wait until the flood has fully arrived, then send the stop and a probe behind it: once the
-        // probe is dropped, the stop has arrived too (same publisher, in order).
-        var dropped = device.statistics.droppedIncoming
-        for _ in 0..<600 {
-            try await Task.sleep(for: .milliseconds(50))
-            if device.statistics.droppedIncoming == dropped, dropped > 0 { break }
-            dropped = device.statistics.droppedIncoming
-        }
-        let before = device.statistics.droppedIncoming
+        // Send the stop and a probe behind it: once the probe has reached the full buffer, the stop has
+        // too (same publisher, in order), however long the rest of the flood takes to arrive.
         sender.publish(MQTTMessage(topic: "k/cmd", text: "stop", qos: .atLeastOnce))
         sender.publish(MQTTMessage(topic: "k/cmd", text: "probe", qos: .atLeastOnce))
-        for _ in 0..<600 where device.statistics.droppedIncoming == before {
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        #expect(await TestClient.poll(timeout: .seconds(60)) { probeArrived.load(ordering: .relaxed) })
 
         var consumed = 0
         var keptStop = false
