@@ -3,7 +3,7 @@ import PackageDescription
 
 /// rlt-gateway: the edge daemon of a red / near-infrared LED therapy panel.
 ///
-/// The module split follows the architecture in DESIGN.md: a pure safety core, one adapter per
+/// The module split follows the architecture in docs/DESIGN.md: a pure safety core, one adapter per
 /// technology (libmosquitto, libgpiod, sensors, SQLite), the wire protocol, the config, the
 /// composition, and a thin executable.
 let package = Package(

@@ -11,7 +11,7 @@ import SafetyCore
 /// The input is a script of lines. A line starting with `~` is a world event (`~t<°C>`, `~i` toggles
 /// the interlock, `~l` toggles the MQTT link, `~k<n>` lets n × 0.5 s pass, `~b` makes the outputs read
 /// back wrongly once, `~s` shuts down); any other line is a command payload, retained when it starts
-/// with byte 0x01. After every step the safety invariants of DESIGN.md must hold, or the target
+/// with byte 0x01. After every step the safety invariants of docs/DESIGN.md must hold, or the target
 /// aborts, which libFuzzer (or the fallback harness) reports as a crash with the input.
 enum CommandFuzzTarget {
     static func run(_ input: [UInt8]) {
@@ -106,7 +106,7 @@ struct World {
         }
     }
 
-    /// DESIGN.md's invariants: emission only while running, never with a latched fault or the
+    /// docs/DESIGN.md's invariants: emission only while running, never with a latched fault or the
     /// interlock open; the session dose never beyond its limit by more than a tick's worth.
     func checkInvariants(_ input: [UInt8]) {
         let snapshot = self.machine.snapshot(now: self.now)

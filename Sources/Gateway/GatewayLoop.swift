@@ -229,7 +229,7 @@ package final class GatewayLoop {
     /// Submits one record and, while the panel is dark, waits (bounded) until it is durable.
     ///
     /// `sessionOpened` is always waited for: emission starts only once the ledger knows the session
-    /// (DESIGN.md: written before emission), and everything is still off then. Any other record is
+    /// (docs/DESIGN.md: written before emission), and everything is still off then. Any other record is
     /// waited for only while every output is commanded off and reads off (a stop's `sessionClosed`
     /// comes after its turn-off), so an `ok` means the record is on disk; while anything is on, a
     /// record is never waited for: an `fsync` must not hold a tick, an edge or a sample then. After
@@ -313,7 +313,7 @@ package final class GatewayLoop {
         self.parts.mqtt.publish(message, queueing: .dropWhenOffline)
     }
 
-    /// The one document `state`, `tele` and `get` answers share (DESIGN: one schema for both topics),
+    /// The one document `state`, `tele` and `get` answers share (docs/DESIGN.md: one schema for both topics),
     /// stamped with the current `seq`.
     private func stateDocument(now: Instant) -> JSONValue {
         Payloads.state(self.machine.snapshot(now: now), unixMs: self.clock.unixMilliseconds, seq: self.seq)

@@ -35,7 +35,7 @@ public enum ConfigLoader {
         return config
     }
 
-    /// The DESIGN.md defaults: what an empty config file gives.
+    /// The defaults (README rule table, docs/DESIGN.md "Configuration"): what an empty config file gives.
     public static func `default`() -> GatewayConfiguration {
         GatewayConfiguration()
     }

@@ -3,7 +3,7 @@ public struct GPIOSettings: Sendable, Hashable {
     public enum Backend: String, Sendable, Hashable, CaseIterable {
         /// The kernel's GPIO character device through libgpiod v1.
         case libgpiod
-        /// Line levels kept in files laid out like gpio-sim's sysfs (DESIGN.md "Simulated GPIO chip").
+        /// Line levels kept in files laid out like gpio-sim's sysfs (docs/DESIGN.md "Simulated GPIO chip").
         case simulated
     }
 

@@ -2,7 +2,7 @@ import SafetyCore
 
 /// The gateway's whole configuration, typed and validated.
 ///
-/// Built by ``ConfigLoader`` from the YAML file plus `--set` overrides; every key of DESIGN.md's
+/// Built by ``ConfigLoader`` from the YAML file plus `--set` overrides; every key of docs/DESIGN.md's
 /// "Configuration" section maps to one property here, with the same meaning and default.
 public struct GatewayConfiguration: Sendable, Hashable {
     public var device: DeviceSettings

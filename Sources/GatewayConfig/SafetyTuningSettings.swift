@@ -1,7 +1,7 @@
 /// Sensor-health, heating-plausibility and output-plausibility timings (S6–S9): `safety:`.
 ///
-/// Not in DESIGN.md's first YAML sketch; added so that every rule is configurable within hard
-/// bounds, as DESIGN.md's rule table asks. The defaults are the table's.
+/// Not in the first version of the config; added so that every rule is configurable within hard
+/// bounds (docs/DESIGN.md, "Safety rules"). The defaults are the README rule table's.
 public struct SafetyTuningSettings: Sendable, Hashable {
     /// S6: consecutive invalid readings before `F_SENSOR_INVALID`.
     public var sensorInvalidReadings: Int

@@ -2,7 +2,7 @@ import SafetyCore
 
 /// Builds the JSON payloads of the contract: `state`/`tele`, `res`, `event`, `status`, `info`.
 ///
-/// One schema serves `state` and `tele` (DESIGN.md), so dashboards can read either topic.
+/// One schema serves `state` and `tele` (docs/DESIGN.md), so dashboards can read either topic.
 public enum Payloads {
     /// `state` and `tele`. `ts` is wall-clock unix ms (a label only); `seq` grows by one per publish.
     public static func state(_ s: SafetySnapshot, unixMs: Int64, seq: UInt64) -> JSONValue {

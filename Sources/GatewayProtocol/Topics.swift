@@ -1,4 +1,4 @@
-/// The topic tree of the MQTT contract (DESIGN.md, "MQTT contract (v1)").
+/// The topic tree of the MQTT contract (docs/DESIGN.md, "MQTT contract (v1)").
 ///
 /// Only ids are used in topics; the friendly name lives in payloads, so renaming a panel never
 /// breaks an automation.

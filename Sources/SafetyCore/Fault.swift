@@ -1,4 +1,4 @@
-/// A latched fault code, as published in `state.faults` and named by `ack` (DESIGN.md).
+/// A latched fault code, as published in `state.faults` and named by `ack` (docs/DESIGN.md).
 ///
 /// A fault switches emission off when raised and stays latched until acknowledged with its
 /// condition gone; acknowledging never starts emission.

@@ -1,10 +1,10 @@
-/// Command admission and execution (S14, S15, S16 and the command contract of DESIGN.md).
+/// Command admission and execution (S14, S15, S16 and the command contract of docs/DESIGN.md).
 ///
 /// Admission runs in a fixed order so every rejection has one well-defined code: duplicate id
 /// (replayed, no effect), size, rate, retained flag, undecodable body, `ts`+`ttl_ms`, fleet
 /// allow-list; then the command's own preconditions.
 extension SafetyMachine {
-    /// Commands a fleet topic may send (DESIGN.md: allow-list only).
+    /// Commands a fleet topic may send (docs/DESIGN.md: allow-list only).
     static let fleetAllowed: Set<CommandName> = [.stop, .get, .identify, .ping]
 
     /// The key a redelivery repeats exactly: the id together with the command name and the topic

@@ -6,7 +6,7 @@
 ///
 /// Every event first brings the clock-driven rules up to `now` (dose integration, session end,
 /// stale sensor, output mismatch, heating watch, cooldown), then applies the event itself, then
-/// checks its own consistency. The rules S1–S16 and S18 of DESIGN.md live in the extensions
+/// checks its own consistency. The rules S1–S16 and S18 (README table; docs/DESIGN.md "Safety rules") live in the extensions
 /// `SafetyMachine+Session`, `+Commands` and `+Health`; the README's "Safety rules" section lists them.
 ///
 /// - Important: it never traps. A state it cannot explain becomes a latched `F_INTERNAL` with
@@ -302,7 +302,7 @@ public struct SafetyMachine: Sendable {
         if self.forceOutputsOff || after.turnsOff(from: outputsBefore) {
             actions.insert(.setOutputs(after), at: 0)
         } else if after != outputsBefore {
-            // Turning on: after the ledger knows the session (DESIGN: "written before emission").
+            // Turning on: after the ledger knows the session (docs/DESIGN.md: "written before emission").
             actions.insert(.setOutputs(after), at: onIndex ?? actions.count)
         }
         if publish { actions.append(.publishState) }

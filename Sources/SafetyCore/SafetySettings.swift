@@ -179,7 +179,7 @@ public struct SafetySettings: Hashable, Sendable {
     }
 }
 
-/// The bounds the config may not leave, whatever a user writes (DESIGN.md: "configurable within
+/// The bounds the config may not leave, whatever a user writes (docs/DESIGN.md: "configurable within
 /// hard bounds"). `set` may lower a limit, never raise it above the config.
 public enum HardLimits {
     public static let maxSessionSeconds: Double = 3600

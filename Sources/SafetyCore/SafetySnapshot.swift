@@ -3,7 +3,7 @@ public enum InterlockState: String, Hashable, Sendable, Codable {
     case closed, open, absent
 }
 
-/// The full state the shell publishes on `state` and `tele` (one schema, DESIGN.md).
+/// The full state the shell publishes on `state` and `tele` (one schema, docs/DESIGN.md).
 public struct SafetySnapshot: Hashable, Sendable {
     public var state: SessionState
     public var sessionID: String?

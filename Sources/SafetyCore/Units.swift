@@ -44,7 +44,7 @@ public struct Dose: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// The dose delivered by a channel of `irradianceMWPerCm2` at `duty` for `seconds`.
     ///
-    /// `dose (J/cm²) = irradiance (mW/cm²) × duty × seconds / 1000` (DESIGN.md, "Dose").
+    /// `dose (J/cm²) = irradiance (mW/cm²) × duty × seconds / 1000` (docs/DESIGN.md, "Dose").
     public static func delivered(irradianceMWPerCm2: Double, duty: Double, seconds: Double) -> Dose {
         Dose(joulesPerCm2: irradianceMWPerCm2 * duty * max(0, seconds) / 1000)
     }

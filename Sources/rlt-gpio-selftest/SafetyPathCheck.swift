@@ -6,7 +6,7 @@ import Logging
 import SafetyCore
 
 /// Drives the real ``SafetyMachine`` against real lines: start → lines on; interlock pull change →
-/// edge → emission off; close → OFF. Line numbers follow DESIGN.md's default panel (17, 27, 22, 23).
+/// edge → emission off; close → OFF. Line numbers follow docs/DESIGN.md's default panel (17, 27, 22, 23).
 struct SafetyPathCheck {
     let backend: GPIOBackendSelection
     let sysfs: String

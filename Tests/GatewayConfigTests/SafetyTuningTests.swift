@@ -2,7 +2,7 @@ import GatewayConfig
 import SafetyCore
 import Testing
 
-/// `safety:` and `commands:`: the rule timings and admission limits DESIGN.md's first YAML sketch
+/// `safety:` and `commands:`: the rule timings and admission limits the first version of the config
 /// did not name, configurable within bounds.
 @Suite("safety and commands sections")
 struct SafetyTuningTests {

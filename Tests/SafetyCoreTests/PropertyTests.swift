@@ -2,7 +2,7 @@ import Foundation
 import SafetyCore
 import Testing
 
-/// Invariants of DESIGN.md over many random event sequences.
+/// Invariants of docs/DESIGN.md over many random event sequences.
 ///
 /// `SAFETY_SEED` fixes the master seed (printed on failure), `SAFETY_SEQUENCES` the count.
 @Suite("Property tests over random event sequences")

@@ -133,7 +133,7 @@ func settings(_ change: (inout SafetySettings) -> Void) -> SafetySettings {
 
 let doseTarget10 = StartArguments(doseTarget: Dose(joulesPerCm2: 10))
 
-/// The table, grouped by rule (DESIGN.md "Safety rules").
+/// The table, grouped by rule (docs/DESIGN.md "Safety rules").
 let transitionTable: [Row] = [
     // S1 duration
     Row(

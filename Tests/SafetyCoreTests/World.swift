@@ -23,7 +23,7 @@ struct SplitMix64: RandomNumberGenerator {
 }
 
 /// The world around one machine, for property tests and exhaustive exploration, with the
-/// invariants of DESIGN.md checked after every single `handle` call.
+/// invariants of docs/DESIGN.md checked after every single `handle` call.
 ///
 /// The world's own model (what it sent: interlock level, last valid sample, readback) is the
 /// oracle; the machine's snapshot is only trusted for what it reports about itself.

@@ -47,7 +47,7 @@ insmod /lib/modules/configfs.ko || abort "insmod configfs.ko"
 mount -t configfs none /sys/kernel/config || abort "mount configfs"
 insmod /lib/modules/gpio-sim.ko || abort "insmod gpio-sim.ko"
 
-# One chip with one bank of 32 lines; the names follow the gateway's default config (DESIGN.md).
+# One chip with one bank of 32 lines; the names follow the gateway's default config (docs/DESIGN.md).
 cfg=/sys/kernel/config/gpio-sim/rlt
 mkdir "$cfg" || abort "create gpio-sim device in configfs"
 mkdir "$cfg/bank0"
