@@ -47,22 +47,15 @@ package final class OutputDriver {
         var errors: [String] = []
         self.emitting = command.emitting
         // Off first, each write on its own.
-        for channel in Channel.allCases where command.duty[channel] <= 0 {
-            self.write(channel.rawValue, false, into: &errors)
-        }
-        for (channel, pwm) in self.pwm.sorted(by: { $0.key.rawValue < $1.key.rawValue })
-        where command.duty[channel] <= 0 {
-            if let error = pwm.disable() { errors.append("PWM \(channel.rawValue) duty 0: \(error.message)") }
-        }
-        if self.hasMaster, !command.master { self.write("master", false, into: &errors) }
+        self.turnOff(
+            Channel.allCases.filter { command.duty[$0] <= 0 }, master: self.hasMaster && !command.master,
+            into: &errors)
 
         if command.emitting, errors.isEmpty {
             self.turnOn(command, into: &errors)
             if !errors.isEmpty {
                 // Half on is not on: back to dark, each write on its own again.
-                for channel in Channel.allCases { self.write(channel.rawValue, false, into: &errors) }
-                for (_, pwm) in self.pwm { _ = pwm.disable() }
-                if self.hasMaster { self.write("master", false, into: &errors) }
+                self.turnOff(Channel.allCases, master: self.hasMaster, into: &errors)
             }
         }
         if self.hasIndicator, self.identifyTicksLeft == 0 {
@@ -76,6 +69,18 @@ package final class OutputDriver {
         }
         self.lastErrors = errors
         return readback
+    }
+
+    /// Drives `channels` off (enable line, then PWM duty 0) and, when `master`, the master relay last;
+    /// every write is attempted whatever failed before it.
+    private func turnOff(_ channels: [Channel], master: Bool, into errors: inout [String]) {
+        for channel in channels { self.write(channel.rawValue, false, into: &errors) }
+        for channel in channels {
+            if let pwm = self.pwm[channel], let error = pwm.disable() {
+                errors.append("PWM \(channel.rawValue) duty 0: \(error.message)")
+            }
+        }
+        if master { self.write("master", false, into: &errors) }
     }
 
     /// PWM duty first while the enable lines are still off, then the master relay, then the enables.
