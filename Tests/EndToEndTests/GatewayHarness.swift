@@ -139,12 +139,8 @@ final class GatewayHarness {
 
     /// Waits until the daemon's snapshot carries a temperature (its sensor has delivered a sample).
     func waitUntilReady(timeout: Duration = .seconds(30)) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let data = try? await self.barrier(), data["temperature_c"] is NSNumber { return true }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return false
+        (try? await self.waitForSnapshot("a panel temperature", timeout: timeout) { $0["temperature_c"] is NSNumber })
+            != nil
     }
 
     /// Waits for a `status` message saying online (consumes it); gives up early when the daemon exits.
@@ -184,24 +180,31 @@ final class GatewayHarness {
     /// Waits until the daemon's own snapshot reports `celsius` (± 0.05) as the panel temperature: the
     /// played sensor file has been read and the reading has reached the core.
     func waitForTemperature(_ celsius: Double, timeout: Duration = .seconds(30)) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let reported = try await self.barrier().number("temperature_c"), abs(reported - celsius) < 0.05 {
-                return
-            }
-            try await Task.sleep(for: .milliseconds(50))
+        try await self.waitForSnapshot("\(celsius) °C", timeout: timeout) {
+            $0.number("temperature_c").map { abs($0 - celsius) < 0.05 } ?? false
         }
-        throw HarnessError("the daemon never reported \(celsius) °C; log:\n\(self.gateway.log)")
     }
 
     /// Waits until the running session's `elapsed_s`, as the daemon reports it, reaches `seconds`.
     func waitForElapsed(_ seconds: Double, timeout: Duration = .seconds(60)) async throws {
+        try await self.waitForSnapshot("elapsed_s ≥ \(seconds)", timeout: timeout) {
+            ($0.number("elapsed_s") ?? 0) >= seconds
+        }
+    }
+
+    /// Asks for the daemon's snapshot (``barrier()``) until it satisfies `predicate`, and returns it.
+    ///
+    /// - Throws: ``HarnessError`` naming `what` when it never does within `timeout`.
+    @discardableResult
+    func waitForSnapshot(
+        _ what: String, timeout: Duration, where predicate: ([String: Any]) -> Bool
+    ) async throws -> [String: Any] {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let elapsed = try await self.barrier().number("elapsed_s"), elapsed >= seconds { return }
-            try await Task.sleep(for: .milliseconds(100))
+            if let snapshot = try? await self.barrier(), predicate(snapshot) { return snapshot }
+            try await Task.sleep(for: .milliseconds(50))
         }
-        throw HarnessError("elapsed_s never reached \(seconds); log:\n\(self.gateway.log)")
+        throw HarnessError("the daemon never reported \(what); log:\n\(self.gateway.log)")
     }
 
     /// Waits for the response with `id` on `<base>/res`.
