@@ -54,6 +54,8 @@ let package = Package(
             name: "Ledger",
             dependencies: ["SafetyCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // Whether the kernel says the wall clock is synchronised (`adjtimex`, not in Swift's Glibc).
+        .target(name: "CClockSync"),
 
         // The product's API: topics, command decoding, payloads, discovery documents.
         .target(name: "GatewayProtocol", dependencies: ["SafetyCore"]),
@@ -67,7 +69,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "SafetyCore", "MQTT", "GPIO", "Sensors", "Ledger", "GatewayProtocol", "GatewayConfig",
+                "SafetyCore", "MQTT", "GPIO", "Sensors", "Ledger", "GatewayProtocol", "GatewayConfig", "CClockSync",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

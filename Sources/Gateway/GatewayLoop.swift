@@ -238,7 +238,7 @@ package final class GatewayLoop {
     /// - Returns: why the record failed, or `nil` when it is submitted (or, when waited for, durable).
     private func persist(_ record: LedgerRecord, mayWait: inout Bool) -> String? {
         guard let ledger = self.parts.ledger else { return nil }
-        guard let ticket = ledger.submit(record, unixMs: self.clock.unixMilliseconds) else {
+        guard let ticket = ledger.submit(record, at: self.clock.ledgerTime) else {
             self.logger.error("ledger queue full; record refused", metadata: ["ledger.record": "\(record)"])
             return "the ledger queue is full (\(LedgerWriter.capacity) records not yet written)"
         }

@@ -11,13 +11,28 @@ import SafetyCore
 package protocol GatewayClock: AnyObject {
     var now: Instant { get }
     var unixMilliseconds: Int64 { get }
+    /// Whether the wall clock may be taken at face value (docs/DESIGN.md, "Time").
+    var wallClockTrusted: Bool { get }
+    /// The kernel boot the monotonic clock belongs to.
+    var bootID: String { get }
 }
 
-/// `CLOCK_MONOTONIC` and `CLOCK_REALTIME`.
+extension GatewayClock {
+    /// Both clocks now, as the ledger stamps a record.
+    package var ledgerTime: LedgerTime {
+        LedgerTime(
+            unixMs: self.unixMilliseconds, trusted: self.wallClockTrusted, bootID: self.bootID,
+            monotonicMs: self.now.nanoseconds / 1_000_000)
+    }
+}
+
+/// `CLOCK_MONOTONIC` and `CLOCK_REALTIME`, trusted as the kernel says (``WallClockTrust``).
 package final class SystemClock: GatewayClock {
+    package let bootID = KernelBoot.id
     package init() {}
     package var now: Instant { MonotonicClock.now() }
     package var unixMilliseconds: Int64 { WallClock.unixMilliseconds() }
+    package var wallClockTrusted: Bool { WallClockTrust.isTrusted }
 }
 
 /// Where the loop's messages go (``MQTTClient``).
@@ -53,7 +68,7 @@ extension SysfsPWM: DutyOutput {}
 /// Durable storage of the core's records (``SessionLedger``): when `perform` returns, the record is
 /// on disk.
 package protocol LedgerStore: AnyObject, Sendable {
-    func perform(_ record: LedgerRecord, unixMs: Int64) throws
+    func perform(_ record: LedgerRecord, at time: LedgerTime) throws
 }
 
 extension SessionLedger: LedgerStore {}

@@ -72,7 +72,15 @@ public struct GatewayService: Service {
     ) async throws {
         let logger = self.logger
         let ledger = try SessionLedger(path: configuration.storage.path, retentionDays: configuration.storage.retentionDays)
-        let boot = try ledger.recover(nowUnixMs: WallClock.unixMilliseconds())
+        let bootTime = SystemClock().ledgerTime
+        let boot = try ledger.recover(at: bootTime)
+        if !bootTime.trusted {
+            logger.notice(
+                """
+                wall clock not synchronised (no NTP sync, no RTC): ledger stamps stay provisional until it is; \
+                earlier boots' light counts as recent and nothing is purged
+                """)
+        }
         if let unclean = boot.uncleanSessionID {
             logger.warning("previous run left a session open; closed as unclean_shutdown", metadata: ["session.id": "\(unclean)"])
         }

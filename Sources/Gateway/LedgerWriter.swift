@@ -1,4 +1,5 @@
 import Foundation
+import Ledger
 import SafetyCore
 
 /// Identifies one submitted record; a writer completes tickets in the order it issued them.
@@ -32,7 +33,7 @@ package struct LedgerCompletion: Hashable, Sendable {
 /// ``GatewayLoop/ledgerWriteBound``.
 package protocol LedgerWriting: AnyObject {
     /// Queues `record`; `nil` when the queue is full (the record is refused at once, never waited for).
-    func submit(_ record: LedgerRecord, unixMs: Int64) -> LedgerTicket?
+    func submit(_ record: LedgerRecord, at time: LedgerTime) -> LedgerTicket?
     /// Blocks until `ticket` has completed or `seconds` have passed; `nil` when it has not completed.
     func wait(for ticket: LedgerTicket, seconds: Double) -> LedgerCompletion?
 }
@@ -51,7 +52,7 @@ package final class LedgerWriter: LedgerWriting, @unchecked Sendable {
     private let store: any LedgerStore
     private let delivered: @Sendable (LedgerCompletion) -> Void
     private let condition = NSCondition()
-    private var queue: [(ticket: LedgerTicket, record: LedgerRecord, unixMs: Int64)] = []
+    private var queue: [(ticket: LedgerTicket, record: LedgerRecord, time: LedgerTime)] = []
     private var lastIssued: UInt64 = 0
     private var completedThrough: UInt64 = 0
     /// Reasons of recent failures, so a `wait` that starts after its record completed still sees it.
@@ -72,13 +73,13 @@ package final class LedgerWriter: LedgerWriting, @unchecked Sendable {
         thread.start()
     }
 
-    package func submit(_ record: LedgerRecord, unixMs: Int64) -> LedgerTicket? {
+    package func submit(_ record: LedgerRecord, at time: LedgerTime) -> LedgerTicket? {
         self.condition.lock()
         defer { self.condition.unlock() }
         guard !self.stopping, self.lastIssued - self.completedThrough < UInt64(Self.capacity) else { return nil }
         self.lastIssued += 1
         let ticket = LedgerTicket(self.lastIssued)
-        self.queue.append((ticket, record, unixMs))
+        self.queue.append((ticket, record, time))
         self.condition.broadcast()
         return ticket
     }
@@ -124,7 +125,7 @@ package final class LedgerWriter: LedgerWriting, @unchecked Sendable {
 
             var failure: String?
             do {
-                try self.store.perform(item.record, unixMs: item.unixMs)
+                try self.store.perform(item.record, at: item.time)
             } catch {
                 failure = "\(error)"
             }

@@ -7,7 +7,7 @@ import SafetyCore
 /// A record becomes durable — applied to the SQLite file — only when its simulated `fsync`
 /// completes; a crash drops every record not completed yet, exactly what a power cut does to
 /// writes still in flight. What SQLite then holds is what boot recovery (the real
-/// ``SessionLedger/recover(nowUnixMs:)``) sees. Faults: `ENOSPC`/`EIO` (the record fails),
+/// ``SessionLedger/recover(at:)``) sees. Faults: `ENOSPC`/`EIO` (the record fails),
 /// slow `fsync` (completes late), stuck `fsync` (does not complete until the fault ends).
 package final class SimulatedLedgerWriter: LedgerWriting {
     package enum Mode: Equatable, Sendable {
@@ -23,7 +23,7 @@ package final class SimulatedLedgerWriter: LedgerWriting {
     private struct Pending {
         var ticket: LedgerTicket
         var record: LedgerRecord
-        var unixMs: Int64
+        var time: LedgerTime
         var submittedAt: Int64
         /// `nil` while stuck.
         var completesAt: Int64?
@@ -57,12 +57,12 @@ package final class SimulatedLedgerWriter: LedgerWriting {
     /// When the next record completes, if one will.
     package var nextCompletionTime: Int64? { self.queue.first?.completesAt }
 
-    package func submit(_ record: LedgerRecord, unixMs: Int64) -> LedgerTicket? {
+    package func submit(_ record: LedgerRecord, at time: LedgerTime) -> LedgerTicket? {
         guard self.queue.count < LedgerWriter.capacity else { return nil }
         self.lastIssued += 1
         let ticket = LedgerTicket(self.lastIssued)
         var pending = Pending(
-            ticket: ticket, record: record, unixMs: unixMs, submittedAt: self.clock.nanoseconds, completesAt: nil)
+            ticket: ticket, record: record, time: time, submittedAt: self.clock.nanoseconds, completesAt: nil)
         if case .failing(let reason) = self.mode { pending.failure = reason }
         pending.completesAt = self.completionTime()
         self.queue.append(pending)
@@ -86,7 +86,7 @@ package final class SimulatedLedgerWriter: LedgerWriting {
         var failure = head.failure
         if failure == nil {
             do {
-                try self.ledger.perform(head.record, unixMs: head.unixMs)
+                try self.ledger.perform(head.record, at: head.time)
                 if case .sessionOpened(let plan) = head.record { self.durableSessionIDs.insert(plan.sessionID) }
             } catch {
                 failure = "\(error)"

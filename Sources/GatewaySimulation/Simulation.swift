@@ -64,7 +64,6 @@ package final class Simulation {
     private var lastStuckValue = 25.0
     private var outputFaultActive = false
     private var chatterUntil = 0.0
-    private var wallEverWrong = false
 
     // Oracle.
     private struct KnownSession {
@@ -307,12 +306,16 @@ package final class Simulation {
             self.schedule(after: self.random.seconds(1...10), .restart)
         case .restart:
             self.clock.advance(to: at)
-            if self.options.random, self.random.chance(0.3) { self.wrongBootClock() }
+            if self.options.random, self.random.chance(0.3) {
+                self.wrongBootClock()
+            } else if self.options.random, self.random.chance(0.25) {
+                self.unsyncedBootClock()
+            }
             self.boot()
         case .wallStep(let errorMs):
             self.clock.advance(to: at)
             self.clock.wallErrorMs = errorMs
-            if errorMs != 0 { self.wallEverWrong = true }
+            self.clock.wallClockTrusted = errorMs == 0
         case .script(let index):
             self.clock.advance(to: at)
             self.scripted(self.options.script[index].action, at: at)
@@ -328,7 +331,7 @@ package final class Simulation {
         do {
             self.writer.ledger.close()
             self.writer.ledger = try SessionLedger(path: self.ledgerPath)
-            history = try self.writer.ledger.recover(nowUnixMs: self.clock.unixMilliseconds)
+            history = try self.writer.ledger.recover(at: self.clock.ledgerTime)
         } catch {
             self.violation("the ledger could not be reopened after a restart: \(error)")
             return
@@ -383,6 +386,7 @@ package final class Simulation {
         self.writer.crash()
         self.current = nil
         self.bootCount += 1
+        self.clock.newKernelBoot()
         self.checkLedgerCoversTruth()
     }
 
@@ -626,25 +630,22 @@ package final class Simulation {
         if self.options.tolerated.contains(.doseWindowByStart) {
             // What this branch promises: sessions that *started* in the last 24 h stay within the limit.
             let byStart = self.sessions.values.filter { now - $0.startedAt < 86_400 }.reduce(0) { $0 + $1.truthDose }
-            if byStart > limit, !(self.wallEverWrong && self.options.tolerated.contains(.wallClockTrust)) {
+            if byStart > limit {
                 self.violation("sessions started in the last 24 h delivered \(byStart) J/cm²")
             }
             return
         }
-        if self.wallEverWrong && self.options.tolerated.contains(.wallClockTrust) { return }
         let delivered = self.buckets.filter { $0.start >= now - 86_400 }.reduce(0) { $0 + $1.dose }
         if delivered > limit { self.violation("\(delivered) J/cm² delivered within 24 h") }
     }
 
     /// After a crash: the ledger holds at least the light each session really delivered.
     private func checkLedgerCoversTruth() {
-        // Defect 4: a wrong wall clock at boot could purge history (issue 12).
-        if self.wallEverWrong, self.options.tolerated.contains(.wallClockTrust) { return }
         let rows: [SessionRow]
         do {
             self.writer.ledger.close()
             self.writer.ledger = try SessionLedger(path: self.ledgerPath)
-            _ = try self.writer.ledger.recover(nowUnixMs: self.clock.unixMilliseconds)
+            _ = try self.writer.ledger.recover(at: self.clock.ledgerTime)
             rows = try self.writer.ledger.sessions(limit: 100_000)
         } catch {
             self.violation("the ledger could not be read after a crash: \(error)")
@@ -672,9 +673,6 @@ package final class Simulation {
     /// After a restart: the 24 h window the core starts with is never smaller than the truth.
     private func checkBootWindow(_ context: BootContext) {
         self.result.checks += 1
-        if self.options.tolerated.contains(.wallClockTrust), self.wallEverWrong || self.clock.wallErrorMs != 0 {
-            return
-        }
         let now = self.clock.seconds
         let window = context.history.reduce(0) { $0 + $1.dose.joulesPerCm2 }
         let truth: Double
@@ -934,7 +932,7 @@ extension Simulation {
             self.schedule(after: 0, .inputsFail(true))
             self.schedule(after: length, .inputsFail(false))
             return
-        case .wrongBootClock, .stopButton, .duplicate, .retained, .reorder, .burst, .disconnect, .stopReusedID,
+        case .wrongBootClock, .unsyncedBootClock, .stopButton, .duplicate, .retained, .reorder, .burst, .disconnect, .stopReusedID,
             .staleCommand:
             return
         }
@@ -942,13 +940,21 @@ extension Simulation {
     }
 
     /// A board without a real-time clock boots at 1970, or one whose clock is a year ahead; NTP
-    /// steps it right a little later.
+    /// steps it right a little later. Until then the kernel does not call the clock synchronised.
     fileprivate func wrongBootClock() {
         self.count(.wrongBootClock)
-        self.wallEverWrong = true
         self.clock.wallErrorMs =
             self.random.chance(0.5) ? -VirtualClock.trueEpochUnixMs : 365 * 86_400_000
+        self.clock.wallClockTrusted = false
         self.schedule(after: self.random.seconds(5...120), .wallStep(0))
+    }
+
+    /// A board whose clock happens to be right at boot but that NTP has not reached yet: the ledger
+    /// cannot know it is right, and records stay provisional until the sync.
+    fileprivate func unsyncedBootClock() {
+        self.count(.unsyncedBootClock)
+        self.clock.wallClockTrusted = false
+        self.schedule(after: self.random.seconds(5...600), .wallStep(0))
     }
 
     fileprivate func scripted(_ action: ScriptStep.Action, at: Int64) {

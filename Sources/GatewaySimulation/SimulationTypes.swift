@@ -3,21 +3,16 @@ import SafetyCore
 /// Core defects of issue 12 (admission and dose accounting) that the simulator has its own checks for.
 ///
 /// ``openOnThisBranch`` lists what is still tolerated by default; `rlt-sim --check DEFECT` and
-/// `SIM_STRICT=1` count it anyway. Defects 1 and 3 are fixed. Defect 4 is fixed for a clock *behind*
-/// the ledger's newest record, not for a clock that boots *ahead* and writes records there: the
-/// forward stamps become the new floor, and on a later boot the earlier sessions look a year old, so
-/// the boot-time purge deletes them and the window forgets them (seen in about 5 of 1,000 runs, e.g.
-/// seed 300). Closing it needs the time-sync state; it stays open in issue 12.
+/// `SIM_STRICT=1` count it anyway. Both are fixed; the wall clock's trust (defect 4) has no special
+/// case: every run checks the window and the ledger against the truth whatever the clock did.
 package enum KnownDefect: String, CaseIterable, Sendable, Hashable {
     /// Defect 1: a `stop` reusing an earlier `stop`'s id is replayed from the answer cache and does nothing.
     case stopReplay = "stop-replay"
     /// Defect 3: the 24 h window counts a session's dose at its start, not when the light was delivered.
     case doseWindowByStart = "dose-window-by-start"
-    /// Defect 4: the wall clock decides the 24 h history after a restart.
-    case wallClockTrust = "wall-clock-trust"
 
     /// What this branch still tolerates (see the type's documentation).
-    package static let openOnThisBranch: Set<KnownDefect> = [.wallClockTrust]
+    package static let openOnThisBranch: Set<KnownDefect> = []
 }
 
 /// The kinds of trouble the simulator injects, counted per run for the report.
@@ -37,6 +32,7 @@ package enum FaultKind: String, CaseIterable, Sendable, Hashable, Comparable {
     case crash
     case wallStep = "wall-step"
     case wrongBootClock = "wrong-boot-clock"
+    case unsyncedBootClock = "unsynced-boot-clock"
     case chatter
     case brokenWire = "broken-wire"
     case inputReadFailure = "input-read-failure"

@@ -81,6 +81,24 @@ enum LedgerSchema {
                     ORDER BY COALESCE(recovered_at_ms, ended_at_ms), rowid
                     """)
         }
+        migrator.registerMigration("v3 clock trust") { db in
+            // Which stamps may be measured against the wall clock (docs/DESIGN.md, "Time"): a slice's
+            // `at_ms` and a closed session's last moment (`recovered_at_ms`, else `ended_at_ms`) written
+            // while the clock was not trusted are provisional; `boot_id` and `mono_ms` place them
+            // exactly within their kernel boot. Rows written before this version are taken as trusted,
+            // as they always were.
+            try db.execute(
+                sql: """
+                    ALTER TABLE dose_slice ADD COLUMN trusted INTEGER NOT NULL DEFAULT 1;
+                    ALTER TABLE dose_slice ADD COLUMN boot_id TEXT;
+                    ALTER TABLE dose_slice ADD COLUMN mono_ms INTEGER;
+                    ALTER TABLE session ADD COLUMN last_trusted INTEGER NOT NULL DEFAULT 1;
+                    ALTER TABLE session ADD COLUMN last_boot_id TEXT;
+                    ALTER TABLE session ADD COLUMN last_mono_ms INTEGER;
+                    CREATE INDEX dose_slice_provisional ON dose_slice(id) WHERE trusted = 0;
+                    CREATE INDEX session_provisional ON session(id) WHERE last_trusted = 0;
+                    """)
+        }
         return migrator
     }
 }

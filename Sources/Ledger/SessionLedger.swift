@@ -18,16 +18,23 @@ import Synchronization
 /// storage this runs on. WAL also lets `rlt-gateway history` read while the daemon writes.
 ///
 /// Wall-clock trust: a board without a real-time clock boots with a wrong time and NTP steps it later,
-/// so the ledger never lets the wall clock shrink the 24 h window (S3) or the history:
-/// * the **floor** is the newest timestamp the ledger holds (and never earlier than
-///   ``earliestPlausibleUnixMs``); time cannot truly have gone back behind it;
-/// * at boot, ages are measured from `min(now, floor)`: a clock ahead of the floor may have jumped
-///   forward, so light within 24 h of the newest record still counts; a clock behind it counts every
-///   record at or after `now - 24 h`, newer ones as delivered just now;
-/// * a dose slice is never stamped before the floor, and slices written while the clock was behind it
-///   are moved forward to the first later stamp once the clock has caught up (NTP stepped it);
-/// * nothing is purged while the clock is behind the floor, and never anything within 24 h (or, at
-///   boot, within `retentionDays`) of the floor, whatever the clock says.
+/// so the ledger never lets the wall clock shrink the 24 h window (S3) or the history. Every record
+/// comes with a ``LedgerTime``: the wall clock, whether the kernel trusts it (synchronised, or set
+/// from a real-time clock) and the monotonic clock of its kernel boot.
+/// * Stamps written while the clock is **not trusted** are *provisional*: they never become the floor,
+///   never decide a purge, and are settled later — exactly (from the monotonic clock) for records of
+///   the same kernel boot, otherwise at the first trusted moment after them, the latest their light
+///   can have been delivered. Until then a provisional record of an earlier boot counts as just now.
+///   A board that boots a year ahead therefore cannot make earlier sessions look a year old.
+/// * The **floor** is the newest *trusted* stamp of light or a session's end (never earlier than
+///   ``earliestPlausibleUnixMs``); time cannot truly have gone back behind it.
+/// * At boot, ages are measured from `min(now, floor)`, trusted clock or not: a clock ahead of the
+///   floor may have jumped forward, so light within 24 h of the newest record still counts; a clock
+///   behind it counts every record at or after `now - 24 h`, newer ones as delivered just now.
+/// * A trusted dose slice is never stamped before the floor, and slices written while a trusted clock
+///   was behind it are moved forward to the first later stamp once the clock has caught up.
+/// * Nothing is purged while the clock is untrusted or behind the floor, and never anything within
+///   24 h (or, at boot, within `retentionDays`) of the floor, whatever the clock says.
 ///
 /// The ledger never "repairs" a damaged file by starting a new one: a file that is not SQLite, fails
 /// `PRAGMA quick_check`, is empty, belongs to another application or was written by a newer schema
@@ -42,6 +49,9 @@ public final class SessionLedger: Sendable {
     /// The id of the first dose slice this process stamped at the floor because the wall clock read
     /// earlier than it; `nil` while the clock is not behind. Only touched inside write transactions.
     private let stampedAtFloorSince = Mutex<Int64?>(nil)
+    /// Whether the file may hold provisional stamps (written while the clock was not trusted) that the
+    /// next trusted record settles. True at open: an earlier run may have left some.
+    private let mayHoldProvisional = Mutex(true)
 
     /// No wall time before this (2025-01-01) is taken at face value: a board without a real-time clock
     /// boots in 1970, and light recorded then must not look 55 years old once NTP has stepped the clock.
@@ -173,19 +183,20 @@ public final class SessionLedger: Sendable {
     /// ``retentionDays`` before the floor is purged (never anything of the last 24 h, nothing at all
     /// while the clock reads behind the floor).
     ///
-    /// - Important: call it once at boot, before the first ``perform(_:unixMs:)``: every session open at
+    /// - Important: call it once at boot, before the first ``perform(_:at:)``: every session open at
     ///   that moment is taken for one a crash left behind.
-    /// - Parameter nowUnixMs: the wall clock now, in unix milliseconds.
+    /// - Parameter now: the clocks now. With an untrusted wall clock nothing is purged and provisional
+    ///   records of earlier boots count as delivered just now (see the type's documentation).
     /// - Returns: the light of the 24 h window by delivery time and the sessions that ended in it, oldest
     ///   first, with ages measured from `min(nowUnixMs, floor)` (see the type's documentation: a clock
     ///   that may have jumped forward never takes light out of the window, and an age below zero counts
     ///   as 0); the id of the last session closed as unclean; the persisted presets; how long ago the
     ///   newest session ended, measured the same way.
     /// - Throws: ``LedgerError``.
-    public func recover(nowUnixMs: Int64) throws -> BootContext {
+    public func recover(at now: LedgerTime) throws -> BootContext {
         let (context, reference) = try self.write("boot recovery") { db in
             let floor = try Self.floor(db)
-            let reference = min(nowUnixMs, floor)
+            let reference = min(now.unixMs, floor)
             var uncleanSessionID: String?
             let open = try Row.fetchAll(
                 db, sql: "SELECT * FROM session WHERE ended_at_ms IS NULL ORDER BY started_at_ms, rowid")
@@ -194,16 +205,19 @@ public final class SessionLedger: Sendable {
                 let booked = max(session.doseTotal, session.doseCeiling)
                 try db.execute(
                     sql: """
-                        UPDATE session SET ended_at_ms = ?, end_reason = ?, dose_total_j_cm2 = ?, recovered_at_ms = ?
+                        UPDATE session SET ended_at_ms = ?, end_reason = ?, dose_total_j_cm2 = ?, recovered_at_ms = ?,
+                            last_trusted = ?, last_boot_id = ?, last_mono_ms = ?
                         WHERE id = ?
                         """,
                     arguments: [
-                        session.checkpointAtUnixMs ?? session.startedAtUnixMs,
-                        SessionEndReason.uncleanShutdown.rawValue, booked.joulesPerCm2, nowUnixMs, session.id,
+                        min(session.checkpointAtUnixMs ?? session.startedAtUnixMs, now.unixMs),
+                        SessionEndReason.uncleanShutdown.rawValue, booked.joulesPerCm2, now.unixMs,
+                        now.trusted, now.bootID, now.monotonicMs, session.id,
                     ])
-                try self.bookUnrecordedDose(db, sessionID: session.id, total: booked, unixMs: nowUnixMs)
+                try self.bookUnrecordedDose(db, sessionID: session.id, total: booked, at: now)
                 uncleanSessionID = session.id
             }
+            try self.settleProvisional(db, at: now, reference: now.trusted ? now.unixMs : reference)
             let context = BootContext(
                 history: try Self.history(db, referenceUnixMs: reference),
                 uncleanSessionID: uncleanSessionID,
@@ -211,23 +225,69 @@ public final class SessionLedger: Sendable {
                 lastSessionEndedAgeSeconds: try Self.lastSessionEndedAge(db, referenceUnixMs: reference))
             return (context, reference)
         }
-        _ = try self.purge(
-            olderThanUnixMs: reference - Int64(self.retentionDays) * LedgerSchema.dayMs, nowUnixMs: nowUnixMs)
+        if now.trusted {
+            _ = try self.purge(
+                olderThanUnixMs: reference - Int64(self.retentionDays) * LedgerSchema.dayMs, nowUnixMs: now.unixMs)
+        }
         return context
     }
 
-    /// The newest timestamp the ledger holds, and never earlier than ``earliestPlausibleUnixMs``: the
-    /// wall clock can read earlier than this only when it is wrong (see the type's documentation).
+    /// ``recover(at:)`` with a wall clock taken at face value (tools and tests).
+    public func recover(nowUnixMs: Int64) throws -> BootContext {
+        try self.recover(at: .trusted(unixMs: nowUnixMs))
+    }
+
+    /// Settles provisional stamps (written while the wall clock was not trusted) against `reference`,
+    /// the time `now` stands for: a record of the current kernel boot lies exactly its monotonic age
+    /// before it, a record of an earlier boot at it (the latest its light can have been delivered).
+    /// With a trusted `now` the stamps become trusted, and any stamp still in the future is brought
+    /// back to now; otherwise they stay provisional, to be settled again.
+    private func settleProvisional(_ db: Database, at now: LedgerTime, reference: Int64) throws {
+        func settled(boot: String, mono: String) -> String {
+            "(CASE WHEN \(boot) = :boot AND \(mono) IS NOT NULL AND \(mono) <= :mono "
+                + "THEN :reference - (:mono - \(mono)) ELSE :reference END)"
+        }
+        let arguments: StatementArguments = [
+            "boot": now.bootID, "mono": now.monotonicMs, "reference": reference, "trusted": now.trusted,
+        ]
+        let slice = settled(boot: "boot_id", mono: "mono_ms")
+        try db.execute(
+            sql: "UPDATE dose_slice SET at_ms = \(slice), trusted = :trusted WHERE trusted = 0", arguments: arguments)
+        let last = settled(boot: "last_boot_id", mono: "last_mono_ms")
+        try db.execute(
+            sql: """
+                UPDATE session SET started_at_ms = MIN(started_at_ms, \(last)),
+                    ended_at_ms = CASE WHEN recovered_at_ms IS NULL THEN \(last) ELSE MIN(ended_at_ms, \(last)) END,
+                    recovered_at_ms = CASE WHEN recovered_at_ms IS NULL THEN NULL ELSE \(last) END,
+                    last_trusted = :trusted
+                WHERE last_trusted = 0 AND ended_at_ms IS NOT NULL
+                """,
+            arguments: arguments)
+        guard now.trusted else { return }
+        let future: StatementArguments = ["now": now.unixMs]
+        try db.execute(
+            sql: """
+                UPDATE session SET started_at_ms = MIN(started_at_ms, :now),
+                    checkpoint_at_ms = MIN(checkpoint_at_ms, :now) WHERE started_at_ms > :now OR checkpoint_at_ms > :now
+                """,
+            arguments: future)
+        try db.execute(sql: "UPDATE fault_log SET raised_at_ms = :now WHERE raised_at_ms > :now", arguments: future)
+        try db.execute(sql: "UPDATE fault_log SET cleared_at_ms = :now WHERE cleared_at_ms > :now", arguments: future)
+        try db.execute(sql: "UPDATE preset SET updated_at_ms = :now WHERE updated_at_ms > :now", arguments: future)
+    }
+
+    /// The newest trusted stamp of light or of a session's end, and never earlier than
+    /// ``earliestPlausibleUnixMs``: the wall clock can read earlier than this only when it is wrong.
+    /// Provisional stamps never count (see the type's documentation): a clock that booted a year ahead
+    /// must not become the measure of every later boot.
     static func floor(_ db: Database) throws -> Int64 {
         let newest = try Int64.fetchOne(
             db,
             sql: """
                 SELECT MAX(m) FROM (
-                    SELECT MAX(MAX(started_at_ms, COALESCE(ended_at_ms, 0), COALESCE(checkpoint_at_ms, 0),
-                        COALESCE(recovered_at_ms, 0))) AS m FROM session
-                    UNION ALL SELECT MAX(at_ms) FROM dose_slice
-                    UNION ALL SELECT MAX(MAX(raised_at_ms, COALESCE(cleared_at_ms, 0))) FROM fault_log
-                    UNION ALL SELECT MAX(updated_at_ms) FROM preset)
+                    SELECT MAX(MAX(COALESCE(recovered_at_ms, ended_at_ms), COALESCE(checkpoint_at_ms, 0))) AS m
+                        FROM session WHERE ended_at_ms IS NOT NULL AND last_trusted = 1
+                    UNION ALL SELECT MAX(at_ms) FROM dose_slice WHERE trusted = 1)
                 """)
         return max(newest ?? 0, Self.earliestPlausibleUnixMs)
     }
@@ -308,11 +368,16 @@ public final class SessionLedger: Sendable {
     ///
     /// - Parameters:
     ///   - record: what the core asked to record.
-    ///   - unixMs: the wall clock now, in unix milliseconds.
+    ///   - at: the clocks now. The first trusted record after untrusted ones settles their stamps (see
+    ///     the type's documentation).
     /// - Throws: ``LedgerError``; the gateway raises `F_STORAGE`.
-    public func perform(_ record: LedgerRecord, unixMs: Int64) throws {
+    public func perform(_ record: LedgerRecord, at: LedgerTime) throws {
         let operation = Self.describe(record)
+        let unixMs = at.unixMs
         try self.write(operation) { db in
+            if at.trusted, self.mayHoldProvisional.withLock({ $0 }) {
+                try self.settleProvisional(db, at: at, reference: at.unixMs)
+            }
             switch record {
             case .sessionOpened(let plan):
                 try self.open(plan, db, unixMs: unixMs, operation: operation)
@@ -328,24 +393,24 @@ public final class SessionLedger: Sendable {
                         progress.dose.total.joulesPerCm2, unixMs, progress.sessionID,
                     ])
                 try self.requireOneChange(db, sessionID: progress.sessionID, operation: operation)
-                try self.bookUnrecordedDose(
-                    db, sessionID: progress.sessionID, total: progress.dose.total, unixMs: unixMs)
+                try self.bookUnrecordedDose(db, sessionID: progress.sessionID, total: progress.dose.total, at: at)
             case .sessionClosed(let progress, let reason):
                 try db.execute(
                     sql: """
                         UPDATE session SET emitting_s = ?, dose_red_j_cm2 = ?, dose_nir_j_cm2 = ?,
-                            dose_total_j_cm2 = max(dose_total_j_cm2, ?), ended_at_ms = ?, end_reason = ?
+                            dose_total_j_cm2 = max(dose_total_j_cm2, ?), ended_at_ms = ?, end_reason = ?,
+                            last_trusted = ?, last_boot_id = ?, last_mono_ms = ?
                         WHERE id = ? AND ended_at_ms IS NULL
                         """,
                     arguments: [
                         progress.emittingSeconds, progress.dose.red.joulesPerCm2, progress.dose.nir.joulesPerCm2,
-                        progress.dose.total.joulesPerCm2, unixMs, reason.rawValue, progress.sessionID,
+                        progress.dose.total.joulesPerCm2, unixMs, reason.rawValue,
+                        at.trusted, at.bootID, at.monotonicMs, progress.sessionID,
                     ])
                 try self.requireOneChange(db, sessionID: progress.sessionID, operation: operation)
-                try self.bookUnrecordedDose(
-                    db, sessionID: progress.sessionID, total: progress.dose.total, unixMs: unixMs)
+                try self.bookUnrecordedDose(db, sessionID: progress.sessionID, total: progress.dose.total, at: at)
             case .lightOutsideSession(let dose):
-                try self.addSlice(db, sessionID: nil, dose: dose.joulesPerCm2, unixMs: unixMs)
+                try self.addSlice(db, sessionID: nil, dose: dose.joulesPerCm2, at: at)
             case .faultRaised(let code, let detail):
                 try db.execute(
                     sql: "INSERT INTO fault_log (code, detail, raised_at_ms) VALUES (?, ?, ?)",
@@ -369,6 +434,13 @@ public final class SessionLedger: Sendable {
                     ])
             }
         }
+        // Set only once the write is durable: a rolled-back settlement must be tried again.
+        self.mayHoldProvisional.withLock { $0 = !at.trusted }
+    }
+
+    /// ``perform(_:at:)`` with a wall clock taken at face value (tools and tests).
+    public func perform(_ record: LedgerRecord, unixMs: Int64) throws {
+        try self.perform(record, at: .trusted(unixMs: unixMs))
     }
 
     private func open(_ plan: SessionPlan, _ db: Database, unixMs: Int64, operation: String) throws {
@@ -389,26 +461,37 @@ public final class SessionLedger: Sendable {
 
     /// Records as one slice the part of a session's `total` that no slice holds yet (its light since
     /// the previous record), stamped now: at or after the light, so the 24 h window errs high.
-    private func bookUnrecordedDose(_ db: Database, sessionID: String, total: Dose, unixMs: Int64) throws {
+    private func bookUnrecordedDose(_ db: Database, sessionID: String, total: Dose, at: LedgerTime) throws {
         let recorded =
             try Double.fetchOne(
                 db, sql: "SELECT COALESCE(SUM(dose_j_cm2), 0) FROM dose_slice WHERE session_id = ?",
                 arguments: [sessionID]) ?? 0
-        try self.addSlice(db, sessionID: sessionID, dose: total.joulesPerCm2 - recorded, unixMs: unixMs)
+        try self.addSlice(db, sessionID: sessionID, dose: total.joulesPerCm2 - recorded, at: at)
     }
 
-    /// Inserts a dose slice, never stamped before the floor (see the type's documentation).
+    /// Inserts a dose slice: provisional under an untrusted clock, otherwise never stamped before the
+    /// floor (see the type's documentation).
     ///
-    /// While the wall clock reads behind the floor, slices are stamped at the floor; the first slice
-    /// stamped with a clock at or past the floor again moves all of those forward to its own stamp,
-    /// since their light was delivered before that moment but after the floor (NTP stepped the clock).
-    private func addSlice(_ db: Database, sessionID: String?, dose: Double, unixMs: Int64) throws {
+    /// While a trusted wall clock reads behind the floor, slices are stamped at the floor; the first
+    /// slice stamped with a clock at or past the floor again moves all of those forward to its own
+    /// stamp, since their light was delivered before that moment but after the floor.
+    private func addSlice(_ db: Database, sessionID: String?, dose: Double, at: LedgerTime) throws {
         guard dose.isFinite, dose > 1e-12 else { return }
+        guard at.trusted else {
+            try db.execute(
+                sql: """
+                    INSERT INTO dose_slice (session_id, at_ms, dose_j_cm2, trusted, boot_id, mono_ms)
+                    VALUES (?, ?, ?, 0, ?, ?)
+                    """,
+                arguments: [sessionID, at.unixMs, dose, at.bootID, at.monotonicMs])
+            return
+        }
+        let unixMs = at.unixMs
         let floor = try Self.floor(db)
         let stamp = max(unixMs, floor)
         try db.execute(
-            sql: "INSERT INTO dose_slice (session_id, at_ms, dose_j_cm2) VALUES (?, ?, ?)",
-            arguments: [sessionID, stamp, dose])
+            sql: "INSERT INTO dose_slice (session_id, at_ms, dose_j_cm2, boot_id, mono_ms) VALUES (?, ?, ?, ?, ?)",
+            arguments: [sessionID, stamp, dose, at.bootID, at.monotonicMs])
         let id = db.lastInsertedRowID
         let behindSince = self.stampedAtFloorSince.withLock { since -> Int64? in
             let previous = since
@@ -417,7 +500,7 @@ public final class SessionLedger: Sendable {
         }
         if let behindSince {
             try db.execute(
-                sql: "UPDATE dose_slice SET at_ms = ? WHERE id >= ? AND at_ms < ?",
+                sql: "UPDATE dose_slice SET at_ms = ? WHERE id >= ? AND at_ms < ? AND trusted = 1",
                 arguments: [stamp, behindSince, stamp])
         }
     }

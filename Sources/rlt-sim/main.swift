@@ -22,7 +22,7 @@ while let argument = arguments.popFirst() {
     case "--strict": tolerated = []
     case "--stop-at-first": stopAtFirstFailure = true
     case "--check":
-        // Counts one known defect (stop-replay, dose-window-by-start, wall-clock-trust) again.
+        // Counts one known defect (stop-replay, dose-window-by-start) again.
         if let defect = KnownDefect(rawValue: arguments.popFirst() ?? "") { tolerated.remove(defect) }
     default:
         print("usage: rlt-sim [--runs N] [--minutes M] [--seed S] [--strict] [--check DEFECT] [--stop-at-first]")

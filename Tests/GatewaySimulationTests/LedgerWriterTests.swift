@@ -1,5 +1,6 @@
 import Foundation
 import Gateway
+import Ledger
 import SafetyCore
 import Synchronization
 import Testing
@@ -13,7 +14,7 @@ import Testing
         var released = false
         var written: [LedgerRecord] = []
 
-        func perform(_ record: LedgerRecord, unixMs: Int64) throws {
+        func perform(_ record: LedgerRecord, at time: LedgerTime) throws {
             self.gate.lock()
             while !self.released { self.gate.wait() }
             self.written.append(record)
@@ -33,12 +34,12 @@ import Testing
         let (completions, continuation) = AsyncStream.makeStream(of: LedgerCompletion.self)
         let writer = LedgerWriter(store: store) { continuation.yield($0) }
         let record = LedgerRecord.faultCleared(.storage)
-        let first = writer.submit(record, unixMs: 0)
+        let first = writer.submit(record, at: .trusted(unixMs: 0))
         #expect(first != nil)
         // A bounded wait on a stuck disk returns nil after the bound, not when the disk recovers.
         #expect(writer.wait(for: first!, seconds: 0.05) == nil)
         var accepted = 1
-        while writer.submit(record, unixMs: 0) != nil, accepted < 1000 { accepted += 1 }
+        while writer.submit(record, at: .trusted(unixMs: 0)) != nil, accepted < 1000 { accepted += 1 }
         #expect(accepted == LedgerWriter.capacity)
         store.release()
         var seen = 0

@@ -5,7 +5,7 @@ import Testing
 /// The whole gateway under deterministic simulation, for a fixed budget of seeds on every run.
 ///
 /// `SIM_SEED` (first seed, default 1) and `SIM_RUNS` (default 1000) reproduce or widen the budget;
-/// `SIM_STRICT=1` also counts the one known defect still open (``KnownDefect/openOnThisBranch``).
+/// `SIM_STRICT=1` also counts known defects still open (``KnownDefect/openOnThisBranch``; none now).
 @Suite struct SimulationBudgetTests {
     @Test func invariantsHold_atTheLines_overTheSeedBudget() async {
         let environment = ProcessInfo.processInfo.environment

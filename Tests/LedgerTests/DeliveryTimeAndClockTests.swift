@@ -40,10 +40,18 @@ struct DeliveryTimeAndClockTests {
                 let ledger = try SessionLedger(path: path)
                 endMs = try Self.recordPausedSession(ledger, startMs: t0, pauseMs: 25 * hourMs)
             }
-            // Turn the file into what the previous version left: no slices, no v2 migration.
+            // Turn the file into what the version before slices left: no slices, no v2 or v3 migration.
             let downgrade = run(
                 "/usr/bin/sqlite3",
-                [path, "DROP TABLE dose_slice; DELETE FROM grdb_migrations WHERE identifier = 'v2 dose slices';"])
+                [
+                    path,
+                    """
+                    DROP TABLE dose_slice; DROP INDEX session_provisional;
+                    ALTER TABLE session DROP COLUMN last_trusted; ALTER TABLE session DROP COLUMN last_boot_id;
+                    ALTER TABLE session DROP COLUMN last_mono_ms;
+                    DELETE FROM grdb_migrations WHERE identifier IN ('v2 dose slices', 'v3 clock trust');
+                    """,
+                ])
             guard downgrade.status == 0 else {
                 print("skipped: sqlite3 could not downgrade the ledger: \(downgrade.output)")
                 return
