@@ -10,7 +10,9 @@ let package = Package(
     name: "rlt-gateway",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "rlt-gateway", targets: ["rlt-gateway"])
+        .executable(name: "rlt-gateway", targets: ["rlt-gateway"]),
+        // The fleet tools, for the machine that watches many panels (docs/FLEET.md); not the panel's.
+        .executable(name: "rlt-fleet", targets: ["rlt-fleet"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -18,7 +20,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
-        // The fleet exporter's HTTP endpoint (docs/FLEET.md says why this one).
+        // The fleet exporter's HTTP endpoint (docs/FLEET.md says why this one); rlt-fleet only.
         .package(url: "https://github.com/swhitty/FlyingFox.git", from: "0.27.1"),
     ],
     targets: [
@@ -92,10 +94,25 @@ let package = Package(
                 .product(name: "FlyingFox", package: "FlyingFox"),
             ]
         ),
+        // `--config` / `--set`, parsed the same way by both executables.
+        .target(
+            name: "GatewayCommandLine",
+            dependencies: ["GatewayConfig", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // The panel daemon. Never `Fleet`: its HTTP server (FlyingFox) would link Foundation's
+        // networking and libcurl into every panel; `rlt-gateway fleet` hands over to rlt-fleet instead.
         .executableTarget(
             name: "rlt-gateway",
             dependencies: [
-                "Gateway", "GatewayConfig", "GatewayProtocol", "MQTT", "Ledger", "Fleet",
+                "Gateway", "GatewayCommandLine", "GatewayConfig", "GatewayProtocol", "MQTT", "Ledger",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "rlt-fleet",
+            dependencies: [
+                "Fleet", "Gateway", "GatewayCommandLine", "GatewayConfig", "GatewayProtocol", "MQTT",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

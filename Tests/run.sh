@@ -31,7 +31,7 @@ if [ "${RLT_SKIP_HA:-0}" != "1" ]; then
 fi
 
 if [ "${RLT_SKIP_FLEET:-0}" != "1" ]; then
-    echo "== fleet: exporter scraped by a real Prometheus over bridged brokers, fleet watch in tmux"
+    echo "== fleet: rlt-fleet exporter scraped by a real Prometheus over bridged brokers, rlt-fleet watch in tmux"
     bash Tests/fleet/run.sh
 fi
 

@@ -1,14 +1,31 @@
 #!/usr/bin/env bash
 # Installs rlt-gateway on a Debian 12 panel board: static release binary, config, systemd unit,
-# a dedicated user in the gpio group. Run from a checkout as root, or as a user with sudo (the build
-# runs as that user, only the installation steps use sudo). Idempotent.
+# a dedicated user in the gpio group. With --fleet, instead, the fleet tools for the machine that
+# watches many panels: /usr/local/bin/rlt-fleet only (watch, exporter, stop; docs/FLEET.md); a panel
+# does not need them. Run from a checkout as root, or as a user with sudo (the build runs as that
+# user, only the installation steps use sudo). Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/sbin:/sbin"   # groupadd, useradd: /usr/sbin is not on a non-root user's PATH
+fleet=0
+for arg in "$@"; do
+    case "$arg" in
+        --fleet) fleet=1 ;;
+        *) echo "install: unknown argument '$arg' (expected nothing, or --fleet)" >&2; exit 2 ;;
+    esac
+done
 SUDO=()
 if [ "$(id -u)" -ne 0 ]; then
     command -v sudo >/dev/null || { echo "install: needs root: run it as root, or as a user with sudo" >&2; exit 1; }
     SUDO=(sudo)
+fi
+if [ "$fleet" = 1 ]; then
+    bash deploy/setup.sh --fleet
+    swift build -c release --product rlt-fleet --static-swift-stdlib
+    "${SUDO[@]}" install -m 0755 "$(swift build -c release --show-bin-path)/rlt-fleet" /usr/local/bin/rlt-fleet
+    "${SUDO[@]}" install -d /usr/share/doc/rlt-fleet && "${SUDO[@]}" install -m 0644 docs/FLEET.md /usr/share/doc/rlt-fleet/FLEET.md
+    echo "installed rlt-fleet $(/usr/local/bin/rlt-fleet --version); try: rlt-fleet watch --url mqtt://BROKER:1883"
+    exit 0
 fi
 bash deploy/setup.sh
 swift build -c release --product rlt-gateway --static-swift-stdlib

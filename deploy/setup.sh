@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building, the demo and deploy/install.sh need on Debian 12; with --tests also what
-# the test command's stages need, with --bench what Benchmarks/run needs (flags combine).
+# the test command's stages need, with --bench what Benchmarks/run needs, with --fleet what the fleet
+# tools' static release build needs (deploy/install.sh --fleet). Flags combine.
 # Idempotent: apt only when something is missing. Works as root, or as a user with sudo (sudo is
 # used only when not root). When it cannot install, it says exactly what is missing and stops.
 # Tests/fresh-machine/run.sh checks on a pristine Debian 12 root that this list is complete.
@@ -13,10 +14,6 @@ packages=(
     openssl                                        # TLS test certificates
     sqlite3                                        # ledger tests write foreign databases
     procps psmisc                                  # pgrep / fuser used by scripts
-    # Every link of rlt-gateway: the fleet exporter's HTTP server (FlyingFox) imports
-    # FoundationNetworking, which links libcurl (static release builds need the -dev package's
-    # libcurl.so, debug builds the libcurl.so.4 it brings). The daemon itself makes no HTTP call.
-    libcurl4-openssl-dev
     libstdc++-12-dev                               # --static-swift-stdlib links libstdc++ (release, qemu selftest)
 )
 for arg in "$@"; do
@@ -25,10 +22,15 @@ for arg in "$@"; do
             # python3: Tests/fleet (JSON checks, dashboards); systemd: systemd-analyze in
             # Tests/reliability; prometheus, curl, tmux: Tests/fleet.
             packages+=(python3 systemd prometheus tmux curl) ;;
+        --fleet)
+            # rlt-fleet's exporter (FlyingFox) imports FoundationNetworking, which links libcurl: a
+            # --static-swift-stdlib build needs the -dev package's libcurl.so (debug builds link the
+            # libcurl.so.4 every Swift toolchain needs anyway). rlt-gateway links none of it.
+            packages+=(libcurl4-openssl-dev) ;;
         --bench)
             # cc for the C floor and load generator; python3 + venv for the paho-mqtt peer.
             packages+=(gcc libc6-dev python3 python3-venv) ;;
-        *) echo "setup: unknown argument '$arg' (expected --tests, --bench)" >&2; exit 2 ;;
+        *) echo "setup: unknown argument '$arg' (expected --tests, --bench, --fleet)" >&2; exit 2 ;;
     esac
 done
 

@@ -55,7 +55,7 @@ public final class FleetExporter: Sendable {
         await self.server.appendRoute("GET /") { _ in
             HTTPResponse(
                 statusCode: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
-                body: Data("rlt-gateway fleet exporter: metrics at /metrics\n".utf8))
+                body: Data("rlt-fleet exporter: metrics at /metrics\n".utf8))
         }
         do {
             try await self.server.run()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Gateway
+import GatewayCommandLine
 import GatewayConfig
 import Ledger
 

@@ -1,12 +1,14 @@
 import ArgumentParser
+import Gateway
 
 /// `rlt-gateway`: the daemon (`run`), its config checker, and a terminal client for sessions.
+/// `fleet` only hands over to the separate `rlt-fleet` program (FleetForwarder.swift says why).
 @main
 struct RLTGateway: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rlt-gateway",
         abstract: "Edge daemon of a red / near-infrared LED therapy panel, controlled over MQTT.",
-        version: GatewayVersionText.current,
-        subcommands: [Run.self, CheckConfig.self, Session.self, History.self, FleetCommand.self]
+        version: GatewayVersion.current,
+        subcommands: [Run.self, CheckConfig.self, Session.self, History.self, FleetForwarder.self]
     )
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Gateway
+import GatewayCommandLine
 import GatewayConfig
 import Logging
 import ServiceLifecycle

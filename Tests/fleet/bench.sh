@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Fleet benchmark (not a test): FLEET_N simulated gateways (each its own `rlt-gateway run` process)
 # on an edge mosquitto bridged to an ops mosquitto; FLEET_RUNNING of them in a session (telemetry
-# every second). On ops: the fleet exporter scraped every second by Debian's prometheus, and
-# `fleet watch` refreshing every second in tmux. Over FLEET_WINDOW seconds it records the exporter's
-# scrape time (Prometheus' own scrape_duration_seconds and 200 client-side GETs), its CPU and
-# memory, and the watch view's cost per refresh. Prints a Markdown table for BENCHMARKS.md.
+# every second). On ops: the fleet exporter (`rlt-fleet exporter`) scraped every second by Debian's
+# prometheus, and `rlt-fleet watch` refreshing every second in tmux. Over FLEET_WINDOW seconds it
+# records the exporter's scrape time (Prometheus' own scrape_duration_seconds and 200 client-side
+# GETs), its CPU and memory, and the watch view's cost per refresh. Prints a Markdown table for
+# BENCHMARKS.md. Uses the rlt-fleet beside RLT_BIN (or RLT_FLEET_BIN):
 #   RLT_BIN=.build/release/rlt-gateway bash Tests/fleet/bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,7 +13,9 @@ source Tests/fleet/lib.sh
 
 n=${FLEET_N:-50} running=${FLEET_RUNNING:-10} window=${FLEET_WINDOW:-60}
 bin="${RLT_BIN:-.build/release/rlt-gateway}"
-[ -x "$bin" ] || { echo "build first: swift build -c release --product rlt-gateway"; exit 1; }
+fleet_bin="$(fleet_program "$bin")"
+[ -x "$bin" ] && [ -x "$fleet_bin" ] ||
+    { echo "build first: swift build -c release --product rlt-gateway && swift build -c release --product rlt-fleet"; exit 1; }
 work="$(mktemp -d /tmp/rlt-fleet-bench.XXXXXX)"
 tmux_socket="rlt-fleet-bench-$$"
 cleanup() {
@@ -27,7 +30,7 @@ start_broker ops "$ops"
 sed "s/^address .*/address 127.0.0.1:$ops/" deploy/mosquitto/bridge.conf >"$work/bridge.conf"
 start_broker edge "$edge" "$work/bridge.conf"
 edge_pid=${pids[1]} ops_pid=${pids[0]}
-"$bin" fleet exporter --url "mqtt://127.0.0.1:$ops" --port "$http" 2>"$work/exporter.log" &
+"$fleet_bin" exporter --url "mqtt://127.0.0.1:$ops" --port "$http" 2>"$work/exporter.log" &
 exporter_pid=$!
 pids+=($exporter_pid)
 wait_for 20 curl -sf "http://127.0.0.1:$http/metrics"
@@ -46,9 +49,9 @@ for i in $(seq -w 1 "$running"); do
     "$bin" session start --url "mqtt://127.0.0.1:$ops" --device "panel-$(printf %02d $((10#$i)))" --duration 120s >/dev/null
 done
 start_prometheus "$prom" "127.0.0.1:$http" 1s
-tmux -L "$tmux_socket" new-session -d -s watch -x 160 -y $((n + 6)) "$bin fleet watch --url mqtt://127.0.0.1:$ops --interval 1"
+tmux -L "$tmux_socket" new-session -d -s watch -x 160 -y $((n + 6)) "$fleet_bin watch --url mqtt://127.0.0.1:$ops --interval 1"
 sleep 3
-watch_pid=$(pgrep -P "$(tmux -L "$tmux_socket" list-panes -t watch -F '#{pane_pid}')" -f 'fleet watch' || tmux -L "$tmux_socket" list-panes -t watch -F '#{pane_pid}')
+watch_pid=$(pgrep -P "$(tmux -L "$tmux_socket" list-panes -t watch -F '#{pane_pid}')" -f 'rlt-fleet watch' || tmux -L "$tmux_socket" list-panes -t watch -F '#{pane_pid}')
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }

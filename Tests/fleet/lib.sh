@@ -1,5 +1,6 @@
 # Shared by Tests/fleet/run.sh and Tests/fleet/bench.sh: brokers, simulated gateways, the fleet
-# exporter and Prometheus on loopback, each started in the background and recorded for cleanup.
+# exporter (rlt-fleet) and Prometheus on loopback, each started in the background and recorded for
+# cleanup.
 # shellcheck shell=bash
 
 fleet_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -8,6 +9,10 @@ pids=()
 # Debian installs mosquitto in /usr/sbin, which is not on a non-root user's PATH.
 export PATH="$PATH:/usr/sbin:/sbin"
 free_port() { bash "$fleet_root/deploy/free-port.sh"; }
+
+# fleet_program GATEWAY_BINARY: the rlt-fleet to test, RLT_FLEET_BIN or the one built beside the
+# gateway (`RLT_BIN=.build/release/rlt-gateway` means .build/release/rlt-fleet).
+fleet_program() { echo "${RLT_FLEET_BIN:-$(dirname "$1")/rlt-fleet}"; }
 
 # wait_for SECONDS COMMAND...: polls every 0.2 s until COMMAND succeeds.
 wait_for() {

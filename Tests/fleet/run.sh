@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fleet test with real components: two mosquitto brokers bridged with deploy/mosquitto/bridge.conf
 # (panels on "edge", tools on "ops"), simulated gateways (`rlt-gateway run`) on edge, the fleet
-# exporter on ops, Debian's prometheus scraping it, `fleet stop` across the bridge, and
-# `fleet watch` in a real terminal (tmux). Ends with "N passed, N failed"; exits non-zero on failure.
+# exporter (`rlt-fleet exporter`) on ops, Debian's prometheus scraping it, `rlt-fleet stop` across
+# the bridge, `rlt-fleet watch` in a real terminal (tmux), and `rlt-gateway fleet` handing over to
+# rlt-fleet (or saying how to get it). Ends with "N passed, N failed"; exits non-zero on failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source Tests/fleet/lib.sh
@@ -10,11 +11,14 @@ source Tests/fleet/lib.sh
 # prometheus, tmux, curl and python3 come with the tests' set-up (root or sudo; stops if it cannot).
 bash deploy/setup.sh --tests || exit 1
 
+# The panels run rlt-gateway, the tools rlt-fleet (RLT_BIN / RLT_FLEET_BIN skip the build).
 bin="${RLT_BIN:-}"
 if [ -z "$bin" ]; then
     swift build --product rlt-gateway 2>&1 | tail -n 1
+    swift build --product rlt-fleet 2>&1 | tail -n 1
     bin="$(swift build --show-bin-path)/rlt-gateway"
 fi
+fleet_bin="$(fleet_program "$bin")"
 
 work="$(mktemp -d /tmp/rlt-fleet-test.XXXXXX)"
 tmux_socket="rlt-fleet-$$"
@@ -55,7 +59,7 @@ start_gateway gw-1 "$edge" ward-a
 start_gateway gw-2 "$edge" ward-a
 start_gateway gw-3 "$edge" ward-b
 start_gateway gw-4 "$edge" ward-b
-"$bin" fleet exporter --url "mqtt://127.0.0.1:$ops" --port "$http" 2>"$work/exporter.log" &
+"$fleet_bin" exporter --url "mqtt://127.0.0.1:$ops" --port "$http" 2>"$work/exporter.log" &
 exporter_pid=$!
 pids+=($exporter_pid)
 check "exporter serves /metrics" wait_for 20 curl -sf "http://127.0.0.1:$http/metrics"
@@ -89,7 +93,7 @@ fleet_counts() { [ "$(prom_query "$prom" 'rlt_fleet_panels{link="offline"}')" = 
 check "prometheus: rlt_fleet_panels{link=offline} = 1" fleet_counts
 
 echo "== fleet watch in a real terminal (tmux)"
-tmux -L "$tmux_socket" new-session -d -s watch -x 150 -y 20 "$bin fleet watch --url mqtt://127.0.0.1:$ops --sort device"
+tmux -L "$tmux_socket" new-session -d -s watch -x 150 -y 20 "$fleet_bin watch --url mqtt://127.0.0.1:$ops --sort device"
 pane() { tmux -L "$tmux_socket" capture-pane -p -t watch; }
 rows_ok() {
     local screen
@@ -114,7 +118,7 @@ quit() { ! tmux -L "$tmux_socket" has-session -t watch 2>/dev/null; }
 eventually 5 "watch: key q quits" quit
 
 json_ok() {
-    "$bin" fleet watch --url "mqtt://127.0.0.1:$ops" --json --once --settle 1.5 | python3 -c '
+    "$fleet_bin" watch --url "mqtt://127.0.0.1:$ops" --json --once --settle 1.5 | python3 -c '
 import json, sys
 doc = json.loads(sys.stdin.readline())
 panels = {p["device"]: p for p in doc["panels"]}
@@ -126,7 +130,7 @@ assert panels["gw-2"]["temperature_c"] is not None
 }
 check "watch --json --once (ops broker) lists the four panels" json_ok
 single_ok() {
-    "$bin" fleet watch --url "mqtt://127.0.0.1:$edge" --json --once --settle 1.5 | python3 -c '
+    "$fleet_bin" watch --url "mqtt://127.0.0.1:$edge" --json --once --settle 1.5 | python3 -c '
 import json, sys
 doc = json.loads(sys.stdin.readline())
 assert sorted(p["device"] for p in doc["panels"]) == ["gw-1", "gw-2", "gw-3", "gw-4"]
@@ -135,7 +139,7 @@ assert sorted(p["device"] for p in doc["panels"]) == ["gw-1", "gw-2", "gw-3", "g
 check "single-broker topology: watch on the panels' own broker sees them too" single_ok
 
 echo "== fleet stop across the bridge"
-"$bin" fleet stop --group ward-a --timeout 3 --url "mqtt://127.0.0.1:$ops" >"$work/stop-group.txt"
+"$fleet_bin" stop --group ward-a --timeout 3 --url "mqtt://127.0.0.1:$ops" >"$work/stop-group.txt"
 group_rc=$?
 cat "$work/stop-group.txt"
 check "stop --group ward-a exits 0" test "$group_rc" -eq 0
@@ -146,13 +150,27 @@ stopped_gw1() { [ "$(prom_query "$prom" 'rlt_panel_state{state="running"} == 1')
 eventually 15 "prometheus: no panel is running after the stop" stopped_gw1
 completed() { prom_query "$prom" 'rlt_panel_sessions_total{event="aborted",device="gw-1"} == 1' | grep -q gw-1; }
 eventually 10 "prometheus: gw-1 counts one aborted session" completed
-"$bin" fleet stop --all --timeout 3 --url "mqtt://127.0.0.1:$ops" >"$work/stop-all.txt"
+"$fleet_bin" stop --all --timeout 3 --url "mqtt://127.0.0.1:$ops" >"$work/stop-all.txt"
 all_rc=$?
 cat "$work/stop-all.txt"
 check "stop --all: three online panels answer ok, exit 0" \
     bash -c "[ $all_rc -eq 0 ] && grep -q '^3 answered (3 ok, 0 refused), 0 silent' '$work/stop-all.txt'"
-"$bin" fleet stop --group nobody --timeout 1 --url "mqtt://127.0.0.1:$ops" >/dev/null
+"$fleet_bin" stop --group nobody --timeout 1 --url "mqtt://127.0.0.1:$ops" >/dev/null
 check "stop --group with no members exits 3" test $? -eq 3
+
+echo "== rlt-gateway fleet: hands over to rlt-fleet, or says how to get it"
+forwarded_ok() {
+    "$bin" fleet watch --url "mqtt://127.0.0.1:$ops" --json --once --settle 1.5 | python3 -c '
+import json, sys
+assert len(json.loads(sys.stdin.readline())["panels"]) == 4'
+}
+check "rlt-gateway fleet watch runs rlt-fleet watch (same output)" forwarded_ok
+# A copy of rlt-gateway alone in a directory, with a PATH that has no rlt-fleet.
+mkdir "$work/alone" && cp "$bin" "$work/alone/rlt-gateway"
+PATH=/usr/bin:/bin "$work/alone/rlt-gateway" fleet stop --all >/dev/null 2>"$work/alone/err"
+alone_rc=$?
+check "rlt-gateway fleet without rlt-fleet exits 127 and says how to get it" \
+    bash -c "[ $alone_rc -eq 127 ] && grep -q 'deploy/install.sh --fleet' '$work/alone/err'"
 
 exits_cleanly() {
     kill -TERM "$exporter_pid"

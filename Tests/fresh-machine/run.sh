@@ -14,6 +14,7 @@
 #   demo     bash deploy/demo.sh                  as a user with sudo, /usr/sbin not on PATH
 #   bench    Benchmarks/run --micro-only          as that user (release build, static Swift stdlib)
 #   install  bash deploy/install.sh               as root (the release build the packages use)
+#   install-fleet  bash deploy/install.sh --fleet as root (rlt-fleet's static release build)
 #   tests    RLT_SKIP_QEMU=1 RLT_SKIP_HA=1 bash Tests/run.sh   as root, like CI
 #
 # Nothing of the project is pre-installed: each command's own set-up must install what it needs.
@@ -38,17 +39,17 @@ while [ $# -gt 0 ]; do
         --keep) keep=1 ;;
         --ref) ref="$2"; shift ;;
         --only) only="$2"; shift ;;
-        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
         *) echo "fresh-machine: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
     shift
 done
-steps=(demo bench install tests)
+steps=(demo bench install install-fleet tests)
 if [ -n "$only" ]; then
     IFS=, read -r -a steps <<<"$only"
     for s in "${steps[@]}"; do
-        case "$s" in demo|bench|install|tests|fleet|reliability) ;;
-            *) echo "fresh-machine: unknown step '$s' (demo, bench, install, tests, fleet, reliability)" >&2; exit 2 ;; esac
+        case "$s" in demo|bench|install|install-fleet|tests|fleet|reliability) ;;
+            *) echo "fresh-machine: unknown step '$s' (demo, bench, install, install-fleet, tests, fleet, reliability)" >&2; exit 2 ;; esac
     done
 fi
 
@@ -64,7 +65,8 @@ packages_dir=${RLT_FRESH_PACKAGES:-/opt/swift-packages}
 # and libcurl4-openssl-dev is replaced by its runtime library libcurl4 on purpose. The toolchain
 # itself needs only libcurl.so.4 (swift-build loads it: without it `swift build` stops with
 # "libcurl.so.4: cannot open shared object file"); the -dev package (libcurl.so, headers) is needed
-# only to link a program that uses Foundation's networking part with --static-swift-stdlib. A
+# only to link a program that uses Foundation's networking part with --static-swift-stdlib (here
+# rlt-fleet, whose set-up `deploy/setup.sh --fleet` installs it; rlt-gateway links no curl). A
 # machine whose Swift came another way (this machine type's /opt/swift) has libcurl4 but not the
 # -dev package, so a project that needs it must install it itself, and this check must see when it
 # does not.
@@ -192,11 +194,12 @@ in_root() { # in_root USER COMMAND: a login-like clean environment inside the ro
 
 tests_env="RLT_SKIP_QEMU=1 RLT_SKIP_HA=1"
 [ "$quick" = 1 ] && tests_env+=" RLT_SKIP_RELIABILITY=1"
-declare -A who=([demo]=fresh [bench]=fresh [install]=root [tests]=root [fleet]=root [reliability]=root)
+declare -A who=([demo]=fresh [bench]=fresh [install]=root [install-fleet]=root [tests]=root [fleet]=root [reliability]=root)
 declare -A cmd=(
     [demo]="bash deploy/demo.sh"
     [bench]="Benchmarks/run --micro-only"
     [install]="bash deploy/install.sh"
+    [install-fleet]="bash deploy/install.sh --fleet"
     [tests]="$tests_env bash Tests/run.sh"
     # Only with --only: two stages of the test command on their own (they run inside `tests` too,
     # but only when every stage before them passed).
@@ -222,7 +225,7 @@ for step in "${steps[@]}"; do
     set -e
     secs=$(( $(date +%s) - s0 ))
     [ "$rc" -ne 0 ] && failed=$((failed + 1))
-    results+=("$(printf '%-8s %-6s exit %-3s %4d s  %s' "$step" "$([ "$rc" = 0 ] && echo PASS || echo FAIL)" "$rc" "$secs" "${cmd[$step]}")")
+    results+=("$(printf '%-13s %-6s exit %-3s %4d s  %s' "$step" "$([ "$rc" = 0 ] && echo PASS || echo FAIL)" "$rc" "$secs" "${cmd[$step]}")")
     echo "=================== $step: exit $rc after $secs s"
 done
 

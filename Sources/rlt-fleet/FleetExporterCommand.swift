@@ -1,11 +1,8 @@
 import ArgumentParser
-import Dispatch
 import Fleet
-import Foundation
 import Logging
-import Synchronization
 
-/// `rlt-gateway fleet exporter`: the fleet's MQTT telemetry as Prometheus metrics over HTTP.
+/// `rlt-fleet exporter`: the fleet's MQTT telemetry as Prometheus metrics over HTTP.
 struct FleetExporterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exporter",
@@ -22,7 +19,7 @@ struct FleetExporterCommand: AsyncParsableCommand {
             handler.logLevel = logLevel
             return handler
         }
-        let logger = Logger(label: "rlt-gateway.fleet-exporter")
+        let logger = Logger(label: "rlt-fleet.exporter")
         let monitor = try FleetMonitor(connection: connection, topics: topics, logger: logger)
         let exporter: FleetExporter
         do {
@@ -67,44 +64,5 @@ struct FleetExporterCommand: AsyncParsableCommand {
         await monitor.stop()
         await monitorTask.value
         if failed { throw ExitCode.failure }
-    }
-}
-
-/// SIGTERM/SIGINT as something to await: the default handlers would kill the process before the
-/// MQTT client disconnects cleanly.
-final class ShutdownSignals: Sendable {
-    /// Kept alive until ``cancel()``; Dispatch's source type is not `Sendable`, the lock makes it so.
-    private let sources: Mutex<[any DispatchSourceSignal]>
-    private let stream: AsyncStream<Int32>
-    private let continuation: AsyncStream<Int32>.Continuation
-
-    init(_ numbers: [Int32] = [SIGTERM, SIGINT]) {
-        (self.stream, self.continuation) = AsyncStream.makeStream(of: Int32.self)
-        var sources: [any DispatchSourceSignal] = []
-        for number in numbers {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            let continuation = self.continuation
-            source.setEventHandler { continuation.yield(number) }
-            source.resume()
-            sources.append(source)
-        }
-        self.sources = Mutex(sources)
-    }
-
-    /// Returns when the first signal arrives, or when cancelled.
-    func wait() async {
-        for await _ in self.stream { return }
-    }
-
-    /// Forwards every signal, for loops that also wait on other things.
-    var signals: AsyncStream<Int32> { self.stream }
-
-    func cancel() {
-        self.sources.withLock { sources in
-            for source in sources { source.cancel() }
-            sources.removeAll()
-        }
-        self.continuation.finish()
     }
 }

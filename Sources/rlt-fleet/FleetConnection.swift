@@ -1,17 +1,10 @@
 import ArgumentParser
 import Fleet
 import Gateway
+import GatewayCommandLine
 import GatewayConfig
 import Logging
 import MQTT
-
-/// `rlt-gateway fleet watch|exporter|stop`: tools for many panels on one broker (docs/FLEET.md).
-struct FleetCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "fleet",
-        abstract: "Watch, export metrics of, or stop many panels at once over MQTT.",
-        subcommands: [FleetWatch.self, FleetExporterCommand.self, FleetStop.self])
-}
 
 /// Shared broker options of the fleet tools: the same `--config`/`--set` as the daemon, plus
 /// `--url` and `--prefix`; the device section of the config is ignored.

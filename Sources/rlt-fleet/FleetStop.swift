@@ -2,7 +2,7 @@ import ArgumentParser
 import Fleet
 import Logging
 
-/// `rlt-gateway fleet stop --all | --group G`: the emergency stop for many panels, with every
+/// `rlt-fleet stop --all | --group G`: the emergency stop for many panels, with every
 /// panel's answer printed.
 struct FleetStop: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,7 +34,7 @@ struct FleetStop: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
-        var logger = Logger(label: "rlt-gateway.fleet")
+        var logger = Logger(label: "rlt-fleet")
         logger.logLevel = .critical
         let report = try await FleetCommander(connection: connection, topics: topics, logger: logger)
             .send("stop", to: target, timeout: .milliseconds(Int(self.timeout * 1000)))
