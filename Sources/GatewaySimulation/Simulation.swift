@@ -932,8 +932,8 @@ extension Simulation {
             self.schedule(after: 0, .inputsFail(true))
             self.schedule(after: length, .inputsFail(false))
             return
-        case .wrongBootClock, .unsyncedBootClock, .stopButton, .duplicate, .retained, .reorder, .burst, .disconnect, .stopReusedID,
-            .staleCommand:
+        case .wrongBootClock, .unsyncedBootClock, .stopButton, .duplicate, .retained, .reorder, .burst, .disconnect,
+            .stopReusedID, .staleCommand:
             return
         }
         self.schedule(after: length, .clearFault(clear))

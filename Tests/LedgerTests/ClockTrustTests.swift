@@ -7,20 +7,6 @@ import Testing
 /// the 24 h history, never become the floor and never decide a purge (issue 12, defect 4).
 @Suite("Ledger: stamps under an untrusted wall clock")
 struct ClockTrustTests {
-    /// The clocks `ms` after `time`: wall and monotonic move together.
-    static func later(_ time: LedgerTime, _ ms: Int64) -> LedgerTime {
-        LedgerTime(
-            unixMs: time.unixMs + ms, trusted: time.trusted, bootID: time.bootID, monotonicMs: time.monotonicMs + ms)
-    }
-
-    /// A one-minute session of 5.4 J/cm² opened at `start`, with a checkpoint half way.
-    static func recordSession(_ ledger: SessionLedger, _ id: String, at start: LedgerTime) throws {
-        try ledger.perform(.sessionOpened(plan(id)), at: start)
-        try ledger.perform(.sessionCheckpoint(progress(id, seconds: 30, red: 1.5, nir: 1.2)), at: later(start, 30_000))
-        try ledger.perform(
-            .sessionClosed(progress(id, seconds: 60, red: 3, nir: 2.4), reason: .duration), at: later(start, 60_000))
-    }
-
     static func untrusted(unixMs: Int64, boot: String, monotonicMs: Int64 = 5_000) -> LedgerTime {
         LedgerTime(unixMs: unixMs, trusted: false, bootID: boot, monotonicMs: monotonicMs)
     }
@@ -31,11 +17,11 @@ struct ClockTrustTests {
             let yearAhead = t0 + 365 * dayMs
             do {
                 let ledger = try SessionLedger(path: path, retentionDays: 30)
-                try Self.recordSession(ledger, "before", at: .trusted(unixMs: t0))
+                try recordSession(ledger, "before", at: .trusted(unixMs: t0))
                 // Power cut; the board boots a year ahead and NTP has not reached it: a session runs.
                 let boot = Self.untrusted(unixMs: yearAhead, boot: "b2")
                 _ = try ledger.recover(at: boot)
-                try Self.recordSession(ledger, "ahead", at: Self.later(boot, 60_000))
+                try recordSession(ledger, "ahead", at: boot.later(by: 60_000))
             }
             // Power cut again; the same wrong clock, still not synchronised, two hours on.
             let ledger = try SessionLedger(path: path, retentionDays: 30)
@@ -53,7 +39,7 @@ struct ClockTrustTests {
                 let ledger = try SessionLedger(path: path)
                 // Booted in 1970; a session ends at monotonic 61 s; NTP syncs ten minutes later.
                 let boot = Self.untrusted(unixMs: 1_000, boot: "b1", monotonicMs: 1_000)
-                try Self.recordSession(ledger, "rtcless", at: boot)
+                try recordSession(ledger, "rtcless", at: boot)
                 let synced = LedgerTime(unixMs: t0, trusted: true, bootID: "b1", monotonicMs: 661_000)
                 try ledger.perform(.lightOutsideSession(Dose(joulesPerCm2: 0.1)), at: synced)
             }
@@ -72,7 +58,7 @@ struct ClockTrustTests {
             let path = dir + "/ledger.sqlite"
             do {
                 let ledger = try SessionLedger(path: path)
-                try Self.recordSession(ledger, "s", at: Self.untrusted(unixMs: t0, boot: "b1", monotonicMs: 1_000))
+                try recordSession(ledger, "s", at: Self.untrusted(unixMs: t0, boot: "b1", monotonicMs: 1_000))
             }
             // systemd restarts the daemon two hours later; the wall clock now reads a year ahead.
             let ledger = try SessionLedger(path: path)
@@ -88,7 +74,7 @@ struct ClockTrustTests {
             let path = dir + "/ledger.sqlite"
             do {
                 let ledger = try SessionLedger(path: path, retentionDays: 1)
-                try Self.recordSession(ledger, "unsynced", at: Self.untrusted(unixMs: 50_000, boot: "b1"))
+                try recordSession(ledger, "unsynced", at: Self.untrusted(unixMs: 50_000, boot: "b1"))
             }
             do {
                 // Another boot, still unsynchronised: nothing tells how long ago the session was.
@@ -100,7 +86,8 @@ struct ClockTrustTests {
             do {
                 // A trusted boot: the session was before it, so it is settled at it (the latest it can be).
                 let ledger = try SessionLedger(path: path, retentionDays: 1)
-                let history = try ledger.recover(at: LedgerTime(unixMs: t0, trusted: true, bootID: "b3", monotonicMs: 9))
+                let trustedBoot = LedgerTime(unixMs: t0, trusted: true, bootID: "b3", monotonicMs: 9)
+                let history = try ledger.recover(at: trustedBoot)
                 #expect(abs(windowDose(history) - 5.4) < 1e-9)
                 #expect(try ledger.sessions(limit: 1).first?.endedAtUnixMs == t0)
             }
@@ -118,8 +105,8 @@ struct ClockTrustTests {
             let path = dir + "/ledger.sqlite"
             do {
                 let ledger = try SessionLedger(path: path, retentionDays: 1)
-                try Self.recordSession(ledger, "old", at: .trusted(unixMs: t0 - 40 * dayMs))
-                try Self.recordSession(ledger, "recent", at: .trusted(unixMs: t0))
+                try recordSession(ledger, "old", at: .trusted(unixMs: t0 - 40 * dayMs))
+                try recordSession(ledger, "recent", at: .trusted(unixMs: t0))
             }
             let ledger = try SessionLedger(path: path, retentionDays: 1)
             _ = try ledger.recover(at: Self.untrusted(unixMs: t0 + 400 * dayMs, boot: "b9"))

@@ -32,13 +32,29 @@ func progress(_ id: String, seconds: Double, red: Double, nir: Double) -> Sessio
 func recordSession(
     _ ledger: SessionLedger, _ id: String, startMs: Int64, seconds: Double = 60, red: Double = 3, nir: Double = 2.4
 ) throws {
-    try ledger.perform(.sessionOpened(plan(id)), unixMs: startMs)
+    try recordSession(ledger, id, at: .trusted(unixMs: startMs), seconds: seconds, red: red, nir: nir)
+}
+
+/// Records a whole session: opened at `start`, one checkpoint, closed `seconds` later (both clocks move on).
+func recordSession(
+    _ ledger: SessionLedger, _ id: String, at start: LedgerTime, seconds: Double = 60, red: Double = 3,
+    nir: Double = 2.4
+) throws {
+    try ledger.perform(.sessionOpened(plan(id)), at: start)
     try ledger.perform(
         .sessionCheckpoint(progress(id, seconds: seconds / 2, red: red / 2, nir: nir / 2)),
-        unixMs: startMs + Int64(seconds * 500))
+        at: start.later(by: Int64(seconds * 500)))
     try ledger.perform(
         .sessionClosed(progress(id, seconds: seconds, red: red, nir: nir), reason: .duration),
-        unixMs: startMs + Int64(seconds * 1000))
+        at: start.later(by: Int64(seconds * 1000)))
+}
+
+extension LedgerTime {
+    /// The clocks `ms` later: wall and monotonic move together.
+    func later(by ms: Int64) -> LedgerTime {
+        LedgerTime(
+            unixMs: self.unixMs + ms, trusted: self.trusted, bootID: self.bootID, monotonicMs: self.monotonicMs + ms)
+    }
 }
 
 /// The dose the boot history puts into the 24 h window, J/cm².
