@@ -27,6 +27,8 @@ package final class Simulation {
     static let tickFast: Int64 = 50_000_000
     static let tickSlow: Int64 = 500_000_000
     static let epsilon = 1e-4
+    /// The rolling window of the daily limits, in seconds.
+    static let dayWindow = 86_400.0
     /// How late an input may reach the loop while the lines emit.
     static let heldLimit = 0.1
 
@@ -94,6 +96,14 @@ package final class Simulation {
     private var stopIDs: Set<String> = []
     private var faultsSeen = false
     private var commandCounter = 0
+    private var absence = Absence.notYet
+    /// The dose the last refusal said still fits the 24 h allowance, for the heavy user to ask next.
+    private var suggestedDose: Double?
+
+    /// Where the user of a run longer than the 24 h window is in their one long absence.
+    enum Absence {
+        case notYet, away, back
+    }
 
     enum SensorMode: Equatable {
         case healthy, failing, hung, stuckValue, wild
@@ -291,11 +301,11 @@ package final class Simulation {
             }
             self.step(at: at, label: failing ? "input reads fail" : "input reads work") { self.runPump() }
         case .user:
-            self.userActs(at: at)
-            self.schedule(after: self.random.exponential(mean: 25), .user)
+            self.schedule(after: self.userTurn(at: at), .user)
         case .fault:
             self.clock.advance(to: at)
-            self.injectFault()
+            // None while the user is away: the paused session must still be there to resume.
+            if self.absence != .away { self.injectFault() }
             self.schedule(after: self.random.exponential(mean: self.faultMean), .fault)
         case .clearFault(let clear):
             self.clock.advance(to: at)
@@ -426,7 +436,7 @@ package final class Simulation {
             self.buckets[self.buckets.count - 1].dose += dose
         } else {
             self.buckets.append((minute, dose))
-            self.buckets.removeAll { $0.start < until - 2 * 86_400 }
+            self.buckets.removeAll { $0.start < until - 2 * Self.dayWindow }
         }
         guard let session, var known = self.sessions[session] else {
             self.violation("light outside any announced session (\(String(format: "%.4f", dose)) J/cm²)")
@@ -557,6 +567,12 @@ package final class Simulation {
         if !self.options.random, let id = value["id"]?.stringValue {
             self.result.answers[id] = value["ok"] == .bool(true) ? "ok" : value["code"]?.stringValue ?? "?"
         }
+        if self.absence == .back, value["ok"] == .bool(false), let message = value["message"]?.stringValue,
+            let advice = message.range(of: "dose_j_cm2 ≤ ")
+        {
+            // Does what the refusal says, as an automation retrying with the allowance would.
+            self.suggestedDose = Double(message[advice.upperBound...].prefix { $0.isNumber || $0 == "." })
+        }
         guard value["cmd"]?.stringValue == "start", let id = value["id"]?.stringValue,
             self.freshStarts.remove(id) != nil, value["ok"] == .bool(true)
         else { return }
@@ -629,13 +645,13 @@ package final class Simulation {
         let limit = self.settings.limits.maxDailyDose.joulesPerCm2 + 0.05
         if self.options.tolerated.contains(.doseWindowByStart) {
             // What this branch promises: sessions that *started* in the last 24 h stay within the limit.
-            let byStart = self.sessions.values.filter { now - $0.startedAt < 86_400 }.reduce(0) { $0 + $1.truthDose }
+            let byStart = self.sessions.values.filter { now - $0.startedAt < Self.dayWindow }.reduce(0) { $0 + $1.truthDose }
             if byStart > limit {
                 self.violation("sessions started in the last 24 h delivered \(byStart) J/cm²")
             }
             return
         }
-        let delivered = self.buckets.filter { $0.start >= now - 86_400 }.reduce(0) { $0 + $1.dose }
+        let delivered = self.buckets.filter { $0.start >= now - Self.dayWindow }.reduce(0) { $0 + $1.dose }
         if delivered > limit { self.violation("\(delivered) J/cm² delivered within 24 h") }
     }
 
@@ -677,9 +693,9 @@ package final class Simulation {
         let window = context.history.reduce(0) { $0 + $1.dose.joulesPerCm2 }
         let truth: Double
         if self.options.tolerated.contains(.doseWindowByStart) {
-            truth = self.sessions.values.filter { now - $0.startedAt < 86_400 - 1 }.reduce(0) { $0 + $1.truthDose }
+            truth = self.sessions.values.filter { now - $0.startedAt < Self.dayWindow - 1 }.reduce(0) { $0 + $1.truthDose }
         } else {
-            truth = self.buckets.filter { $0.start >= now - 86_400 + 60 }.reduce(0) { $0 + $1.dose }
+            truth = self.buckets.filter { $0.start >= now - Self.dayWindow + 60 }.reduce(0) { $0 + $1.dose }
         }
         // One tick of overrun per session is the limits' allowance that boot recovery's ceiling omits.
         let tick =
@@ -750,6 +766,46 @@ package final class Simulation {
 // MARK: - The random user and the random faults
 
 extension Simulation {
+    /// The user's turn; returns the seconds until their next one.
+    ///
+    /// In a run longer than the 24 h window the user once pauses a session while it emits, stays
+    /// away for a day and a bit, comes back to resume it, and then uses the panel as hard as the
+    /// limits let them. The resumed session's light falls in the new window although the session
+    /// started in the old one: a window that counts sessions by their start misses it (defect 3).
+    fileprivate func userTurn(at: Int64) -> Double {
+        let longRun = self.options.duration > Self.dayWindow
+        switch self.absence {
+        case .notYet where longRun && self.isLit && self.linkUp && self.current != nil:
+            self.clock.advance(to: at)
+            self.sendSimple("pause", delay: 0)
+            self.absence = .away
+            self.count(.longAbsence)
+            return self.random.seconds(86_700...91_800)
+        case .away:
+            self.clock.advance(to: at)
+            self.absence = .back
+            let ack = self.nextID()
+            self.send(#"{"id":"\#(ack)","cmd":"ack","args":{"fault":"all"}}"#, id: ack, isStop: false, delay: 0)
+            self.sendSimple("resume", delay: 1)
+        case .back:
+            self.clock.advance(to: at)
+            self.sendHeavyStart()
+        default:
+            self.userActs(at: at)
+        }
+        return self.random.exponential(mean: 25)
+    }
+
+    /// Both channels at full power for as long as a session may last, up to the per-session limit or
+    /// what the last refusal said still fits: it fills the 24 h window to its limit in few sessions.
+    private func sendHeavyStart() {
+        let id = self.nextID()
+        let dose = self.suggestedDose.take() ?? self.settings.limits.maxSessionDose.joulesPerCm2
+        self.send(
+            #"{"id":"\#(id)","cmd":"start","args":{"channels":"both","duration_s":1200,"dose_j_cm2":\#(dose)}}"#,
+            id: id, isStop: false, delay: 0)
+    }
+
     fileprivate func userActs(at: Int64) {
         self.clock.advance(to: at)
         let roll = Double.random(in: 0..<1, using: &self.random)
@@ -933,7 +989,7 @@ extension Simulation {
             self.schedule(after: length, .inputsFail(false))
             return
         case .wrongBootClock, .unsyncedBootClock, .stopButton, .duplicate, .retained, .reorder, .burst, .disconnect,
-            .stopReusedID, .staleCommand:
+            .stopReusedID, .staleCommand, .longAbsence:
             return
         }
         self.schedule(after: length, .clearFault(clear))

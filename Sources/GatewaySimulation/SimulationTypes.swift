@@ -44,6 +44,8 @@ package enum FaultKind: String, CaseIterable, Sendable, Hashable, Comparable {
     case disconnect
     case stopReusedID = "stop-reused-id"
     case staleCommand = "stale-command"
+    /// A session paused for a day and resumed, then heavy use (runs longer than the 24 h window).
+    case longAbsence = "long-absence"
 
     package static func < (lhs: FaultKind, rhs: FaultKind) -> Bool { lhs.rawValue < rhs.rawValue }
 }

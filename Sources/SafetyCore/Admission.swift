@@ -73,5 +73,11 @@ func format(_ value: Double) -> String {
     return "\(rounded)"
 }
 
+/// A dose the client may ask for, rounded *down* to one decimal: advice rounded to the nearest
+/// (59.96 → "60") would be refused again.
+func formatDown(_ dose: Dose) -> String {
+    format((dose.joulesPerCm2 * 10).rounded(.down) / 10)
+}
+
 func format(_ celsius: Celsius) -> String { "\(format(celsius.value)) °C" }
 func format(_ dose: Dose) -> String { "\(format(dose.joulesPerCm2)) J/cm²" }

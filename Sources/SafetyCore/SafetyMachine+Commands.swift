@@ -201,7 +201,7 @@ extension SafetyMachine {
             return self.reject(
                 envelope, .doseLimit,
                 "planned dose \(format(ceiling)) exceeds the remaining 24 h allowance \(format(remaining)) "
-                    + "(\(used)); use duration_s ≤ \(fitting) or dose_j_cm2 ≤ \(format(remaining))")
+                    + "(\(used)); use duration_s ≤ \(fitting) or dose_j_cm2 ≤ \(formatDown(remaining))")
         }
         self.sessionCounter += 1
         let plan = SessionPlan(

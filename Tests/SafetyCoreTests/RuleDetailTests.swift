@@ -55,6 +55,19 @@ struct RuleDetailTests {
         #expect(accepted.response?.ok == true)
     }
 
+    @Test func startRequested_withTheAdvisedDose_isAccepted_evenJustBelowARoundAllowance() throws {
+        // 59.96 J/cm² left: advice rounded to the nearest ("60") would be refused again.
+        var rig = Rig.ready(history: [DoseHistoryEntry(ageSeconds: 3_600, dose: Dose(joulesPerCm2: 60.04))])
+        let refused = rig.command(.start(StartArguments(durationSeconds: 1200, doseTarget: Dose(joulesPerCm2: 60))))
+        let message = try #require(refused.response?.message)
+        #expect(refused.response?.code == .doseLimit)
+        let advice = try #require(message.range(of: "dose_j_cm2 ≤ "))
+        let advised = try #require(Double(message[advice.upperBound...].prefix { $0.isNumber || $0 == "." }))
+        #expect(advised == 59.9)
+        let accepted = rig.command(.start(StartArguments(durationSeconds: 1200, doseTarget: Dose(joulesPerCm2: advised))))
+        #expect(accepted.response?.ok == true)
+    }
+
     @Test func startRequested_whenOldSessionsLeaveTheWindow_isAcceptedAgain() {
         let history = (0..<3).map {
             DoseHistoryEntry(ageSeconds: 86_398 + Double($0) * 0.5, dose: Dose(joulesPerCm2: 1))
