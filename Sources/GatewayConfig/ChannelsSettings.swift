@@ -6,8 +6,10 @@ public struct ChannelsSettings: Sendable, Hashable {
     public var nir: ChannelCalibration
 
     public init(
-        red: ChannelCalibration = ChannelCalibration(wavelengthNm: 660, irradianceMWPerCm2: 50),
-        nir: ChannelCalibration = ChannelCalibration(wavelengthNm: 850, irradianceMWPerCm2: 40)
+        red: ChannelCalibration = ChannelCalibration(
+            wavelengthNm: 660, irradianceMWPerCm2: SafetySettings.defaults.irradianceMWPerCm2.red),
+        nir: ChannelCalibration = ChannelCalibration(
+            wavelengthNm: 850, irradianceMWPerCm2: SafetySettings.defaults.irradianceMWPerCm2.nir)
     ) {
         self.red = red
         self.nir = nir

@@ -1,3 +1,5 @@
+import SafetyCore
+
 /// Session, daily and thermal limits (S1–S5), each within ``SafetyCore/HardLimits``.
 public struct LimitSettings: Sendable, Hashable {
     public var maxSessionSeconds: Double
@@ -15,9 +17,14 @@ public struct LimitSettings: Sendable, Hashable {
     public var resumeC: Double
 
     public init(
-        maxSessionSeconds: Double = 1200, maxSessionDoseJPerCm2: Double = 60, maxDailyDoseJPerCm2: Double = 120,
-        maxDailySessions: Int = 3, cooldownSeconds: Double = 120, warnC: Double = 55, cutoffC: Double = 65,
-        resumeC: Double = 50
+        maxSessionSeconds: Double = SafetySettings.defaults.limits.maxSessionSeconds,
+        maxSessionDoseJPerCm2: Double = SafetySettings.defaults.limits.maxSessionDose.joulesPerCm2,
+        maxDailyDoseJPerCm2: Double = SafetySettings.defaults.limits.maxDailyDose.joulesPerCm2,
+        maxDailySessions: Int = SafetySettings.defaults.limits.maxDailySessions,
+        cooldownSeconds: Double = SafetySettings.defaults.limits.cooldownSeconds,
+        warnC: Double = SafetySettings.defaults.thermal.warn.value,
+        cutoffC: Double = SafetySettings.defaults.thermal.cutoff.value,
+        resumeC: Double = SafetySettings.defaults.thermal.resume.value
     ) {
         self.maxSessionSeconds = maxSessionSeconds
         self.maxSessionDoseJPerCm2 = maxSessionDoseJPerCm2

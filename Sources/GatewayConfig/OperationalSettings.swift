@@ -5,7 +5,10 @@ public struct PolicySettings: Sendable, Hashable {
     public var onLinkLoss: SafetySettings.LinkLossPolicy
     public var latchOnUncleanRestart: Bool
 
-    public init(onLinkLoss: SafetySettings.LinkLossPolicy = .continue, latchOnUncleanRestart: Bool = true) {
+    public init(
+        onLinkLoss: SafetySettings.LinkLossPolicy = SafetySettings.defaults.policy.onLinkLoss,
+        latchOnUncleanRestart: Bool = SafetySettings.defaults.policy.latchOnUncleanRestart
+    ) {
         self.onLinkLoss = onLinkLoss
         self.latchOnUncleanRestart = latchOnUncleanRestart
     }

@@ -9,8 +9,10 @@ public struct PresetSettings: Sendable, Hashable {
     public var doseJPerCm2: Double?
 
     public init(
-        channels: ChannelSelection = .both, intensityPercent: Double = 100, durationSeconds: Double = 600,
-        doseJPerCm2: Double? = nil
+        channels: ChannelSelection = SafetySettings.defaults.presets.channels,
+        intensityPercent: Double = SafetySettings.defaults.presets.intensityPercent,
+        durationSeconds: Double = SafetySettings.defaults.presets.durationSeconds,
+        doseJPerCm2: Double? = SafetySettings.defaults.presets.doseTarget?.joulesPerCm2
     ) {
         self.channels = channels
         self.intensityPercent = intensityPercent

@@ -1,3 +1,5 @@
+import SafetyCore
+
 /// Sensor-health, heating-plausibility and output-plausibility timings (S6–S9): `safety:`.
 ///
 /// Not in the first version of the config; added so that every rule is configurable within hard
@@ -18,9 +20,13 @@ public struct SafetyTuningSettings: Sendable, Hashable {
     public var outputMismatchSeconds: Double
 
     public init(
-        sensorInvalidReadings: Int = 3, sensorStaleSeconds: Double = 3, heatingWatchSeconds: Double = 120,
-        heatingMinimumRiseC: Double = 1, heatingSteadyMarginC: Double = 15, runawayCPerSecond: Double = 1,
-        outputMismatchSeconds: Double = 1
+        sensorInvalidReadings: Int = SafetySettings.defaults.thermal.invalidReadingsBeforeFault,
+        sensorStaleSeconds: Double = SafetySettings.defaults.thermal.staleAfterSeconds,
+        heatingWatchSeconds: Double = SafetySettings.defaults.thermal.heatingWatchSeconds,
+        heatingMinimumRiseC: Double = SafetySettings.defaults.thermal.minimumRise,
+        heatingSteadyMarginC: Double = SafetySettings.defaults.thermal.steadyStateMargin,
+        runawayCPerSecond: Double = SafetySettings.defaults.thermal.runawayRatePerSecond,
+        outputMismatchSeconds: Double = SafetySettings.defaults.policy.outputMismatchSeconds
     ) {
         self.sensorInvalidReadings = sensorInvalidReadings
         self.sensorStaleSeconds = sensorStaleSeconds
@@ -41,7 +47,10 @@ public struct CommandSettings: Sendable, Hashable {
     /// Token bucket size: how many commands may arrive at once.
     public var burst: Int
 
-    public init(maxBytes: Int = 4096, ratePerSecond: Double = 5, burst: Int = 10) {
+    public init(
+        maxBytes: Int = SafetySettings.defaults.maxCommandBytes, ratePerSecond: Double = SafetySettings.defaults.rateLimit.perSecond,
+        burst: Int = Int(SafetySettings.defaults.rateLimit.burst)
+    ) {
         self.maxBytes = maxBytes
         self.ratePerSecond = ratePerSecond
         self.burst = burst

@@ -20,6 +20,9 @@ public struct SafetySettings: Hashable, Sendable {
     /// Whether a master relay is wired; without one, `OutputReadback.master` is not compared (S9).
     public var hasMasterRelay: Bool
 
+    /// Every default in one place: the config's defaults are read from here, never written again.
+    public static let defaults = SafetySettings()
+
     public init(
         irradianceMWPerCm2: PerChannel<Double> = PerChannel(red: 50, nir: 40),
         dimmable: PerChannel<Bool> = PerChannel(red: false, nir: false),
