@@ -38,6 +38,8 @@ let package = Package(
 
         // The pure core: no I/O, no clock reads, no threads.
         .target(name: "SafetyCore"),
+        // The monotonic and wall clocks, read one way by every module.
+        .target(name: "Clocks"),
 
         // Adapters, one technology each.
         .target(
@@ -46,11 +48,11 @@ let package = Package(
         ),
         .target(
             name: "GPIO",
-            dependencies: ["CGPIOD", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CGPIOD", "Clocks", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "Sensors",
-            dependencies: [.product(name: "Logging", package: "swift-log")]
+            dependencies: ["Clocks", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "Ledger",
@@ -72,6 +74,7 @@ let package = Package(
             name: "Gateway",
             dependencies: [
                 "SafetyCore", "MQTT", "GPIO", "Sensors", "Ledger", "GatewayProtocol", "GatewayConfig", "CClockSync",
+                "Clocks",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -140,7 +143,7 @@ let package = Package(
             name: "rlt-reliability", dependencies: ["TestSupport", "MQTT"], path: "Tests/reliability/Runner"),
 
         // Micro-benchmarks of decoding, the state machine step and encoding (Benchmarks/run).
-        .executableTarget(name: "rlt-bench", dependencies: ["GatewayProtocol"]),
+        .executableTarget(name: "rlt-bench", dependencies: ["GatewayProtocol", "Clocks"]),
 
         // Shared test helpers: a real mosquitto on a free loopback port, temp dirs, the built daemon.
         .target(name: "TestSupport", dependencies: ["MQTT"]),

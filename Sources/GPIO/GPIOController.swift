@@ -1,6 +1,7 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+import Clocks
 public import Logging
 import Synchronization
 
@@ -266,19 +267,19 @@ public final class GPIOController: Sendable {
         while !control.isStopping {
             var timeout = maximumWaitMs
             if let deadline = pump.nextDeadline {
-                let remaining = (deadline - monotonicNanoseconds() + 999_999) / 1_000_000
+                let remaining = (deadline - MonotonicClock.nanoseconds() + 999_999) / 1_000_000
                 timeout = max(0, min(timeout, remaining))
             }
             var edges: [GPIOInputEdge]
             do throws(GPIOError) {
                 let active = try backend.waitForInputActivity(timeoutMilliseconds: Int32(timeout))
-                pump.activity(on: active, at: monotonicNanoseconds())
-                edges = pump.settle(at: monotonicNanoseconds()) { index throws(GPIOError) in
+                pump.activity(on: active, at: MonotonicClock.nanoseconds())
+                edges = pump.settle(at: MonotonicClock.nanoseconds()) { index throws(GPIOError) in
                     try backend.readInput(index)
                 }
             } catch {
                 if control.isStopping { return }
-                edges = pump.failed(error.message, at: monotonicNanoseconds())
+                edges = pump.failed(error.message, at: MonotonicClock.nanoseconds())
             }
             for edge in edges {
                 if let failure = edge.failure {

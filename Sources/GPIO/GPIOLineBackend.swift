@@ -36,13 +36,6 @@ func describeLine(chip: String, line: Int, lineName: String?, name: String) -> S
     return "\(chip) line \(line) (\(name))"
 }
 
-/// CLOCK_MONOTONIC in nanoseconds, the clock edge events are stamped with.
-func monotonicNanoseconds() -> Int64 {
-    var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
-    return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
-}
-
 /// The text of an errno value.
 func errnoText(_ code: Int32) -> String {
     guard let text = strerror(code) else { return "errno \(code)" }

@@ -70,19 +70,14 @@ public struct GPIOInputEdge: Sendable, Hashable {
     public var name: String
     /// The new logical level: `true` when active.
     public var active: Bool
-    /// CLOCK_MONOTONIC time at which the edge thread saw the last raw change before the level settled (its wake-up
-    /// from `poll(2)` for libgpiod, its sample for the simulator). The kernel's event timestamp is not used, so both
-    /// backends stamp edges with the same clock the rest of the gateway uses.
-    public var monotonicNanoseconds: Int64
     /// Set when the line could not be read (the edge thread's wait or read failed): the level is
     /// unknown and `active` is `false`, the level of an open interlock. The consumer must treat the
     /// input as failed, not merely inactive.
     public var failure: String?
 
-    public init(name: String, active: Bool, monotonicNanoseconds: Int64, failure: String? = nil) {
+    public init(name: String, active: Bool, failure: String? = nil) {
         self.name = name
         self.active = active
-        self.monotonicNanoseconds = monotonicNanoseconds
         self.failure = failure
     }
 }

@@ -65,7 +65,7 @@ package struct InputDebouncer {
             self.lines[index].pendingSince = now
             guard self.lines[index].reported else { continue }
             self.lines[index].reported = false
-            edges.append(GPIOInputEdge(name: self.lines[index].name, active: false, monotonicNanoseconds: now))
+            edges.append(GPIOInputEdge(name: self.lines[index].name, active: false))
         }
         return edges
     }
@@ -100,6 +100,6 @@ package struct InputDebouncer {
         guard level != self.lines[index].reported else { return nil }
         self.lines[index].reported = level
         return GPIOInputEdge(
-            name: self.lines[index].name, active: level, monotonicNanoseconds: self.lines[index].lastActivity)
+            name: self.lines[index].name, active: level)
     }
 }

@@ -54,7 +54,7 @@ package struct InputEdgePump {
         guard self.failing != message else { return [] }
         self.failing = message
         return self.debouncer.names.map {
-            GPIOInputEdge(name: $0, active: false, monotonicNanoseconds: now, failure: message)
+            GPIOInputEdge(name: $0, active: false, failure: message)
         }
     }
 }

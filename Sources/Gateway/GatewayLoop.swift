@@ -393,9 +393,9 @@ extension InputLine {
 extension TemperatureReading {
     init(_ sample: SensorSample) {
         switch sample {
-        case .celsius(let value, _):
+        case .celsius(let value):
             self = value.isFinite ? .valid(Celsius(value)) : .invalid("reading is not a number")
-        case .invalid(let reason, _):
+        case .invalid(let reason):
             self = .invalid(reason)
         }
     }

@@ -1,3 +1,4 @@
+import Clocks
 import GPIO
 import Ledger
 import MQTT
@@ -30,7 +31,7 @@ extension GatewayClock {
 package final class SystemClock: GatewayClock {
     package let bootID = KernelBoot.id
     package init() {}
-    package var now: Instant { MonotonicClock.now() }
+    package var now: Instant { Instant.monotonicNow }
     package var unixMilliseconds: Int64 { WallClock.unixMilliseconds() }
     package var wallClockTrusted: Bool { WallClockTrust.isTrusted }
 }

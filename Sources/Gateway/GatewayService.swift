@@ -119,12 +119,12 @@ public struct GatewayService: Service {
         loop.feed(.boot(boot))
         do {
             for (name, active) in try gpio.readInputs() {
-                loop.handle(.edge(GPIOInputEdge(name: name, active: active, monotonicNanoseconds: 0)))
+                loop.handle(.edge(GPIOInputEdge(name: name, active: active)))
             }
         } catch {
             for spec in configuration.gpioInputs {
                 let failed = GPIOInputEdge(
-                    name: spec.name, active: false, monotonicNanoseconds: 0, failure: error.message)
+                    name: spec.name, active: false, failure: error.message)
                 loop.handle(.edge(failed))
             }
         }

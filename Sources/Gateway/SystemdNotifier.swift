@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Clocks
 import Foundation
 import Synchronization
 
@@ -22,7 +23,7 @@ public final class SystemdNotifier: Sendable {
     /// Sends `WATCHDOG=1` if half the watchdog period has passed since the last one.
     public func watchdog() {
         guard let interval = self.watchdogIntervalNs else { return }
-        let now = MonotonicClock.now().nanoseconds
+        let now = MonotonicClock.nanoseconds()
         let due = self.lastPet.withLock { last in
             guard now - last >= interval else { return false }
             last = now

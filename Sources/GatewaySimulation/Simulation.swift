@@ -374,11 +374,11 @@ package final class Simulation {
             if self.inputsFailing {
                 for spec in self.inputSpecs {
                     loop.handle(
-                        .edge(GPIOInputEdge(name: spec.name, active: false, monotonicNanoseconds: 0, failure: "EIO")))
+                        .edge(GPIOInputEdge(name: spec.name, active: false, failure: "EIO")))
                 }
             } else {
                 for (spec, level) in zip(self.inputSpecs, levels) {
-                    loop.handle(.edge(GPIOInputEdge(name: spec.name, active: level, monotonicNanoseconds: 0)))
+                    loop.handle(.edge(GPIOInputEdge(name: spec.name, active: level)))
                 }
             }
             if self.linkUp { loop.handle(.mqtt(.connected)) }
@@ -459,20 +459,20 @@ package final class Simulation {
     private func readSensor(at: Int64) -> SensorSample {
         switch self.sensorMode {
         case .failing:
-            return .invalid("simulated: CRC error", monotonicNanoseconds: at)
+            return .invalid("simulated: CRC error")
         case .stuckValue:
-            return .celsius(self.lastStuckValue, monotonicNanoseconds: at)
+            return .celsius(self.lastStuckValue)
         case .wild:
-            return .celsius([Double.nan, 300, -80, 1e9].randomElement(using: &self.random)!, monotonicNanoseconds: at)
+            return .celsius([Double.nan, 300, -80, 1e9].randomElement(using: &self.random)!)
         case .healthy, .hung:
             let value = self.panelTemperature + self.random.seconds(-0.1...0.1)
             self.lastStuckValue = value
-            return .celsius(value, monotonicNanoseconds: at)
+            return .celsius(value)
         }
     }
 
     private func deliverSampleToOracle(_ sample: SensorSample) {
-        if case .celsius(let value, _) = sample, value.isFinite, self.settings.thermal.validRange.contains(value) {
+        if case .celsius(let value) = sample, value.isFinite, self.settings.thermal.validRange.contains(value) {
             self.lastValid = (self.clock.seconds, value)
             self.invalidStreak = 0
         } else {

@@ -48,7 +48,7 @@ enum SensorFile {
     }
 }
 
-/// Why a sensor file could not be read; its message becomes the ``SensorSample/invalid(_:monotonicNanoseconds:)``
+/// Why a sensor file could not be read; its message becomes the ``SensorSample/invalid(_:)``
 /// reason.
 struct SensorFileError: Error {
     var message: String

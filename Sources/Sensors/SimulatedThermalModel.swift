@@ -3,6 +3,7 @@
 #elseif canImport(Darwin)
     import Darwin
 #endif
+import Clocks
 import Synchronization
 
 /// A simulated panel temperature: a first-order thermal model driven by which LED channels are on.
@@ -24,7 +25,7 @@ public final class SimulatedThermalModel: TemperatureSensor {
         case none
         /// Report this value on every read, like a sensor stuck at one reading.
         case stuck(Double)
-        /// Report ``SensorSample/invalid(_:monotonicNanoseconds:)`` on every read, like a failing read.
+        /// Report ``SensorSample/invalid(_:)`` on every read, like a failing read.
         case invalid
         /// Repeat the last sample verbatim, including its old monotonic time, like a driver that stopped updating;
         /// a consumer that tracks sample times sees no new sample.
@@ -74,7 +75,7 @@ public final class SimulatedThermalModel: TemperatureSensor {
     public init(
         parameters: Parameters = Parameters(),
         initialC: Double? = nil,
-        clock: @escaping @Sendable () -> Int64 = MonotonicClock.now
+        clock: @escaping @Sendable () -> Int64 = MonotonicClock.nanoseconds
     ) {
         var checked = parameters
         if !(checked.timeConstantS > 0) { checked.timeConstantS = 1 }
@@ -91,7 +92,7 @@ public final class SimulatedThermalModel: TemperatureSensor {
     /// Creates a model from flat parameters (the config's `sensor.simulated` values); see ``Parameters``.
     public convenience init(
         ambientC: Double, timeConstantS: Double, redRiseC: Double, nirRiseC: Double, initialC: Double? = nil,
-        clock: @escaping @Sendable () -> Int64 = MonotonicClock.now
+        clock: @escaping @Sendable () -> Int64 = MonotonicClock.nanoseconds
     ) {
         self.init(
             parameters: Parameters(
@@ -142,14 +143,14 @@ public final class SimulatedThermalModel: TemperatureSensor {
             let sample: SensorSample
             switch state.fault {
             case .none:
-                sample = .celsius(state.temperatureC, monotonicNanoseconds: now)
+                sample = .celsius(state.temperatureC)
             case .stuck(let value):
-                sample = .celsius(value, monotonicNanoseconds: now)
+                sample = .celsius(value)
             case .invalid:
-                sample = .invalid("simulated sensor: injected invalid reading", monotonicNanoseconds: now)
+                sample = .invalid("simulated sensor: injected invalid reading")
             case .stale:
                 // Nothing new: repeat the last sample, or the current one when nothing was read yet.
-                sample = state.lastSample ?? .celsius(state.temperatureC, monotonicNanoseconds: now)
+                sample = state.lastSample ?? .celsius(state.temperatureC)
             }
             state.lastSample = sample
             return sample

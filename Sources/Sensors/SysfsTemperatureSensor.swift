@@ -6,33 +6,26 @@
 public struct SysfsTemperatureSensor: TemperatureSensor {
     /// The attribute file, e.g. `/sys/class/thermal/thermal_zone0/temp`.
     public var path: String
-    private let clock: @Sendable () -> Int64
 
-    /// - Parameters:
-    ///   - path: The millidegree file to read.
-    ///   - clock: The monotonic clock samples are stamped with; tests may inject one.
-    public init(path: String, clock: @escaping @Sendable () -> Int64 = MonotonicClock.now) {
+    /// - Parameter path: The millidegree file to read.
+    public init(path: String) {
         self.path = path
-        self.clock = clock
     }
 
     public func read() -> SensorSample {
-        let text = SensorFile.read(self.path)
-        let now = self.clock()
-        switch text {
+        switch SensorFile.read(self.path) {
         case .failure(let error):
-            return .invalid(error.message, monotonicNanoseconds: now)
+            return .invalid(error.message)
         case .success(let text):
             if text.trimmingWhitespace().isEmpty {
-                return .invalid("\(self.path): empty, expected integer millidegrees", monotonicNanoseconds: now)
+                return .invalid("\(self.path): empty, expected integer millidegrees")
             }
             guard let celsius = MillidegreeText.celsius(text) else {
                 return .invalid(
-                    "\(self.path): \(Self.excerpt(text)) is not integer millidegrees (e.g. 23125)",
-                    monotonicNanoseconds: now
+                    "\(self.path): \(Self.excerpt(text)) is not integer millidegrees (e.g. 23125)"
                 )
             }
-            return .celsius(celsius, monotonicNanoseconds: now)
+            return .celsius(celsius)
         }
     }
 

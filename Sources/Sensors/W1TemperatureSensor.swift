@@ -13,29 +13,23 @@
 public struct W1TemperatureSensor: TemperatureSensor {
     /// The `w1_slave` file, e.g. `/sys/bus/w1/devices/28-0316a2795cff/w1_slave`.
     public var path: String
-    private let clock: @Sendable () -> Int64
 
-    /// - Parameters:
-    ///   - path: The device's `w1_slave` file.
-    ///   - clock: The monotonic clock samples are stamped with; tests may inject one.
-    public init(path: String, clock: @escaping @Sendable () -> Int64 = MonotonicClock.now) {
+    /// - Parameter path: The device's `w1_slave` file.
+    public init(path: String) {
         self.path = path
-        self.clock = clock
     }
 
     /// The scratchpad value the DS18B20 holds after power-on, before any conversion.
     public static let powerOnResetMillidegrees = 85000
 
     public func read() -> SensorSample {
-        let text = SensorFile.read(self.path)
-        let now = self.clock()
-        switch text {
+        switch SensorFile.read(self.path) {
         case .failure(let error):
-            return .invalid(error.message, monotonicNanoseconds: now)
+            return .invalid(error.message)
         case .success(let text):
             switch Self.parse(text) {
-            case .success(let celsius): return .celsius(celsius, monotonicNanoseconds: now)
-            case .failure(let reason): return .invalid("\(self.path): \(reason.message)", monotonicNanoseconds: now)
+            case .success(let celsius): return .celsius(celsius)
+            case .failure(let reason): return .invalid("\(self.path): \(reason.message)")
             }
         }
     }

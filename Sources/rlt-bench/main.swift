@@ -7,6 +7,7 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+import Clocks
 import GatewayProtocol
 import SafetyCore
 
@@ -22,11 +23,7 @@ enum AllocationCounter {
     static func read() -> UInt64? { self.function?() }
 }
 
-func nowNanoseconds() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-}
+func nowNanoseconds() -> Int64 { MonotonicClock.nanoseconds() }
 
 /// Keeps a result alive so the optimiser cannot drop the work that produced it.
 @inline(never) func blackHole<T>(_ value: T) { withExtendedLifetime(value) {} }

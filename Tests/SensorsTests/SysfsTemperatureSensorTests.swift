@@ -15,10 +15,9 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = try directory.write(text, to: "thermal_zone0/temp")
-        let clock = ManualClock(start: 42)
-        let sensor = SysfsTemperatureSensor(path: path, clock: { clock.now })
+        let sensor = SysfsTemperatureSensor(path: path)
 
-        #expect(sensor.read() == .celsius(expected, monotonicNanoseconds: 42))
+        #expect(sensor.read() == .celsius(expected))
     }
 
     @Test(arguments: [
@@ -35,7 +34,7 @@ import Testing
         let path = try directory.write(text, to: "hwmon0/temp1_input")
         let sample = SysfsTemperatureSensor(path: path).read()
 
-        guard case .invalid(let message, _) = sample else {
+        guard case .invalid(let message) = sample else {
             Issue.record("expected an invalid sample, got \(sample)")
             return
         }
@@ -49,7 +48,7 @@ import Testing
         let path = directory.path + "/thermal_zone9/temp"
         let sample = SysfsTemperatureSensor(path: path).read()
 
-        guard case .invalid(let message, _) = sample else {
+        guard case .invalid(let message) = sample else {
             Issue.record("expected an invalid sample, got \(sample)")
             return
         }
@@ -61,36 +60,21 @@ import Testing
         defer { directory.remove() }
         let sample = SysfsTemperatureSensor(path: directory.path).read()
 
-        guard case .invalid(let message, _) = sample else {
+        guard case .invalid(let message) = sample else {
             Issue.record("expected an invalid sample, got \(sample)")
             return
         }
         #expect(message.contains("Is a directory"))
     }
 
-    @Test func read_whenFileChanges_reportsNewValueWithNewTime() throws {
+    @Test func read_whenFileChanges_reportsTheNewValue() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = try directory.write("30000\n", to: "temp")
-        let clock = ManualClock(start: 100)
-        let sensor = SysfsTemperatureSensor(path: path, clock: { clock.now })
+        let sensor = SysfsTemperatureSensor(path: path)
 
-        #expect(sensor.read() == .celsius(30, monotonicNanoseconds: 100))
+        #expect(sensor.read() == .celsius(30))
         try directory.write("31500\n", to: "temp")
-        clock.advance(seconds: 1)
-        #expect(sensor.read() == .celsius(31.5, monotonicNanoseconds: 1_000_000_100))
-    }
-
-    @Test func read_withDefaultClock_stampsMonotonicTime() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let path = try directory.write("30000\n", to: "temp")
-        let before = MonotonicClock.now()
-        let sample = SysfsTemperatureSensor(path: path).read()
-        let after = MonotonicClock.now()
-
-        #expect(sample.monotonicNanoseconds >= before)
-        #expect(sample.monotonicNanoseconds <= after)
-        #expect(sample.celsius == 30)
+        #expect(sensor.read() == .celsius(31.5))
     }
 }

@@ -7,22 +7,22 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = try directory.write(text, to: "28-0316a2795cff/w1_slave")
-        return W1TemperatureSensor(path: path, clock: { 7 }).read()
+        return W1TemperatureSensor(path: path).read()
     }
 
     private func invalidReason(_ text: String) throws -> String? {
-        if case .invalid(let reason, _) = try self.read(text) { return reason }
+        if case .invalid(let reason) = try self.read(text) { return reason }
         return nil
     }
 
     @Test func read_whenCrcYes_returnsCelsius() throws {
         let text = "72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n72 01 4b 46 7f ff 0e 10 57 t=23125\n"
-        #expect(try self.read(text) == .celsius(23.125, monotonicNanoseconds: 7))
+        #expect(try self.read(text) == .celsius(23.125))
     }
 
     @Test func read_whenNegative_returnsCelsius() throws {
         let text = "5e ff 4b 46 7f ff 02 10 85 : crc=85 YES\n5e ff 4b 46 7f ff 02 10 85 t=-10125\n"
-        #expect(try self.read(text) == .celsius(-10.125, monotonicNanoseconds: 7))
+        #expect(try self.read(text) == .celsius(-10.125))
     }
 
     @Test func read_whenCrcNo_isInvalidCrcNo() throws {
@@ -58,7 +58,7 @@ import Testing
 
     @Test func read_whenFileIsMissing_isInvalidNamingPath() throws {
         let sample = W1TemperatureSensor(path: "/nonexistent/28-000000000000/w1_slave").read()
-        guard case .invalid(let message, _) = sample else {
+        guard case .invalid(let message) = sample else {
             Issue.record("expected an invalid sample, got \(sample)")
             return
         }
