@@ -40,6 +40,8 @@ let package = Package(
         .target(name: "SafetyCore"),
         // The monotonic and wall clocks, read one way by every module.
         .target(name: "Clocks"),
+        // The dependency-free test kit: seeded generator, temporary directories.
+        .target(name: "TestKit"),
 
         // Adapters, one technology each.
         .target(
@@ -84,7 +86,7 @@ let package = Package(
         .target(
             name: "GatewaySimulation",
             dependencies: [
-                "Gateway", "SafetyCore", "GPIO", "Ledger", "MQTT", "Sensors", "GatewayProtocol",
+                "Gateway", "SafetyCore", "GPIO", "Ledger", "MQTT", "Sensors", "GatewayProtocol", "TestKit",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -130,7 +132,7 @@ let package = Package(
         // Fuzz targets (Fuzz/): libFuzzer entry points when built with -DRLT_LIBFUZZER and
         // -sanitize=fuzzer,address; otherwise a seeded random-input harness over the same code.
         .target(name: "CFuzzerDriver", path: "Fuzz/Driver"),
-        .target(name: "FuzzSupport", dependencies: ["CFuzzerDriver"], path: "Fuzz/Support"),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzerDriver", "TestKit"], path: "Fuzz/Support"),
         .executableTarget(
             name: "rlt-fuzz-command", dependencies: ["FuzzSupport", "GatewayProtocol", "SafetyCore"],
             path: "Fuzz/Command"),
@@ -148,8 +150,8 @@ let package = Package(
         // Shared test helpers: a real mosquitto on a free loopback port, temp dirs, the built daemon.
         .target(name: "TestSupport", dependencies: ["MQTT"]),
 
-        .testTarget(name: "SafetyCoreTests", dependencies: ["SafetyCore"]),
-        .testTarget(name: "MQTTTests", dependencies: ["MQTT", "TestSupport"]),
+        .testTarget(name: "SafetyCoreTests", dependencies: ["SafetyCore", "TestKit"]),
+        .testTarget(name: "MQTTTests", dependencies: ["MQTT", "TestKit", "TestSupport"]),
         .testTarget(name: "GPIOTests", dependencies: ["GPIO"]),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "SafetyCore"]),

@@ -1,6 +1,7 @@
 import Gateway
 import Ledger
 import SafetyCore
+import TestKit
 
 /// The ledger's disk in virtual time, in front of the real ``SessionLedger`` (SQLite on a RAM disk).
 ///
@@ -35,7 +36,7 @@ package final class SimulatedLedgerWriter: LedgerWriting {
     package var mode: Mode = .healthy {
         didSet { self.modeChanged() }
     }
-    private var random: SimulationRandom
+    private var random: SplitMix64
     private var queue: [Pending] = []
     private var lastIssued: UInt64 = 0
     private var lastCompletesAt: Int64 = 0
@@ -49,7 +50,7 @@ package final class SimulatedLedgerWriter: LedgerWriting {
     package init(ledger: SessionLedger, clock: VirtualClock, seed: UInt64) {
         self.ledger = ledger
         self.clock = clock
-        self.random = SimulationRandom(seed: seed)
+        self.random = SplitMix64(seed: seed)
     }
 
     /// When the oldest record not yet completed was submitted.

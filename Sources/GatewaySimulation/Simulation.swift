@@ -7,6 +7,7 @@ import Logging
 import MQTT
 import SafetyCore
 import Sensors
+import TestKit
 
 /// One seeded run of the whole gateway in virtual time.
 ///
@@ -35,7 +36,7 @@ package final class Simulation {
     // MARK: - The world
 
     private let options: SimulationOptions
-    private var random: SimulationRandom
+    private var random: SplitMix64
     private let settings: SafetySettings
     private let topics = Topics(prefix: "rlt", deviceID: "sim")
     private let clock = VirtualClock()
@@ -134,7 +135,7 @@ package final class Simulation {
 
     package init(options: SimulationOptions) throws {
         self.options = options
-        self.random = SimulationRandom(seed: options.seed)
+        self.random = SplitMix64(seed: options.seed)
         self.result = SimulationResult(seed: options.seed)
         var settings = SafetySettings(
             irradianceMWPerCm2: PerChannel(red: 50, nir: 40), dimmable: PerChannel(red: true, nir: false))

@@ -1,4 +1,5 @@
 import Foundation
+import TestKit
 
 /// Many seeded runs and their totals: what `swift test` runs on every CI run and `rlt-sim` runs for
 /// as long as asked.
@@ -60,7 +61,7 @@ package enum SimulationBudget {
     /// a day, resumed, then heavy use: the 24 h window after a long absence), one in 40 two hours
     /// (long pauses, the window's edges after wall-clock jumps), the others one to six minutes.
     package static func duration(seed: UInt64) -> Double {
-        var random = SimulationRandom(seed: seed ^ 0xD0_D0_D0)
+        var random = SplitMix64(seed: seed ^ 0xD0_D0_D0)
         if seed % 500 == 0 { return 27 * 3600 }
         return seed % 40 == 0 ? 2 * 3600 : random.seconds(60...360)
     }

@@ -1,3 +1,4 @@
+import TestKit
 import Testing
 
 @testable import MQTT
@@ -45,7 +46,7 @@ import Testing
 @Suite struct ReconnectBackoffTests {
     @Test(arguments: [UInt64(1), 42, 9001])
     func delays_growExponentiallyWithJitter_andStayWithinBounds(seed: UInt64) {
-        var random = SeededGenerator(seed: seed)
+        var random = SplitMix64(seed: seed)
         var backoff = ReconnectBackoff(minimum: 1, maximum: 60)
         var delays: [Double] = []
         for _ in 0..<12 {
@@ -61,15 +62,3 @@ import Testing
     }
 }
 
-/// SplitMix64, so a failing seed can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { self.state = seed }
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,5 +1,6 @@
 import Foundation
 import SafetyCore
+import TestKit
 import Testing
 
 /// Invariants of docs/DESIGN.md over many random event sequences.
@@ -58,9 +59,11 @@ struct PropertyTests {
 
     static func randomSettings(_ rng: inout SplitMix64) -> SafetySettings {
         var settings = SafetySettings()
-        settings.inputs = .init(interlock: rng.chance(80), stopButton: rng.chance(50), emissionSense: rng.chance(20))
-        settings.hasMasterRelay = rng.chance(80)
-        settings.dimmable = PerChannel(red: rng.chance(50), nir: rng.chance(50))
+        settings.inputs = .init(
+            interlock: rng.chance(percent: 80), stopButton: rng.chance(percent: 50),
+            emissionSense: rng.chance(percent: 20))
+        settings.hasMasterRelay = rng.chance(percent: 80)
+        settings.dimmable = PerChannel(red: rng.chance(percent: 50), nir: rng.chance(percent: 50))
         settings.limits.maxSessionSeconds = rng.pick([30, 60, 1200])
         settings.limits.maxSessionDose = Dose(joulesPerCm2: rng.pick([0.5, 1.5, 60]))
         settings.limits.maxDailyDose = Dose(joulesPerCm2: rng.pick([1, 2.5, 120]))
@@ -69,7 +72,7 @@ struct PropertyTests {
         settings.presets.durationSeconds = rng.pick([5, 10, 20])
         settings.presets.channels = rng.pick(ChannelSelection.allCases)
         settings.policy.onLinkLoss = rng.pick(SafetySettings.LinkLossPolicy.allCases)
-        settings.policy.latchOnUncleanRestart = rng.chance(50)
+        settings.policy.latchOnUncleanRestart = rng.chance(percent: 50)
         settings.thermal.heatingWatchSeconds = rng.pick([4, 120])
         return settings
     }
@@ -78,7 +81,7 @@ struct PropertyTests {
     static func play(seed: UInt64) -> World {
         var rng = SplitMix64(seed: seed)
         let settings = Self.randomSettings(&rng)
-        var world = World(settings: settings, honestHardware: rng.chance(92))
+        var world = World(settings: settings, honestHardware: rng.chance(percent: 92))
         var temperature = Double.random(in: 20...45, using: &rng)
         var history: [DoseHistoryEntry] = []
         var budget = settings.limits.maxDailyDose.joulesPerCm2
@@ -90,17 +93,17 @@ struct PropertyTests {
                     ageSeconds: Double.random(in: 0...90_000, using: &rng),
                     dose: Dose(joulesPerCm2: dose)))
         }
-        world.deliver(.boot(BootContext(history: history, uncleanSessionID: rng.chance(10) ? "old-1" : nil)))
-        if settings.inputs.interlock, rng.chance(90) { world.deliver(.input(.interlock, active: true)) }
+        world.deliver(.boot(BootContext(history: history, uncleanSessionID: rng.chance(percent: 10) ? "old-1" : nil)))
+        if settings.inputs.interlock, rng.chance(percent: 90) { world.deliver(.input(.interlock, active: true)) }
         world.deliver(.temperature(.valid(Celsius(temperature))))
         // Most sensors sample on their own timer; a few die at some point (S7).
-        let sensorDiesAt = rng.chance(15) ? Int.random(in: 0..<Self.steps, using: &rng) : Int.max
+        let sensorDiesAt = rng.chance(percent: 15) ? Int.random(in: 0..<Self.steps, using: &rng) : Int.max
         var sampledAt = world.now
         for step in 0..<Self.steps {
             guard world.violation == nil else { break }
             var dt =
-                rng.chance(70) ? Double.random(in: 0...0.3, using: &rng) : Double.random(in: 0.3...0.5, using: &rng)
-            if !world.lit, rng.chance(3) {
+                rng.chance(percent: 70) ? Double.random(in: 0...0.3, using: &rng) : Double.random(in: 0.3...0.5, using: &rng)
+            if !world.lit, rng.chance(percent: 3) {
                 // A quiet stretch (cooldown, the 24 h window): the sensor keeps sampling meanwhile.
                 if step < sensorDiesAt { world.deliver(.temperature(.valid(Celsius(temperature)))) }
                 for _ in 0..<Int.random(in: 2...20, using: &rng) {
@@ -133,26 +136,26 @@ struct PropertyTests {
             return .tick
         case 40..<80:
             // A one-off spike (hot, or outside the plausible range), or a step to a new level.
-            if rng.chance(4) { return .temperature(.valid(Celsius(rng.pick([56, 66, 130])))) }
-            if rng.chance(3) { temperature = rng.pick([30, 52]) }
+            if rng.chance(percent: 4) { return .temperature(.valid(Celsius(rng.pick([56, 66, 130])))) }
+            if rng.chance(percent: 3) { temperature = rng.pick([30, 52]) }
             return .temperature(.valid(Celsius(temperature)))
         case 80..<88:
             return .temperature(.invalid("EIO"))
         case 88..<140:
             return .command(Self.randomEnvelope(&rng, world: &world))
         case 140..<150:
-            return .input(.interlock, active: !world.interlockClosed || rng.chance(20))
+            return .input(.interlock, active: !world.interlockClosed || rng.chance(percent: 20))
         case 150..<155:
-            return .input(.stopButton, active: rng.chance(70))
+            return .input(.stopButton, active: rng.chance(percent: 70))
         case 155..<160:
-            return .input(.emissionSense, active: rng.chance(50) ? world.outputs.emitting : rng.chance(50))
+            return .input(.emissionSense, active: rng.chance(percent: 50) ? world.outputs.emitting : rng.chance(percent: 50))
         case 160..<163:
             return .outputReadback(
-                OutputReadback(red: rng.chance(50), nir: rng.chance(50), master: rng.chance(50)))
+                OutputReadback(red: rng.chance(percent: 50), nir: rng.chance(percent: 50), master: rng.chance(percent: 50)))
         case 163..<172:
             return .outputReadback(world.outputs.expectedReadback)
         case 172..<180:
-            return .linkChanged(connected: rng.chance(50))
+            return .linkChanged(connected: rng.chance(percent: 50))
         case 180..<181:
             return .storageFailed("disk full")
         case 181..<182:
@@ -168,33 +171,33 @@ struct PropertyTests {
         case 0..<30:
             command = .start(
                 StartArguments(
-                    channels: rng.chance(50) ? rng.pick(ChannelSelection.allCases) : nil,
-                    intensityPercent: rng.chance(30) ? rng.pick([0, 50, 100, 150]) : nil,
-                    durationSeconds: rng.chance(50) ? rng.pick([1, 4, 10, 60, 2000]) : nil,
-                    doseTarget: rng.chance(30)
+                    channels: rng.chance(percent: 50) ? rng.pick(ChannelSelection.allCases) : nil,
+                    intensityPercent: rng.chance(percent: 30) ? rng.pick([0, 50, 100, 150]) : nil,
+                    durationSeconds: rng.chance(percent: 50) ? rng.pick([1, 4, 10, 60, 2000]) : nil,
+                    doseTarget: rng.chance(percent: 30)
                         ? Dose(joulesPerCm2: rng.pick([0.1, 0.3, 1, 100])) : nil))
         case 30..<45: command = .stop
         case 45..<55: command = .pause
         case 55..<67: command = .resume
         case 67..<80:
-            command = .ack(rng.chance(50) ? .all : .one(rng.pick(FaultCode.allCases)))
+            command = .ack(rng.chance(percent: 50) ? .all : .one(rng.pick(FaultCode.allCases)))
         case 80..<88:
             command = .set(
                 PresetChanges(
-                    channels: rng.chance(50) ? rng.pick(ChannelSelection.allCases) : nil,
-                    intensityPercent: rng.chance(30) ? rng.pick([50, 100]) : nil,
-                    durationSeconds: rng.chance(50) ? rng.pick([2, 10, 5000]) : nil,
-                    doseTarget: rng.chance(30) ? .some(rng.chance(50) ? nil : Dose(joulesPerCm2: 0.2)) : nil))
+                    channels: rng.chance(percent: 50) ? rng.pick(ChannelSelection.allCases) : nil,
+                    intensityPercent: rng.chance(percent: 30) ? rng.pick([50, 100]) : nil,
+                    durationSeconds: rng.chance(percent: 50) ? rng.pick([2, 10, 5000]) : nil,
+                    doseTarget: rng.chance(percent: 30) ? .some(rng.chance(percent: 50) ? nil : Dose(joulesPerCm2: 0.2)) : nil))
         case 88..<92: command = .get
         case 92..<96: command = .ping
         default: command = .identify
         }
-        if rng.chance(3) {
+        if rng.chance(percent: 3) {
             return CommandEnvelope(id: world.freshID(), commandName: "bogus", body: .invalid(.unknownCommand, "bogus"))
         }
-        let source: CommandSource = rng.chance(5) ? (rng.chance(50) ? .fleetAll : .fleetGroup("g")) : .device
+        let source: CommandSource = rng.chance(percent: 5) ? (rng.chance(percent: 50) ? .fleetAll : .fleetGroup("g")) : .device
         return world.envelope(
-            command, reuseID: rng.chance(5), source: source, retained: rng.chance(3),
-            payloadBytes: rng.chance(2) ? 5_000 : 80, stale: rng.chance(3))
+            command, reuseID: rng.chance(percent: 5), source: source, retained: rng.chance(percent: 3),
+            payloadBytes: rng.chance(percent: 2) ? 5_000 : 80, stale: rng.chance(percent: 3))
     }
 }

@@ -1,27 +1,5 @@
 import SafetyCore
 
-/// SplitMix64: a tiny, well-mixed, seedable generator, so a failing sequence replays from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { self.state = seed }
-
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func chance(_ percent: Int) -> Bool { Int.random(in: 0..<100, using: &self) < percent }
-
-    /// One of `values`, which must not be empty.
-    mutating func pick<C: Collection>(_ values: C) -> C.Element where C.Index == Int {
-        values[values.startIndex + Int.random(in: 0..<values.count, using: &self)]
-    }
-}
-
 /// The world around one machine, for property tests and exhaustive exploration, with the
 /// invariants of docs/DESIGN.md checked after every single `handle` call.
 ///
