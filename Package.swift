@@ -142,24 +142,24 @@ let package = Package(
 
         // The reliability suite's scenario runner (Tests/reliability/run.sh drives it).
         .executableTarget(
-            name: "rlt-reliability", dependencies: ["TestSupport", "MQTT"], path: "Tests/reliability/Runner"),
+            name: "rlt-reliability", dependencies: ["TestKit", "TestSupport", "MQTT"], path: "Tests/reliability/Runner"),
 
         // Micro-benchmarks of decoding, the state machine step and encoding (Benchmarks/run).
         .executableTarget(name: "rlt-bench", dependencies: ["GatewayProtocol", "Clocks"]),
 
-        // Shared test helpers: a real mosquitto on a free loopback port, temp dirs, the built daemon.
-        .target(name: "TestSupport", dependencies: ["MQTT"]),
+        // Shared test helpers: a real mosquitto on a free loopback port, certificates, the built daemon.
+        .target(name: "TestSupport", dependencies: ["MQTT", "TestKit"]),
 
         .testTarget(name: "SafetyCoreTests", dependencies: ["SafetyCore", "TestKit"]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "TestKit", "TestSupport"]),
-        .testTarget(name: "GPIOTests", dependencies: ["GPIO"]),
-        .testTarget(name: "SensorsTests", dependencies: ["Sensors"]),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "SafetyCore"]),
-        .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig"]),
+        .testTarget(name: "GPIOTests", dependencies: ["GPIO", "TestKit"]),
+        .testTarget(name: "SensorsTests", dependencies: ["Sensors", "TestKit"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "SafetyCore", "TestKit"]),
+        .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig", "TestKit"]),
         .testTarget(name: "GatewayProtocolTests", dependencies: ["GatewayProtocol", "SafetyCore"]),
         .testTarget(
             name: "GatewaySimulationTests", dependencies: ["GatewaySimulation", "Gateway", "GPIO", "SafetyCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "MQTT"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestKit", "TestSupport", "MQTT"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "GatewayProtocol", "MQTT", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

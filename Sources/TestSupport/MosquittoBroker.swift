@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestKit
 
 /// A real `/usr/sbin/mosquitto` on a loopback port of its own, with a generated configuration in a
 /// temporary directory; killed on ``stop()`` or deinit.

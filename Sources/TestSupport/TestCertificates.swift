@@ -1,4 +1,5 @@
 import Foundation
+import TestKit
 
 /// A throw-away PKI made with the `openssl` tool: a CA, a server certificate for 127.0.0.1 and
 /// localhost, and a client certificate, all signed by that CA; plus an unrelated CA for

@@ -1,5 +1,6 @@
 import Foundation
 import MQTT
+import TestKit
 import TestSupport
 import Synchronization
 import Testing

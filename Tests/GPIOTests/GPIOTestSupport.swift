@@ -2,16 +2,15 @@ import Foundation
 import GPIO
 import Logging
 import Synchronization
+import TestKit
 
 /// A fresh directory standing in for a gpio-sim chip's sysfs directory; removed by ``remove()``.
 struct SimulatedChipDirectory {
-    let path: String
+    private let directory: TemporaryDirectory
+    var path: String { self.directory.path }
 
     init() throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "rlt-gpio-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
-        self.path = base.path
+        self.directory = try TemporaryDirectory(prefix: "rlt-gpio")
     }
 
     var backend: GPIOBackendSelection { .simulated(directory: self.path) }
@@ -32,7 +31,7 @@ struct SimulatedChipDirectory {
     }
 
     func remove() {
-        try? FileManager.default.removeItem(atPath: self.path)
+        self.directory.remove()
     }
 }
 

@@ -1,13 +1,15 @@
 import Foundation
 import GPIO
+import TestKit
 import Testing
 
 /// A temporary tree laid out like `/sys/class/pwm`.
 private struct PWMTree {
-    let root: String
+    private let directory: TemporaryDirectory
+    var root: String { self.directory.path }
 
     init(exported: Bool) throws {
-        self.root = FileManager.default.temporaryDirectory.appendingPathComponent("rlt-pwm-\(UUID().uuidString)").path
+        self.directory = try TemporaryDirectory(prefix: "rlt-pwm")
         try FileManager.default.createDirectory(atPath: "\(self.root)/pwmchip0", withIntermediateDirectories: true)
         try self.write("", "pwmchip0/export")
         try self.write("2\n", "pwmchip0/npwm")
@@ -30,7 +32,7 @@ private struct PWMTree {
         }
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: self.root) }
+    func remove() { self.directory.remove() }
 }
 
 @Suite struct SysfsPWMTests {

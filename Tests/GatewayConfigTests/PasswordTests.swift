@@ -1,11 +1,12 @@
 import Foundation
 import GatewayConfig
+import TestKit
 import Testing
 
 @Suite("Password resolution")
 struct PasswordTests {
     @Test func passwordFile_isReadWithoutItsTrailingNewline() throws {
-        try withTemporaryDirectory { dir in
+        try withTemporaryDirectoryURL { dir in
             let file = dir.appendingPathComponent("pw")
             try "s3cret pass\n".write(to: file, atomically: true, encoding: .utf8)
             let config = try ConfigLoader.parse(yaml: "mqtt: {username: u, password_file: '\(file.path)'}")
@@ -20,7 +21,7 @@ struct PasswordTests {
     }
 
     @Test func missingOrEmptyPasswordFile_throwsNamingTheKey() throws {
-        try withTemporaryDirectory { dir in
+        try withTemporaryDirectoryURL { dir in
             var mqtt = MQTTSettings(username: "u", passwordFile: dir.appendingPathComponent("absent").path)
             #expect {
                 try mqtt.resolvedPassword(environment: [:])

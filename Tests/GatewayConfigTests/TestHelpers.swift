@@ -1,5 +1,6 @@
 import Foundation
 import GatewayConfig
+import TestKit
 
 /// The problems `parse` reports for `yaml` (empty when it loads).
 func problems(_ yaml: String, overrides: [String] = []) -> [ConfigProblem] {
@@ -26,10 +27,7 @@ func repositoryRoot(filePath: String = #filePath) -> URL {
         .deletingLastPathComponent()
 }
 
-/// A fresh temporary directory, removed by `body`'s end.
-func withTemporaryDirectory<T>(_ body: (URL) throws -> T) throws -> T {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("rlt-config-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: url) }
-    return try body(url)
+/// A fresh temporary directory as a URL, removed by `body`'s end.
+func withTemporaryDirectoryURL<T>(_ body: (URL) throws -> T) throws -> T {
+    try withTemporaryDirectory(prefix: "rlt-config") { try body(URL(fileURLWithPath: $0, isDirectory: true)) }
 }

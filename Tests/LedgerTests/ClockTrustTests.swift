@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import SafetyCore
+import TestKit
 import Testing
 
 /// Stamps written while the kernel does not trust the wall clock are provisional: they never age

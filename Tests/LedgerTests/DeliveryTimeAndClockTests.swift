@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import SafetyCore
+import TestKit
 import Testing
 
 /// The boot history counts light by when it was delivered (S3), and a wall clock that is wrong at boot

@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import SafetyCore
+import TestKit
 import Testing
 
 /// Damaged, unwritable and full storage: every case must surface as a ``LedgerError`` that names the

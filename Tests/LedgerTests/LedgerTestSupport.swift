@@ -7,15 +7,6 @@ let t0: Int64 = 1_764_000_000_000
 let hourMs: Int64 = 3_600_000
 let dayMs: Int64 = 24 * hourMs
 
-/// A fresh directory under the system temp dir, removed (with anything left in it) when the body returns.
-func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
-    let path = FileManager.default.temporaryDirectory
-        .appendingPathComponent("ledger-tests-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try body(path)
-}
-
 func plan(_ id: String, ceiling: Double = 30, target: Double? = nil) -> SessionPlan {
     SessionPlan(
         sessionID: id, channels: .both, intensityPercent: 100, plannedSeconds: 600,

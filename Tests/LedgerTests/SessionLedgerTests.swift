@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import SafetyCore
+import TestKit
 import Testing
 
 @Suite("Session ledger on real SQLite files")

@@ -1,4 +1,5 @@
 import Foundation
+import TestKit
 import Testing
 
 @testable import Sensors
@@ -14,7 +15,7 @@ import Testing
     func read_whenFileHoldsMillidegrees_returnsCelsius(text: String, expected: Double) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = try directory.write(text, to: "thermal_zone0/temp")
+        let path = try directory.write("thermal_zone0/temp", text)
         let sensor = SysfsTemperatureSensor(path: path)
 
         #expect(sensor.read() == .celsius(expected))
@@ -31,7 +32,7 @@ import Testing
     func read_whenFileHoldsNoInteger_isInvalidWithReason(text: String, reason: String) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = try directory.write(text, to: "hwmon0/temp1_input")
+        let path = try directory.write("hwmon0/temp1_input", text)
         let sample = SysfsTemperatureSensor(path: path).read()
 
         guard case .invalid(let message) = sample else {
@@ -70,11 +71,11 @@ import Testing
     @Test func read_whenFileChanges_reportsTheNewValue() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = try directory.write("30000\n", to: "temp")
+        let path = try directory.write("temp", "30000\n")
         let sensor = SysfsTemperatureSensor(path: path)
 
         #expect(sensor.read() == .celsius(30))
-        try directory.write("31500\n", to: "temp")
+        try directory.write("temp", "31500\n")
         #expect(sensor.read() == .celsius(31.5))
     }
 }

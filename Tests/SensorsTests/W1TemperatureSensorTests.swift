@@ -1,3 +1,4 @@
+import TestKit
 import Testing
 
 @testable import Sensors
@@ -6,7 +7,7 @@ import Testing
     private func read(_ text: String) throws -> SensorSample {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = try directory.write(text, to: "28-0316a2795cff/w1_slave")
+        let path = try directory.write("28-0316a2795cff/w1_slave", text)
         return W1TemperatureSensor(path: path).read()
     }
 

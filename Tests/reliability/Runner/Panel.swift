@@ -1,5 +1,6 @@
 import Foundation
 import MQTT
+import TestKit
 import TestSupport
 
 /// One panel as a user has it: a real mosquitto, the built daemon in simulation (simulated chip,

@@ -22,10 +22,13 @@ public final class TemporaryDirectory: Sendable {
         self.path + "/" + name
     }
 
-    /// Writes `text` to `name` inside this directory and returns its path.
+    /// Writes `text` to `name` inside this directory (creating the folders of a path such as
+    /// `thermal_zone0/temp`) and returns its path.
     @discardableResult
     public func write(_ name: String, _ text: String) throws -> String {
         let path = self.file(name)
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -33,4 +36,12 @@ public final class TemporaryDirectory: Sendable {
     public func remove() {
         try? FileManager.default.removeItem(atPath: self.path)
     }
+}
+
+/// Runs `body` with a fresh directory's path and removes the directory (with anything left in it)
+/// when `body` returns.
+public func withTemporaryDirectory<T>(prefix: String = "rlt-test", _ body: (String) throws -> T) throws -> T {
+    let directory = try TemporaryDirectory(prefix: prefix)
+    defer { directory.remove() }
+    return try body(directory.path)
 }
