@@ -158,7 +158,8 @@ let package = Package(
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig", "TestKit"]),
         .testTarget(name: "GatewayProtocolTests", dependencies: ["GatewayProtocol", "SafetyCore"]),
         .testTarget(
-            name: "GatewaySimulationTests", dependencies: ["GatewaySimulation", "Gateway", "GPIO", "SafetyCore"]),
+            name: "GatewaySimulationTests",
+            dependencies: ["GatewaySimulation", "Gateway", "GatewayConfig", "GPIO", "SafetyCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestKit", "TestSupport", "MQTT"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "GatewayProtocol", "MQTT", "TestSupport"]),
     ],

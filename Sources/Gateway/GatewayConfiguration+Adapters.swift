@@ -19,25 +19,29 @@ extension GatewayConfiguration {
     var gpioOutputs: [GPIOOutputSpec] {
         let outputs = self.gpio.outputs
         var specs = [
-            GPIOOutputSpec(name: "red", line: outputs.red.line, activeLow: outputs.red.activeLow),
-            GPIOOutputSpec(name: "nir", line: outputs.nir.line, activeLow: outputs.nir.activeLow),
+            GPIOOutputSpec(name: OutputRole.red.lineName, line: outputs.red.line, activeLow: outputs.red.activeLow),
+            GPIOOutputSpec(name: OutputRole.nir.lineName, line: outputs.nir.line, activeLow: outputs.nir.activeLow),
         ]
-        let optional: [(String, OutputLine?)] = [
-            ("master", outputs.master), ("indicator", outputs.indicator), ("heartbeat", outputs.heartbeat),
+        let optional: [(OutputRole, OutputLine?)] = [
+            (.master, outputs.master), (.indicator, outputs.indicator), (.heartbeat, outputs.heartbeat),
         ]
-        for case (let name, let line?) in optional {
-            specs.append(GPIOOutputSpec(name: name, line: line.line, activeLow: line.activeLow))
+        for case (let role, let line?) in optional {
+            specs.append(GPIOOutputSpec(name: role.lineName, line: line.line, activeLow: line.activeLow))
         }
         return specs
     }
 
+    /// The output roles this panel has lines for.
+    var outputRoles: Set<OutputRole> {
+        Set(OutputRole.allCases.filter { role in self.gpioOutputs.contains { $0.name == role.lineName } })
+    }
+
     var gpioInputs: [GPIOInputSpec] {
         let inputs = self.gpio.inputs
-        let configured: [(String, GatewayConfig.InputLine?)] = [
-            ("interlock", inputs.interlock), ("stop_button", inputs.stopButton),
-            ("emission_sense", inputs.emissionSense),
+        let configured: [(SafetyCore.InputLine, GatewayConfig.InputLine?)] = [
+            (.interlock, inputs.interlock), (.stopButton, inputs.stopButton), (.emissionSense, inputs.emissionSense),
         ]
-        return configured.compactMap { name, line in
+        return configured.compactMap { input, line in
             guard let line else { return nil }
             let bias: GPIOBias =
                 switch line.bias {
@@ -46,7 +50,7 @@ extension GatewayConfiguration {
                 case .disabled: .disabled
                 }
             return GPIOInputSpec(
-                name: name, line: line.line, activeLow: line.activeLow, bias: bias, debounceMs: line.debounceMs)
+                name: input.lineName, line: line.line, activeLow: line.activeLow, bias: bias, debounceMs: line.debounceMs)
         }
     }
 

@@ -102,7 +102,7 @@ package final class GatewayLoop {
         case .mqtt(.message(let message)):
             self.received(message)
         case .edge(let edge):
-            guard let line = InputLine(gpioName: edge.name) else { return }
+            guard let line = InputLine(lineName: edge.name) else { return }
             if let failure = edge.failure {
                 self.feed(.inputFailed(line, reason: failure))
             } else {
@@ -130,13 +130,7 @@ package final class GatewayLoop {
 
     private func received(_ message: MQTTMessage) {
         switch self.topics.classify(message.topic) {
-        case .command(let sourceTopic):
-            let source: CommandSource =
-                switch sourceTopic {
-                case .device: .device
-                case .fleetAll: .fleetAll
-                case .fleetGroup(let group): .fleetGroup(group)
-                }
+        case .command(let source):
             let envelope = CommandDecoder.decode(
                 message.payload, source: source, retained: message.retain,
                 receivedAtUnixMs: self.clock.unixMilliseconds,
@@ -376,17 +370,6 @@ package final class GatewayLoop {
         }
         self.publishState(now: now)
         self.publishDiagnostics(now: now)
-    }
-}
-
-extension InputLine {
-    init?(gpioName: String) {
-        switch gpioName {
-        case "interlock": self = .interlock
-        case "stop_button": self = .stopButton
-        case "emission_sense": self = .emissionSense
-        default: return nil
-        }
     }
 }
 

@@ -53,7 +53,7 @@ public struct GatewayService: Service {
         }
         let outputs = OutputDriver(
             lines: gpio, pwm: pwm.mapValues { $0 as any DutyOutput },
-            outputNames: Set(configuration.gpioOutputs.map(\.name)), logger: logger)
+            outputs: configuration.outputRoles, logger: logger)
         for warning in configuration.warnings {
             logger.warning("config: \(warning)")
         }
@@ -87,16 +87,14 @@ public struct GatewayService: Service {
         let sensor = configuration.makeSensor()
         let topics = configuration.topics
         let version = GatewayVersion.current
-        // A stop is never dropped, not even by a full MQTT event buffer (the backlog below sheds the rest).
+        let (stream, continuation) = AsyncStream.makeStream(of: GatewayInput.self)
+        // MQTT events go from libmosquitto's thread straight into the loop's stream; the backlog
+        // sheds a flood there and never a stop.
+        let backlog = InboundBacklog()
         let mqtt = try MQTTClient(
             configuration: try configuration.mqttClientConfiguration(topics: topics, bootID: bootID, version: version),
             logger: logger,
-            keepWhenBufferFull: { message in
-                guard case .command = topics.classify(message.topic) else { return false }
-                return CommandDecoder.isStop(message.payload)
-            })
-
-        let (stream, continuation) = AsyncStream.makeStream(of: GatewayInput.self)
+            deliver: { Self.admit($0, backlog: backlog, topics: topics, into: continuation) })
         // Records are written on their own thread: an fsync never holds a tick, an edge or a sample.
         let writer = LedgerWriter(store: ledger) { continuation.yield(.ledger($0)) }
         let parts = GatewayParts(
@@ -139,24 +137,11 @@ public struct GatewayService: Service {
             metadata: ["device.id": "\(configuration.device.id)", "boot.id": "\(bootID)", "mqtt.topic": "\(topics.base)"])
 
         let onHealthy = self.onHealthy
-        let backlog = InboundBacklog()
         var lastDropReport = ContinuousClock.now
         var quietReportsToTrim = 0
         let pace = TickPace()
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    var consumed = 0
-                    for await event in mqtt.events {
-                        consumed += 1
-                        Self.admit(event, backlog: backlog, topics: topics, into: continuation)
-                        // Stops the full MQTT buffer kept aside, in their place after this event.
-                        for kept in mqtt.takeKeptMessages(consumedEvents: consumed) {
-                            backlog.admitAnyway()
-                            continuation.yield(.mqtt(.message(kept)))
-                        }
-                    }
-                }
                 group.addTask {
                     for await edge in gpio.inputEdges { continuation.yield(.edge(edge)) }
                 }

@@ -33,12 +33,12 @@ package final class OutputDriver {
     /// every tick while the core wants the outputs off.
     package var lastApplyFailed: Bool { !self.lastErrors.isEmpty }
 
-    package init(lines: any OutputLines, pwm: [Channel: any DutyOutput], outputNames: Set<String>, logger: Logger) {
+    package init(lines: any OutputLines, pwm: [Channel: any DutyOutput], outputs: Set<OutputRole>, logger: Logger) {
         self.lines = lines
         self.pwm = pwm
-        self.hasMaster = outputNames.contains("master")
-        self.hasIndicator = outputNames.contains("indicator")
-        self.hasHeartbeat = outputNames.contains("heartbeat")
+        self.hasMaster = outputs.contains(.master)
+        self.hasIndicator = outputs.contains(.indicator)
+        self.hasHeartbeat = outputs.contains(.heartbeat)
         self.logger = logger
     }
 
@@ -61,7 +61,7 @@ package final class OutputDriver {
         if self.hasIndicator, self.identifyTicksLeft == 0 {
             // Not a safety line: its failure is logged but decides nothing.
             var ignored: [String] = []
-            self.write("indicator", command.emitting, into: &ignored)
+            self.write(.indicator, command.emitting, into: &ignored)
         }
         let readback = self.readBack(command, into: &errors)
         if errors != self.lastErrors, !errors.isEmpty {
@@ -74,13 +74,13 @@ package final class OutputDriver {
     /// Drives `channels` off (enable line, then PWM duty 0) and, when `master`, the master relay last;
     /// every write is attempted whatever failed before it.
     private func turnOff(_ channels: [Channel], master: Bool, into errors: inout [String]) {
-        for channel in channels { self.write(channel.rawValue, false, into: &errors) }
+        for channel in channels { self.write(OutputRole(channel), false, into: &errors) }
         for channel in channels {
             if let pwm = self.pwm[channel], let error = pwm.disable() {
                 errors.append("PWM \(channel.rawValue) duty 0: \(error.message)")
             }
         }
-        if master { self.write("master", false, into: &errors) }
+        if master { self.write(.master, false, into: &errors) }
     }
 
     /// PWM duty first while the enable lines are still off, then the master relay, then the enables.
@@ -98,19 +98,19 @@ package final class OutputDriver {
             }
         }
         guard errors.isEmpty else { return }
-        if self.hasMaster, command.master { self.write("master", true, into: &errors) }
+        if self.hasMaster, command.master { self.write(.master, true, into: &errors) }
         guard errors.isEmpty else { return }
         for channel in Channel.allCases where command.duty[channel] > 0 {
-            self.write(channel.rawValue, true, into: &errors)
+            self.write(OutputRole(channel), true, into: &errors)
             guard errors.isEmpty else { return }
         }
     }
 
-    private func write(_ name: String, _ on: Bool, into errors: inout [String]) {
+    private func write(_ role: OutputRole, _ on: Bool, into errors: inout [String]) {
         do {
-            _ = try self.lines.set([name: on])
+            _ = try self.lines.set([role.lineName: on])
         } catch {
-            errors.append("\(name) \(on ? "on" : "off"): \(error.message)")
+            errors.append("\(role.lineName) \(on ? "on" : "off"): \(error.message)")
         }
     }
 
@@ -125,9 +125,9 @@ package final class OutputDriver {
             levels = [:]
         }
         return OutputReadback(
-            red: levels["red"] ?? !expected.red,
-            nir: levels["nir"] ?? !expected.nir,
-            master: self.hasMaster ? (levels["master"] ?? !expected.master) : command.master)
+            red: levels[OutputRole.red.lineName] ?? !expected.red,
+            nir: levels[OutputRole.nir.lineName] ?? !expected.nir,
+            master: self.hasMaster ? (levels[OutputRole.master.lineName] ?? !expected.master) : command.master)
     }
 
     /// Called on every healthy loop turn: toggles the heartbeat pin for an external hardware
@@ -136,11 +136,11 @@ package final class OutputDriver {
         var levels: [String: Bool] = [:]
         if self.hasHeartbeat {
             self.heartbeatLevel.toggle()
-            levels["heartbeat"] = self.heartbeatLevel
+            levels[OutputRole.heartbeat.lineName] = self.heartbeatLevel
         }
         if self.hasIndicator, self.identifyTicksLeft > 0 {
             self.identifyTicksLeft -= 1
-            levels["indicator"] = self.identifyTicksLeft == 0 ? self.emitting : self.identifyTicksLeft % 2 == 1
+            levels[OutputRole.indicator.lineName] = self.identifyTicksLeft == 0 ? self.emitting : self.identifyTicksLeft % 2 == 1
         }
         guard !levels.isEmpty else { return }
         do {

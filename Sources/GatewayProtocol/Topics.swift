@@ -1,3 +1,5 @@
+import SafetyCore
+
 /// The topic tree of the MQTT contract (docs/DESIGN.md, "MQTT contract (v1)").
 ///
 /// Only ids are used in topics; the friendly name lives in payloads, so renaming a panel never
@@ -40,7 +42,7 @@ public struct Topics: Hashable, Sendable {
     public var nodeID: String { "rlt_\(self.deviceID)" }
 
     /// Every topic the gateway subscribes to for commands, with where each came from.
-    public var commandSubscriptions: [(topic: String, source: CommandSourceTopic)] {
+    public var commandSubscriptions: [(topic: String, source: CommandSource)] {
         [(self.command, .device), (self.fleetAll, .fleetAll)] + self.groups.map { (self.fleetGroup($0), .fleetGroup($0)) }
     }
 
@@ -54,16 +56,10 @@ public struct Topics: Hashable, Sendable {
     }
 }
 
-/// Which command topic a message arrived on (mirrors ``SafetyCore/CommandSource`` without the core).
-public enum CommandSourceTopic: Hashable, Sendable {
-    case device
-    case fleetAll
-    case fleetGroup(String)
-}
-
 /// What an incoming topic means to the gateway.
 public enum IncomingTopic: Hashable, Sendable {
-    case command(CommandSourceTopic)
+    /// A command topic, and which one: the core's own ``SafetyCore/CommandSource``.
+    case command(CommandSource)
     case homeAssistantStatus
     case other
 }

@@ -351,7 +351,7 @@ package final class Simulation {
         var logger = Logger(label: "rlt-sim")
         logger.logLevel = .critical
         let driver = OutputDriver(
-            lines: self.lines, pwm: [.red: self.pwmRed], outputNames: ["red", "nir", "master", "indicator"],
+            lines: self.lines, pwm: [.red: self.pwmRed], outputs: [.red, .nir, .master, .indicator],
             logger: logger)
         let parts = GatewayParts(
             mqtt: self.publisher, outputs: driver, sensor: nil, ledger: self.writer,

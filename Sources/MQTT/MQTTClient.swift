@@ -41,20 +41,41 @@ public final class MQTTClient: Sendable {
         configuration: MQTTClientConfiguration, logger: Logger,
         keepWhenBufferFull: (@Sendable (MQTTMessage) -> Bool)? = nil
     ) throws {
-        let problems = configuration.problems()
-        guard problems.isEmpty else {
-            throw MQTTError.invalidConfiguration("invalid MQTT configuration: " + problems.joined(separator: "; "))
-        }
+        try Self.validate(configuration)
         let (events, continuation) = AsyncStream.makeStream(
             of: MQTTEvent.self, bufferingPolicy: .bufferingOldest(4096))
         self.events = events
         self.session = try MosquittoSession(
-            configuration: configuration, logger: logger, continuation: continuation,
+            configuration: configuration, logger: logger, sink: .stream(continuation),
             keepWhenBufferFull: keepWhenBufferFull)
+    }
+
+    /// Like ``init(configuration:logger:keepWhenBufferFull:)``, but hands every event to `deliver`
+    /// on libmosquitto's network thread, in order, instead of ``events`` (which then stays empty).
+    ///
+    /// For an owner with an input stream of its own: the event goes straight into it, with no
+    /// forwarding task and no second buffer between the network thread and the owner (one hop
+    /// fewer per command). `deliver` must copy what it needs and return at once; it decides
+    /// itself what to shed in a flood.
+    public init(
+        configuration: MQTTClientConfiguration, logger: Logger, deliver: @escaping @Sendable (MQTTEvent) -> Void
+    ) throws {
+        try Self.validate(configuration)
+        let (events, continuation) = AsyncStream.makeStream(of: MQTTEvent.self)
+        continuation.finish()
+        self.events = events
+        self.session = try MosquittoSession(configuration: configuration, logger: logger, sink: .handler(deliver))
     }
 
     deinit {
         self.session.abandon()
+    }
+
+    private static func validate(_ configuration: MQTTClientConfiguration) throws {
+        let problems = configuration.problems()
+        guard problems.isEmpty else {
+            throw MQTTError.invalidConfiguration("invalid MQTT configuration: " + problems.joined(separator: "; "))
+        }
     }
 
     /// Starts connecting in the background; a broker that is down is retried until ``stop(finalMessages:)``.

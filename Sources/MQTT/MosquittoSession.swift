@@ -24,6 +24,17 @@ enum MosquittoLibrary {
 /// the one network thread this object starts; and `mosquitto_destroy` runs in `deinit`, which cannot
 /// happen while that thread runs because the thread holds a strong reference until it returns.
 /// Everything else is immutable or behind the `Mutex`.
+/// Where incoming events go: the client's own bounded stream, or straight to the owner's handler.
+enum MQTTEventSink: Sendable {
+    case stream(AsyncStream<MQTTEvent>.Continuation)
+    case handler(@Sendable (MQTTEvent) -> Void)
+
+    /// Ends the stream; a handler's owner ends its own input when it stops the client.
+    func finish() {
+        if case .stream(let continuation) = self { continuation.finish() }
+    }
+}
+
 final class MosquittoSession: @unchecked Sendable {
     /// Where the client is in its life; it only moves forward.
     enum Phase: Sendable {
@@ -60,7 +71,7 @@ final class MosquittoSession: @unchecked Sendable {
 
     let configuration: MQTTClientConfiguration
     let logger: Logger
-    let continuation: AsyncStream<MQTTEvent>.Continuation
+    let sink: MQTTEventSink
     let state: Mutex<State>
     /// Messages handed to libmosquitto and not yet written (QoS 0) or acknowledged (QoS 1/2).
     private let inFlight = Atomic<Int>(0)
@@ -77,7 +88,7 @@ final class MosquittoSession: @unchecked Sendable {
     init(
         configuration: MQTTClientConfiguration,
         logger: Logger,
-        continuation: AsyncStream<MQTTEvent>.Continuation,
+        sink: MQTTEventSink,
         keepWhenBufferFull: (@Sendable (MQTTMessage) -> Bool)? = nil
     ) throws(MQTTError) {
         guard MosquittoLibrary.initialised else {
@@ -85,7 +96,7 @@ final class MosquittoSession: @unchecked Sendable {
         }
         self.configuration = configuration
         self.logger = logger
-        self.continuation = continuation
+        self.sink = sink
         self.keepWhenBufferFull = keepWhenBufferFull
         self.state = Mutex(State(queue: OutgoingQueue(limit: configuration.outgoingQueueLimit)))
         // Clean start: a reconnect must never receive commands queued for an earlier session.
@@ -365,9 +376,9 @@ final class MosquittoSession: @unchecked Sendable {
                 }
             }
             for message in self.configuration.birth + state.queue.drain() {
-                if let problem = self.send(message, mid: nil) {
+                if let failure = self.send(message, mid: nil) {
                     state.queue.countDropped(1)
-                    problems.append(problem)
+                    problems.append(failure.description)
                 }
             }
             if let last = problems.last { state.statistics.lastError = last }
@@ -404,9 +415,18 @@ final class MosquittoSession: @unchecked Sendable {
         self.deliver(.message(message))
     }
 
-    /// Yields one event; counts it so a message kept past a full buffer knows its place.
+    /// Hands one event to the owner's handler, or yields it into ``MQTTClient/events`` and counts
+    /// it so a message kept past a full buffer knows its place.
     func deliver(_ event: MQTTEvent) {
-        let result = self.continuation.yield(event)
+        let continuation: AsyncStream<MQTTEvent>.Continuation
+        switch self.sink {
+        case .handler(let handle):
+            handle(event)
+            return
+        case .stream(let stream):
+            continuation = stream
+        }
+        let result = continuation.yield(event)
         guard case .dropped = result else {
             self.enqueued.add(1, ordering: .relaxed)
             return
@@ -467,9 +487,12 @@ final class MosquittoSession: @unchecked Sendable {
                 return nil
             }
             if state.connected {
-                let problem = self.send(message, mid: nil)
-                guard let problem else { return nil }
-                guard problem.hasPrefix("offline") else {
+                switch self.send(message, mid: nil) {
+                case nil:
+                    return nil
+                case .offline:
+                    break  // The link went down under us: keep it per `queueing`, as offline.
+                case .failed(let problem):
                     state.queue.countDropped(1)
                     state.statistics.lastError = problem
                     return problem
@@ -487,12 +510,26 @@ final class MosquittoSession: @unchecked Sendable {
         }
     }
 
-    /// Calls `mosquitto_publish(_v5)`; returns `nil` on success, else the problem (prefixed "offline"
-    /// when the link is simply down). Call with the state lock held so a publish callback cannot
-    /// overtake the caller's bookkeeping of `mid`.
-    private func send(_ message: MQTTMessage, mid: UnsafeMutablePointer<Int32>?) -> String? {
+    /// Why a publish did not reach libmosquitto.
+    enum SendFailure: Error, CustomStringConvertible {
+        /// The link is down (`MOSQ_ERR_NO_CONN`): the message may wait for the next connection.
+        case offline
+        /// Anything else: the message cannot be sent as it is.
+        case failed(String)
+
+        var description: String {
+            switch self {
+            case .offline: "offline"
+            case .failed(let problem): problem
+            }
+        }
+    }
+
+    /// Calls `mosquitto_publish(_v5)`; returns `nil` on success, else why not. Call with the state
+    /// lock held so a publish callback cannot overtake the caller's bookkeeping of `mid`.
+    private func send(_ message: MQTTMessage, mid: UnsafeMutablePointer<Int32>?) -> SendFailure? {
         guard let length = Int32(exactly: message.payload.count) else {
-            return "payload of \(message.payload.count) bytes on \(message.topic) is too large"
+            return .failed("payload of \(message.payload.count) bytes on \(message.topic) is too large")
         }
         var properties: OpaquePointer?
         defer { mosquitto_property_free_all(&properties) }
@@ -502,7 +539,7 @@ final class MosquittoSession: @unchecked Sendable {
             }
             if let correlation = message.correlationData {
                 guard let correlationLength = UInt16(exactly: correlation.count) else {
-                    return "correlation data of \(correlation.count) bytes is longer than 65535"
+                    return .failed("correlation data of \(correlation.count) bytes is longer than 65535")
                 }
                 correlation.withUnsafeBytes { bytes in
                     _ = mosquitto_property_add_binary(
@@ -519,8 +556,8 @@ final class MosquittoSession: @unchecked Sendable {
             self.inFlight.add(1, ordering: .relaxed)
             return nil
         }
-        if rc == MOSQ_ERR_NO_CONN.rawValue { return "offline" }
-        return "publishing to \(message.topic) failed: rc=\(rc) (\(Self.text(rc)))"
+        if rc == MOSQ_ERR_NO_CONN.rawValue { return .offline }
+        return .failed("publishing to \(message.topic) failed: rc=\(rc) (\(Self.text(rc)))")
     }
 
     // MARK: Stopping
@@ -540,9 +577,9 @@ final class MosquittoSession: @unchecked Sendable {
                 var problems: [String] = []
                 for message in finalMessages {
                     var mid: Int32 = 0
-                    if let problem = self.send(message, mid: &mid) {
+                    if let failure = self.send(message, mid: &mid) {
                         state.queue.countDropped(1)
-                        problems.append(problem)
+                        problems.append(failure.description)
                     } else {
                         state.pendingFinal.insert(mid)
                     }
@@ -568,7 +605,7 @@ final class MosquittoSession: @unchecked Sendable {
             if !finished { self.logger.warning("MQTT: network thread did not end in time; leaving it behind") }
         }
         self.state.withLock { $0.phase = .stopped }
-        self.continuation.finish()
+        self.sink.finish()
     }
 
     /// Shuts the socket down under libmosquitto (tests only): the broker sees an unexpected close.
@@ -585,7 +622,7 @@ final class MosquittoSession: @unchecked Sendable {
             if state.phase != .stopped { state.phase = .stopping }
             state.abandonLoop = true
         }
-        self.continuation.finish()
+        self.sink.finish()
     }
 
     private func wait(until deadline: ContinuousClock.Instant, _ condition: (State) -> Bool) async -> Bool {
