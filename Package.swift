@@ -95,7 +95,7 @@ let package = Package(
         .target(
             name: "Fleet",
             dependencies: [
-                "GatewayProtocol", "MQTT", .product(name: "Logging", package: "swift-log"),
+                "GatewayProtocol", "MQTT", "SafetyCore", .product(name: "Logging", package: "swift-log"),
                 .product(name: "FlyingFox", package: "FlyingFox"),
             ]
         ),
@@ -161,7 +161,8 @@ let package = Package(
             name: "GatewaySimulationTests",
             dependencies: ["GatewaySimulation", "Gateway", "GatewayConfig", "GPIO", "SafetyCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestKit", "TestSupport", "MQTT"]),
-        .testTarget(name: "FleetTests", dependencies: ["Fleet", "GatewayProtocol", "MQTT", "TestSupport"]),
+        .testTarget(
+            name: "FleetTests", dependencies: ["Fleet", "GatewayProtocol", "MQTT", "SafetyCore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

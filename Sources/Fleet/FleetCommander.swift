@@ -124,18 +124,19 @@ public struct FleetCommander: Sendable {
                 else { continue }
                 switch kind {
                 case .status:
-                    if value["state"]?.stringValue == "online" { online.insert(device) } else { online.remove(device) }
+                    guard let status = try? StatusDocument(json: value) else { continue }
+                    if status.isOnline { online.insert(device) } else { online.remove(device) }
                 case .response:
-                    guard value["id"]?.stringValue == id else { continue }
+                    guard let answer = try? ResponseDocument(json: value), answer.id == id else { continue }
                     answers[device] = FleetAnswer(
-                        device: device, ok: value["ok"] == .bool(true), code: value["code"]?.stringValue,
-                        message: value["message"]?.stringValue ?? "", state: value["state"]?.stringValue)
+                        device: device, ok: answer.ok, code: answer.code?.rawValue, message: answer.message,
+                        state: answer.state.rawValue)
                     if target == .all, sent, !online.isEmpty, online.isSubset(of: Set(answers.keys)) { break loop }
                 default:
                     continue
                 }
             case .publishNow:
-                let payload = JSONValue.object([("id", .string(id)), ("cmd", .string(command))])
+                let payload = CommandRequest(id: id, command: command).json
                 client.publish(
                     MQTTMessage(topic: topic, payload: payload.bytes, qos: .atLeastOnce, retain: false),
                     queueing: .bounded)

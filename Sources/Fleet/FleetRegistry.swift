@@ -1,4 +1,5 @@
 import GatewayProtocol
+import SafetyCore
 
 /// The fleet's current picture: one ``PanelRecord`` per device id, updated message by message.
 ///
@@ -27,6 +28,19 @@ public struct FleetRegistry: Hashable, Sendable {
             self.invalidMessages += 1
             return false
         }
+        // Read with the contract's own decoders: a document that is not what the gateway writes
+        // changes nothing and is counted, never half applied.
+        let document: Document
+        do {
+            switch kind {
+            case .status: document = .status(try StatusDocument(json: value))
+            case .state, .telemetry: document = .state(try StateDocument(json: value))
+            case .event, .response, .command, .info, .diagnostics: document = .other
+            }
+        } catch {
+            self.invalidMessages += 1
+            return false
+        }
         var record = self.panels[device] ?? PanelRecord(device: device)
         let before = record
         record.counters.messages += 1
@@ -35,11 +49,10 @@ public struct FleetRegistry: Hashable, Sendable {
         } else if !retained {
             record.lastSeen = now
         }
-        switch kind {
-        case .status: Self.applyStatus(value, to: &record)
-        case .state, .telemetry: Self.applyState(value, to: &record, retained: retained)
-        case .event: Self.applyEvent(value, to: &record, retained: retained)
-        case .response: break
+        switch document {
+        case .status(let status): Self.applyStatus(status, to: &record)
+        case .state(let state): Self.applyState(state, to: &record, retained: retained)
+        case .other: if kind == .event { Self.applyEvent(value, to: &record, retained: retained) }
         }
         self.panels[device] = record
         var comparable = before
@@ -52,51 +65,44 @@ public struct FleetRegistry: Hashable, Sendable {
         self.panels.values.sorted { $0.device < $1.device }
     }
 
-    static func applyStatus(_ value: JSONValue, to record: inout PanelRecord) {
-        switch value["state"]?.stringValue {
-        case "online":
-            let bootID = value["boot_id"]?.stringValue
+    private enum Document {
+        case status(StatusDocument)
+        case state(StateDocument)
+        case other
+    }
+
+    static func applyStatus(_ status: StatusDocument, to record: inout PanelRecord) {
+        switch status {
+        case .online(let bootID, let version):
             // A panel seen offline that comes back, or one that rebooted between two sightings
             // (its will may have been missed), has reconnected.
-            if record.online == false
-                || (record.online == true && bootID != nil && record.bootID != nil && bootID != record.bootID)
-            {
+            if record.online == false || (record.online == true && record.bootID != nil && bootID != record.bootID) {
                 record.counters.reconnects += 1
             }
             record.online = true
             record.offlineReason = nil
-            record.bootID = bootID ?? record.bootID
-            record.version = value["version"]?.stringValue ?? record.version
-        case "offline":
+            record.bootID = bootID
+            record.version = version
+        case .offline(let reason):
             record.online = false
-            record.offlineReason = value["reason"]?.stringValue ?? "unknown"
+            record.offlineReason = reason
             record.emitting = nil
-        default:
-            break
         }
     }
 
-    static func applyState(_ value: JSONValue, to record: inout PanelRecord, retained: Bool) {
-        if let text = value["state"]?.stringValue {
-            record.state = PanelRecord.State(rawValue: text) ?? .unknown
-        }
-        record.sessionID = value["session_id"]?.stringValue
-        record.remainingSeconds = value["remaining_s"]?.numberValue
-        record.plannedSeconds = value["planned_s"]?.numberValue
-        record.elapsedSeconds = value["elapsed_s"]?.numberValue
-        if let dose = value["dose_j_cm2"] {
-            record.dose = PanelRecord.Dose(
-                total: dose["total"]?.numberValue ?? 0, red: dose["red"]?.numberValue ?? 0,
-                nir: dose["nir"]?.numberValue ?? 0)
-        }
-        record.dose24h = value["dose_24h_j_cm2"]?.numberValue
-        record.sessions24h = value["sessions_24h"]?.numberValue
-        record.temperatureC = value["temperature_c"]?.numberValue
-        if case .bool(let emitting)? = value["emitting"] { record.emitting = emitting }
-        record.interlock = value["interlock"]?.stringValue
-        if case .array(let faults)? = value["faults"] {
-            record.faults = faults.compactMap(\.stringValue)
-        }
+    static func applyState(_ state: StateDocument, to record: inout PanelRecord, retained: Bool) {
+        record.state = state.state
+        record.sessionID = state.sessionID
+        record.remainingSeconds = state.remainingSeconds
+        record.plannedSeconds = state.plannedSeconds
+        record.elapsedSeconds = state.elapsedSeconds
+        record.dose = state.dose
+        record.dose24h = state.dose24h
+        record.sessions24h = Double(state.sessions24h)
+        record.temperatureC = state.temperatureC
+        record.emitting = state.emitting
+        record.interlock = state.interlock.rawValue
+        record.faults = state.faults.map(\.rawValue)
         // A panel that publishes state live is connected, even if its retained status was missed; a
         // retained state alone may be the last word of a panel long gone.
         if record.online == nil, !retained { record.online = true }

@@ -31,7 +31,7 @@ public struct FleetTable: Sendable {
             switch self.sortKey {
             case .device: nil
             case .link: p.online.map { $0 ? 1 : 0 } ?? -1
-            case .state: Double(PanelRecord.State.allCases.firstIndex(of: p.state) ?? 0)
+            case .state: Double(PanelRecord.stateNames.firstIndex(of: p.stateName) ?? 0)
             case .remaining: p.remainingSeconds
             case .dose: p.dose?.total
             case .temperature: p.temperatureC
@@ -69,7 +69,7 @@ public struct FleetTable: Sendable {
                 }
             lines.append(
                 Self.row([
-                    p.device, link, p.state.rawValue,
+                    p.device, link, p.stateName,
                     p.remainingSeconds.map { $0 > 0 ? Self.clock($0) : "-" } ?? "-",
                     p.dose.map { Self.fixed($0.total, 2) } ?? "-",
                     p.dose24h.map { Self.fixed($0, 1) } ?? "-",

@@ -1,3 +1,4 @@
+import GatewayProtocol
 import MQTT
 
 /// The part of the topic tree a fleet tool reads: `<prefix>/<device>/<kind>` for every panel.
@@ -6,14 +7,11 @@ import MQTT
 /// as soon as it publishes, and the broker ACLs that already give a dashboard read access to
 /// `<prefix>/+/state` etc. are all a fleet tool needs.
 public struct FleetTopics: Hashable, Sendable {
-    /// What a panel topic carries.
-    public enum Kind: String, Hashable, Sendable, CaseIterable {
-        case status
-        case state
-        case telemetry = "tele"
-        case event
-        case response = "res"
-    }
+    /// What a panel topic carries: the contract's own leaves (``Topics/PanelTopic``).
+    public typealias Kind = Topics.PanelTopic
+
+    /// The leaves a fleet tool reads; the others (`cmd`, `info`, `diag`) are not classified.
+    public static let kinds: [Kind] = [.status, .state, .telemetry, .event, .response]
 
     public let prefix: String
 
@@ -41,10 +39,10 @@ public struct FleetTopics: Hashable, Sendable {
     }
 
     /// `<prefix>/_all/cmd`: every panel of the fleet.
-    public var allCommand: String { "\(self.prefix)/_all/cmd" }
+    public var allCommand: String { Topics.fleetAll(prefix: self.prefix) }
 
     /// `<prefix>/_group/<group>/cmd`: the panels configured with `device.groups: [group]`.
-    public func groupCommand(_ group: String) -> String { "\(self.prefix)/_group/\(group)/cmd" }
+    public func groupCommand(_ group: String) -> String { Topics.fleetGroup(group, prefix: self.prefix) }
 
     /// The device id and kind of a panel topic; `nil` for anything else, including the fleet
     /// command topics (`_all`, `_group`) and ids a gateway would never use.
@@ -52,7 +50,9 @@ public struct FleetTopics: Hashable, Sendable {
         guard topic.hasPrefix(self.prefix + "/") else { return nil }
         let rest = topic.dropFirst(self.prefix.count + 1)
         let parts = rest.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let kind = Kind(rawValue: String(parts[1])) else { return nil }
+        guard parts.count == 2, let kind = Kind(rawValue: String(parts[1])), Self.kinds.contains(kind) else {
+            return nil
+        }
         let device = String(parts[0])
         guard Self.isDeviceID(device) else { return nil }
         return (device, kind)

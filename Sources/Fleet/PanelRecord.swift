@@ -1,15 +1,11 @@
 import GatewayProtocol
+import SafetyCore
 
 /// What the fleet knows about one panel, assembled from its `status`, `state`, `tele` and `event` topics.
 ///
 /// Every field is optional until the panel has published it: a panel seen only through its
 /// retained `status` still gets a row (and metrics), so nothing about it is invented.
 public struct PanelRecord: Hashable, Sendable {
-    /// The panel's safety state as published, or `unknown` before its first `state`/`tele`.
-    public enum State: String, Hashable, Sendable, CaseIterable {
-        case idle, running, paused, cooldown, fault, unknown
-    }
-
     public let device: String
     /// `true` online, `false` offline (will or clean stop), `nil` before any `status`.
     public var online: Bool?
@@ -17,13 +13,14 @@ public struct PanelRecord: Hashable, Sendable {
     public var offlineReason: String?
     public var bootID: String?
     public var version: String?
-    public var state: State = .unknown
+    /// The panel's safety state as published; `nil` (shown as `unknown`) before its first `state`/`tele`.
+    public var state: SessionState?
     public var sessionID: String?
     public var remainingSeconds: Double?
     public var plannedSeconds: Double?
     public var elapsedSeconds: Double?
     /// Dose of the current (or last) session, total and per channel, in J/cm².
-    public var dose: Dose?
+    public var dose: DoseDocument?
     public var dose24h: Double?
     public var sessions24h: Double?
     public var temperatureC: Double?
@@ -35,12 +32,6 @@ public struct PanelRecord: Hashable, Sendable {
     public var lastEvent: String?
     /// Counters of what this tool saw since it started (Prometheus counters).
     public var counters = Counters()
-
-    public struct Dose: Hashable, Sendable {
-        public var total: Double
-        public var red: Double
-        public var nir: Double
-    }
 
     public struct Counters: Hashable, Sendable {
         public var sessionsStarted = 0
@@ -58,6 +49,12 @@ public struct PanelRecord: Hashable, Sendable {
 }
 
 extension PanelRecord {
+    /// Every state a viewer shows: the contract's, and `unknown` before the first document.
+    public static let stateNames = SessionState.allCases.map(\.rawValue) + ["unknown"]
+
+    /// The state as a viewer shows it.
+    public var stateName: String { self.state?.rawValue ?? "unknown" }
+
     /// The record as one JSON object, for `fleet watch --json`.
     public func json(now: Double) -> JSONValue {
         func number(_ value: Double?) -> JSONValue { value.map(JSONValue.number) ?? .null }
@@ -65,7 +62,7 @@ extension PanelRecord {
             ("device", .string(self.device)),
             ("online", self.online.map(JSONValue.bool) ?? .null),
             ("offline_reason", self.offlineReason.map(JSONValue.string) ?? .null),
-            ("state", .string(self.state.rawValue)),
+            ("state", .string(self.stateName)),
             ("session_id", self.sessionID.map(JSONValue.string) ?? .null),
             ("remaining_s", number(self.remainingSeconds)),
             ("dose_j_cm2", number(self.dose?.total)),

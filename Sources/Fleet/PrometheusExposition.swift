@@ -35,8 +35,8 @@ public enum PrometheusExposition {
             "rlt_panel_state", "gauge",
             "The panel's safety state as an enum: 1 for the current state, 0 for the others.")
         for p in panels {
-            for state in PanelRecord.State.allCases {
-                out.sample("rlt_panel_state", p.device, [("state", state.rawValue)], p.state == state ? 1 : 0)
+            for state in PanelRecord.stateNames {
+                out.sample("rlt_panel_state", p.device, [("state", state)], p.stateName == state ? 1 : 0)
             }
         }
 

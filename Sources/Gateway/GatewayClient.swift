@@ -70,10 +70,9 @@ public final class GatewayClient: Sendable {
     @discardableResult
     public func send(_ command: String, arguments: JSONValue? = nil, id: String? = nil) -> String {
         let id = id ?? "cli-\(UInt32.random(in: 0...UInt32.max))"
-        var members: [(String, JSONValue)] = [("id", .string(id)), ("cmd", .string(command))]
-        if let arguments { members.append(("args", arguments)) }
+        let request = CommandRequest(id: id, command: command, arguments: arguments)
         self.mqtt.publish(
-            MQTTMessage(topic: self.topics.command, payload: JSONValue.object(members).bytes, qos: .atLeastOnce, retain: false),
+            MQTTMessage(topic: self.topics.command, payload: request.json.bytes, qos: .atLeastOnce, retain: false),
             queueing: .bounded)
         return id
     }

@@ -289,13 +289,8 @@ package final class GatewayLoop {
     // MARK: - Publishing
 
     private func publishResponse(_ response: CommandResponse, now: Instant) {
-        // No `nil` literal here: `JSONValue` is `ExpressibleByNilLiteral`, so `cond ? value : nil` type-checks
-        // as `JSONValue.null` and every response would carry `"data": null` (only get/ping carry data).
-        var snapshot: JSONValue?
-        if response.includesSnapshot {
-            snapshot = self.stateDocument(now: now)
-        }
-        let payload = Payloads.response(response, snapshot: snapshot).bytes
+        let data = response.includesSnapshot ? self.stateDocument(now: now) : nil
+        let payload = Payloads.response(response, data: data).bytes
         let message: MQTTMessage
         if let replyTo = self.replyTo {
             message = MQTTMessage(
@@ -309,14 +304,14 @@ package final class GatewayLoop {
 
     /// The one document `state`, `tele` and `get` answers share (docs/DESIGN.md: one schema for both topics),
     /// stamped with the current `seq`.
-    private func stateDocument(now: Instant) -> JSONValue {
-        Payloads.state(self.machine.snapshot(now: now), unixMs: self.clock.unixMilliseconds, seq: self.seq)
+    private func stateDocument(now: Instant) -> StateDocument {
+        StateDocument(self.machine.snapshot(now: now), unixMs: self.clock.unixMilliseconds, seq: self.seq)
     }
 
     private func publishState(now: Instant) {
         self.seq += 1
         self.lastStateAt = now
-        let payload = self.stateDocument(now: now)
+        let payload = self.stateDocument(now: now).json
         self.parts.mqtt.publish(
             MQTTMessage(topic: self.topics.state, payload: payload.bytes, qos: .atLeastOnce, retain: true),
             queueing: .latestWins(key: "state"))
@@ -340,7 +335,7 @@ package final class GatewayLoop {
         if let last = self.lastTelemetryAt, now.seconds(since: last) < interval { return }
         self.lastTelemetryAt = now
         self.seq += 1
-        let payload = self.stateDocument(now: now)
+        let payload = self.stateDocument(now: now).json
         self.parts.mqtt.publish(
             MQTTMessage(topic: self.topics.telemetry, payload: payload.bytes, qos: .atMostOnce, retain: false),
             queueing: .dropWhenOffline)

@@ -4,59 +4,14 @@ import SafetyCore
 ///
 /// One schema serves `state` and `tele` (docs/DESIGN.md), so dashboards can read either topic.
 public enum Payloads {
-    /// `state` and `tele`. `ts` is wall-clock unix ms (a label only); `seq` grows by one per publish.
+    /// `state` and `tele` (``StateDocument``).
     public static func state(_ s: SafetySnapshot, unixMs: Int64, seq: UInt64) -> JSONValue {
-        .object([
-            ("state", .string(s.state.rawValue)),
-            ("session_id", s.sessionID.map(JSONValue.string) ?? .null),
-            ("channels", s.channels.map { .string($0.rawValue) } ?? .null),
-            ("intensity_pct", s.intensityPercent.map(JSONValue.number) ?? .null),
-            ("planned_s", s.plannedSeconds.map { .number(round(1, $0)) } ?? .null),
-            ("elapsed_s", .number(round(1, s.elapsedSeconds))),
-            ("remaining_s", .number(round(1, s.remainingSeconds))),
-            ("dose_j_cm2", self.dose(s.dose)),
-            ("dose_target_j_cm2", s.doseTarget.map { .number(round(3, $0.joulesPerCm2)) } ?? .null),
-            ("dose_24h_j_cm2", .number(round(3, s.dose24h.joulesPerCm2))),
-            ("sessions_24h", .number(Double(s.sessions24h))),
-            ("temperature_c", s.temperature.map { .number(round(2, $0.value)) } ?? .null),
-            ("emitting", .bool(s.emitting)),
-            ("interlock", .string(s.interlock.rawValue)),
-            ("faults", .array(s.faults.map { .string($0.rawValue) })),
-            ("presets", self.presets(s.presets)),
-            ("ts", .number(Double(unixMs))),
-            ("seq", .number(Double(seq))),
-        ])
+        StateDocument(s, unixMs: unixMs, seq: seq).json
     }
 
-    public static func dose(_ dose: PerChannel<Dose>) -> JSONValue {
-        .object([
-            ("total", .number(round(3, dose.total.joulesPerCm2))),
-            ("red", .number(round(3, dose.red.joulesPerCm2))),
-            ("nir", .number(round(3, dose.nir.joulesPerCm2))),
-        ])
-    }
-
-    public static func presets(_ p: SafetySettings.Presets) -> JSONValue {
-        .object([
-            ("channels", .string(p.channels.rawValue)),
-            ("intensity_pct", .number(p.intensityPercent)),
-            ("duration_s", .number(p.durationSeconds)),
-            ("dose_j_cm2", p.doseTarget.map { .number($0.joulesPerCm2) } ?? .null),
-        ])
-    }
-
-    /// `res`: one per received command. `snapshot` is attached to successful `get`/`ping` answers.
-    public static func response(_ r: CommandResponse, snapshot: JSONValue? = nil) -> JSONValue {
-        var members: [(String, JSONValue)] = [
-            ("id", r.id.map(JSONValue.string) ?? .null),
-            ("cmd", r.commandName.map(JSONValue.string) ?? .null),
-            ("ok", .bool(r.ok)),
-        ]
-        if let code = r.code { members.append(("code", .string(code.rawValue))) }
-        members.append(("message", .string(r.message)))
-        members.append(("state", .string(r.state.rawValue)))
-        if let snapshot { members.append(("data", snapshot)) }
-        return .object(members)
+    /// `res` (``ResponseDocument``): one per received command; `data` on successful `get`/`ping`.
+    public static func response(_ r: CommandResponse, data: StateDocument? = nil) -> JSONValue {
+        ResponseDocument(r, data: data).json
     }
 
     /// `event`. `outputsOffAt` is the monotonic time the shell drove the outputs off after a fault,
@@ -104,13 +59,13 @@ public enum Payloads {
     static func progress(_ p: SessionProgress) -> [(String, JSONValue)] {
         [
             ("session_id", .string(p.sessionID)), ("elapsed_s", .number(round(1, p.emittingSeconds))),
-            ("dose_j_cm2", self.dose(p.dose)),
+            ("dose_j_cm2", DoseDocument(p.dose).json),
         ]
     }
 
     /// Retained `status`: online with boot id and version; the LWT and clean stop say offline and why.
     public static func statusOnline(bootID: String, version: String) -> JSONValue {
-        .object([("state", "online"), ("boot_id", .string(bootID)), ("version", .string(version))])
+        StatusDocument.online(bootID: bootID, version: version).json
     }
 
     /// Retained `diag`: how long this run has been up and how the MQTT link has fared.
@@ -128,7 +83,7 @@ public enum Payloads {
     }
 
     public static func statusOffline(reason: String) -> JSONValue {
-        .object([("state", "offline"), ("reason", .string(reason))])
+        StatusDocument.offline(reason: reason).json
     }
 
     static func round(_ digits: Int, _ value: Double) -> Double {

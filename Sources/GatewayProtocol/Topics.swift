@@ -17,18 +17,38 @@ public struct Topics: Hashable, Sendable {
         self.discoveryPrefix = discoveryPrefix
     }
 
+    /// The topics of one panel, each `<prefix>/<device>/<leaf>`; fleet tools read the same leaves
+    /// across every panel with a `+` in the device level.
+    public enum PanelTopic: String, CaseIterable, Hashable, Sendable {
+        case command = "cmd"
+        case response = "res"
+        case state
+        case telemetry = "tele"
+        case event
+        case info
+        case status
+        /// Retained diagnostics (uptime, reconnects, dropped messages); an addition to the v1 contract.
+        case diagnostics = "diag"
+    }
+
     public var base: String { "\(self.prefix)/\(self.deviceID)" }
-    public var command: String { "\(self.base)/cmd" }
-    public var response: String { "\(self.base)/res" }
-    public var state: String { "\(self.base)/state" }
-    public var telemetry: String { "\(self.base)/tele" }
-    public var event: String { "\(self.base)/event" }
-    public var info: String { "\(self.base)/info" }
-    public var status: String { "\(self.base)/status" }
-    /// Retained diagnostics (uptime, reconnects, dropped messages); an addition to the v1 contract.
-    public var diagnostics: String { "\(self.base)/diag" }
-    public var fleetAll: String { "\(self.prefix)/_all/cmd" }
-    public func fleetGroup(_ group: String) -> String { "\(self.prefix)/_group/\(group)/cmd" }
+    public func panel(_ topic: PanelTopic) -> String { "\(self.base)/\(topic.rawValue)" }
+    public var command: String { self.panel(.command) }
+    public var response: String { self.panel(.response) }
+    public var state: String { self.panel(.state) }
+    public var telemetry: String { self.panel(.telemetry) }
+    public var event: String { self.panel(.event) }
+    public var info: String { self.panel(.info) }
+    public var status: String { self.panel(.status) }
+    public var diagnostics: String { self.panel(.diagnostics) }
+    public var fleetAll: String { Self.fleetAll(prefix: self.prefix) }
+    public func fleetGroup(_ group: String) -> String { Self.fleetGroup(group, prefix: self.prefix) }
+
+    /// `<prefix>/_all/cmd`: every panel of the fleet.
+    public static func fleetAll(prefix: String) -> String { "\(prefix)/_all/cmd" }
+
+    /// `<prefix>/_group/<group>/cmd`: the panels configured with `device.groups: [group]`.
+    public static func fleetGroup(_ group: String, prefix: String) -> String { "\(prefix)/_group/\(group)/cmd" }
     /// Home Assistant's birth / last-will topic.
     public var homeAssistantStatus: String { "\(self.discoveryPrefix)/status" }
     /// Device-based discovery (HA ≥ 2024.11).

@@ -1,5 +1,5 @@
 /// The interlock as published: `absent` when none is configured.
-public enum InterlockState: String, Hashable, Sendable, Codable {
+public enum InterlockState: String, CaseIterable, Hashable, Sendable, Codable {
     case closed, open, absent
 }
 

@@ -160,8 +160,8 @@ let getResponse = machine.handle(
 if let response = getResponse.compactMap({ if case .respond(let r) = $0 { r } else { nil } }).first {
     figures.append(
         measure("encode get response with state", iterations: 20000) { index in
-            let state = Payloads.state(snapshot, unixMs: 1_795_687_156_200, seq: UInt64(index))
-            blackHole(Payloads.response(response, snapshot: state).bytes)
+            let state = StateDocument(snapshot, unixMs: 1_795_687_156_200, seq: UInt64(index))
+            blackHole(Payloads.response(response, data: state).bytes)
         })
 }
 

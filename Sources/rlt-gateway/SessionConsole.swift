@@ -30,29 +30,26 @@ struct SessionConsole {
                 }
             case .disconnected:
                 continue
-            case .response(let response):
-                guard let id, response["id"] == .string(id) else { continue }
+            case .response(let value):
+                guard let id, let response = try? ResponseDocument(json: value), response.id == id else { continue }
                 timer.cancel()
-                let ok = response["ok"] == .bool(true)
-                if !ok {
-                    print("refused: \(response["code"]?.stringValue ?? "?"): \(response["message"]?.stringValue ?? "")")
+                if !response.ok {
+                    print("refused: \(response.code?.rawValue ?? "?"): \(response.message)")
                     return 1
                 }
-                if name == "get", let data = response["data"] {
+                if name == "get", let data = response.data {
                     print(ProgressRenderer.summary(data))
                 } else {
-                    print("ok: \(response["message"]?.stringValue ?? "")")
+                    print("ok: \(response.message)")
                 }
                 if !watch { return 0 }
-                if case .object = response["data"] ?? .null, response["data"]?["state"] != .string("running"),
-                    response["data"]?["state"] != .string("paused")
-                {
+                if let data = response.data, data.state != .running, data.state != .paused {
                     return 0
                 }
             case .state(let value), .telemetry(let value):
-                guard watch, id != nil else { continue }
-                if sessionID == nil, case .string(let current)? = value["session_id"] { sessionID = current }
-                renderer.draw(value)
+                guard watch, id != nil, let state = try? StateDocument(json: value) else { continue }
+                if sessionID == nil, let current = state.sessionID { sessionID = current }
+                renderer.draw(state)
             case .event(let value):
                 guard watch, let kind = value["event"]?.stringValue else { continue }
                 if kind == "completed" || kind == "aborted", sessionID == nil || value["session_id"]?.stringValue == sessionID {
@@ -69,9 +66,9 @@ struct SessionConsole {
                     print("fault: \(value["fault"]?.stringValue ?? "?"): \(value["detail"]?.stringValue ?? "")")
                 }
             case .status(let value):
-                if watch, id != nil, value["state"] == .string("offline") {
+                if watch, id != nil, case .offline(let reason)? = try? StatusDocument(json: value) {
                     renderer.finish()
-                    print("panel went offline (\(value["reason"]?.stringValue ?? "?"))")
+                    print("panel went offline (\(reason))")
                 }
             }
         }
@@ -89,18 +86,18 @@ struct ProgressRenderer {
     private let isTerminal = isatty(STDOUT_FILENO) == 1
     private var lastLine = ""
 
-    mutating func draw(_ state: JSONValue) {
-        guard let planned = state["planned_s"]?.numberValue, planned > 0 else { return }
-        let elapsed = state["elapsed_s"]?.numberValue ?? 0
+    mutating func draw(_ state: StateDocument) {
+        guard let planned = state.plannedSeconds, planned > 0 else { return }
+        let elapsed = state.elapsedSeconds
         let fraction = min(1, max(0, elapsed / planned))
         let width = 30
         let filled = Int((fraction * Double(width)).rounded())
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-        let dose = state["dose_j_cm2"]?["total"]?.numberValue ?? 0
-        let temperature = state["temperature_c"]?.numberValue.map { String(format: "%.1f °C", $0) } ?? "-- °C"
+        let dose = state.dose.total
+        let temperature = state.temperatureC.map { String(format: "%.1f °C", $0) } ?? "-- °C"
         let line =
             "[\(bar)] \(String(format: "%3d", Int(fraction * 100)))%  \(Self.clock(elapsed)) / \(Self.clock(planned))"
-            + "  dose \(String(format: "%.2f", dose)) J/cm²  \(temperature)  \(state["state"]?.stringValue ?? "")"
+            + "  dose \(String(format: "%.2f", dose)) J/cm²  \(temperature)  \(state.state.rawValue)"
         guard line != self.lastLine else { return }
         self.lastLine = line
         if self.isTerminal {
@@ -122,16 +119,11 @@ struct ProgressRenderer {
         return String(format: "%02d:%02d", s / 60, s % 60)
     }
 
-    static func summary(_ state: JSONValue) -> String {
-        let faults: String
-        if case .array(let list)? = state["faults"], !list.isEmpty {
-            faults = list.compactMap(\.stringValue).joined(separator: ",")
-        } else {
-            faults = "none"
-        }
-        return "state \(state["state"]?.stringValue ?? "?"), temperature "
-            + "\(state["temperature_c"]?.numberValue.map { String(format: "%.1f °C", $0) } ?? "--"), "
-            + "24 h dose \(state["dose_24h_j_cm2"]?.numberValue ?? 0) J/cm² in \(Int(state["sessions_24h"]?.numberValue ?? 0)) sessions, "
-            + "interlock \(state["interlock"]?.stringValue ?? "?"), faults \(faults)"
+    static func summary(_ state: StateDocument) -> String {
+        let faults = state.faults.isEmpty ? "none" : state.faults.map(\.rawValue).joined(separator: ",")
+        return "state \(state.state.rawValue), temperature "
+            + "\(state.temperatureC.map { String(format: "%.1f °C", $0) } ?? "--"), "
+            + "24 h dose \(state.dose24h) J/cm² in \(state.sessions24h) sessions, "
+            + "interlock \(state.interlock.rawValue), faults \(faults)"
     }
 }

@@ -1,15 +1,16 @@
 import Testing
 
 @testable import Fleet
+import GatewayProtocol
 
 @Suite struct FleetRegistryTests {
     @Test func stateMessage_fillsTheRecord() throws {
         var registry = FleetRegistry()
-        registry.feed("p1", .state, Payload.state(faults: ["F_OVERTEMP"]))
+        registry.feed("p1", .state, Payload.state(faults: [.overTemperature]))
         let p = try #require(registry.panels["p1"])
         #expect(p.state == .running)
         #expect(p.temperatureC == 31.5)
-        #expect(p.dose == PanelRecord.Dose(total: 1.25, red: 0.75, nir: 0.5))
+        #expect(p.dose == DoseDocument(total: 1.25, red: 0.75, nir: 0.5))
         #expect(p.remainingSeconds == 90)
         #expect(p.dose24h == 7.5)
         #expect(p.sessions24h == 2)
@@ -86,7 +87,7 @@ import Testing
         var registry = FleetRegistry()
         let first = registry.feed("p1", .state, Payload.state())
         let same = registry.feed("p1", .state, Payload.state())
-        let warmer = registry.feed("p1", .state, Payload.state(temperature: "32"))
+        let warmer = registry.feed("p1", .state, Payload.state(temperature: 32))
         #expect(first)
         #expect(!same)
         #expect(warmer)

@@ -5,10 +5,10 @@ import Testing
 @Suite struct FleetTableTests {
     func registry() -> FleetRegistry {
         var registry = FleetRegistry()
-        registry.feed("b-panel", .state, Payload.state("running", temperature: "40", total: 3))
-        registry.feed("a-panel", .state, Payload.state("idle", temperature: "25", total: 0))
+        registry.feed("b-panel", .state, Payload.state(.running, temperature: 40, total: 3))
+        registry.feed("a-panel", .state, Payload.state(.idle, temperature: 25, total: 0))
         registry.feed("c-panel", .status, Payload.online(), retained: true)
-        registry.feed("d-panel", .state, Payload.state("fault", temperature: "66.1", faults: ["F_OVERTEMP"]))
+        registry.feed("d-panel", .state, Payload.state(.fault, temperature: 66.1, faults: [.overTemperature]))
         registry.feed("d-panel", .status, Payload.offline())
         return registry
     }

@@ -1,27 +1,27 @@
 import Fleet
+import GatewayProtocol
+import SafetyCore
 
-/// Payloads shaped like the gateway's (README, MQTT reference), for feeding a registry.
+/// The gateway's own documents (GatewayProtocol's encoders), for feeding a registry.
 enum Payload {
     static func online(boot: String = "b1", version: String = "0.1.0") -> [UInt8] {
-        Array(#"{"state":"online","boot_id":"\#(boot)","version":"\#(version)"}"#.utf8)
+        StatusDocument.online(bootID: boot, version: version).json.bytes
     }
 
     static func offline(_ reason: String = "connection_lost") -> [UInt8] {
-        Array(#"{"state":"offline","reason":"\#(reason)"}"#.utf8)
+        StatusDocument.offline(reason: reason).json.bytes
     }
 
     static func state(
-        _ state: String = "running", temperature: String = "31.5", total: Double = 1.25, remaining: Double = 90,
-        faults: [String] = [], ts: Double = 1_700_000_000_000
+        _ state: SessionState = .running, temperature: Double? = 31.5, total: Double = 1.25, remaining: Double = 90,
+        faults: [FaultCode] = [], ts: Int64 = 1_700_000_000_000
     ) -> [UInt8] {
-        let faultList = faults.map { "\"\($0)\"" }.joined(separator: ",")
-        return Array(
-            """
-            {"state":"\(state)","session_id":"b1-1","channels":"both","intensity_pct":100,"planned_s":120,\
-            "elapsed_s":30,"remaining_s":\(remaining),"dose_j_cm2":{"total":\(total),"red":0.75,"nir":0.5},\
-            "dose_target_j_cm2":null,"dose_24h_j_cm2":7.5,"sessions_24h":2,"temperature_c":\(temperature),\
-            "emitting":\(state == "running"),"interlock":"closed","faults":[\(faultList)],"presets":{},"ts":\(ts),"seq":4}
-            """.utf8)
+        StateDocument(
+            state: state, sessionID: "b1-1", channels: .both, intensityPercent: 100, plannedSeconds: 120,
+            elapsedSeconds: 30, remainingSeconds: remaining, dose: DoseDocument(total: total, red: 0.75, nir: 0.5),
+            dose24h: 7.5, sessions24h: 2, temperatureC: temperature, emitting: state == .running, faults: faults,
+            unixMs: ts, seq: 4
+        ).json.bytes
     }
 
     static func event(_ name: String, extra: String = "", ts: Double = 1_700_000_000_000) -> [UInt8] {

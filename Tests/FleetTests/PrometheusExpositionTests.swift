@@ -12,16 +12,16 @@ import Testing
 
     @Test func stateEnumGauge_hasExactlyOneStateAtOne() {
         var registry = FleetRegistry()
-        registry.feed("p1", .state, Payload.state("cooldown"))
+        registry.feed("p1", .state, Payload.state(.cooldown))
         let states = self.samples(registry).filter { $0.hasPrefix("rlt_panel_state{") }
-        #expect(states.count == PanelRecord.State.allCases.count)
+        #expect(states.count == PanelRecord.stateNames.count)
         #expect(states.filter { $0.hasSuffix(" 1") } == [#"rlt_panel_state{device="p1",state="cooldown"} 1"#])
     }
 
     @Test func runningPanel_exportsTemperatureDoseAndCounters() {
         var registry = FleetRegistry()
         registry.feed("p1", .status, Payload.online(version: "1.2.3"))
-        registry.feed("p1", .state, Payload.state(faults: ["F_OVERTEMP"]))
+        registry.feed("p1", .state, Payload.state(faults: [.overTemperature]))
         registry.feed("p1", .event, Payload.event("session_started"))
         let lines = Set(self.samples(registry))
         for expected in [
@@ -48,7 +48,7 @@ import Testing
         var registry = FleetRegistry()
         registry.feed("p1", .status, Payload.online())
         registry.feed("p2", .status, Payload.online())
-        registry.feed("p2", .state, Payload.state("idle"))
+        registry.feed("p2", .state, Payload.state(.idle))
         registry.feed("p2", .status, Payload.offline("shutdown"))
         let lines = Set(self.samples(registry))
         #expect(lines.contains(#"rlt_panel_online{device="p2"} 0"#))
