@@ -33,10 +33,18 @@ struct DocumentReader {
         ContractError("\(self.document): '\(key)' must be \(expected)")
     }
 
-    func optionalString(_ key: String) throws(ContractError) -> String? {
+    /// The member `key` as `extract` reads it; `nil` when it is missing or `null`, an error naming
+    /// `expected` when it is there with another type.
+    private func optional<T>(_ key: String, _ expected: String, _ extract: (JSONValue) -> T?) throws(ContractError)
+        -> T?
+    {
         guard let member = self.present(key) else { return nil }
-        guard case .string(let text) = member else { throw self.wrong(key, "a string") }
-        return text
+        guard let value = extract(member) else { throw self.wrong(key, expected) }
+        return value
+    }
+
+    func optionalString(_ key: String) throws(ContractError) -> String? {
+        try self.optional(key, "a string") { if case .string(let text) = $0 { text } else { nil } }
     }
 
     func string(_ key: String) throws(ContractError) -> String {
@@ -45,9 +53,7 @@ struct DocumentReader {
     }
 
     func optionalNumber(_ key: String) throws(ContractError) -> Double? {
-        guard let member = self.present(key) else { return nil }
-        guard case .number(let number) = member else { throw self.wrong(key, "a number") }
-        return number
+        try self.optional(key, "a number") { if case .number(let number) = $0 { number } else { nil } }
     }
 
     func number(_ key: String) throws(ContractError) -> Double {
