@@ -40,17 +40,19 @@ let package = Package(
         .target(name: "SafetyCore"),
         // The monotonic and wall clocks, read one way by every module.
         .target(name: "Clocks"),
+        // The one way to start a thread of its own (blocking work stays off the cooperative pool).
+        .target(name: "DedicatedThread"),
         // The dependency-free test kit: seeded generator, temporary directories.
         .target(name: "TestKit"),
 
         // Adapters, one technology each.
         .target(
             name: "MQTT",
-            dependencies: ["CMosquitto", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CMosquitto", "DedicatedThread", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "GPIO",
-            dependencies: ["CGPIOD", "Clocks", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CGPIOD", "Clocks", "DedicatedThread", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "Sensors",
@@ -76,7 +78,7 @@ let package = Package(
             name: "Gateway",
             dependencies: [
                 "SafetyCore", "MQTT", "GPIO", "Sensors", "Ledger", "GatewayProtocol", "GatewayConfig", "CClockSync",
-                "Clocks",
+                "Clocks", "DedicatedThread",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -117,7 +119,7 @@ let package = Package(
         .executableTarget(
             name: "rlt-fleet",
             dependencies: [
-                "Fleet", "Gateway", "GatewayCommandLine", "GatewayConfig", "GatewayProtocol", "MQTT",
+                "DedicatedThread", "Fleet", "Gateway", "GatewayCommandLine", "GatewayConfig", "GatewayProtocol", "MQTT",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -152,7 +154,7 @@ let package = Package(
 
         .testTarget(name: "SafetyCoreTests", dependencies: ["SafetyCore", "TestKit"]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "TestKit", "TestSupport"]),
-        .testTarget(name: "GPIOTests", dependencies: ["GPIO", "TestKit"]),
+        .testTarget(name: "GPIOTests", dependencies: ["DedicatedThread", "GPIO", "TestKit"]),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "TestKit"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "SafetyCore", "TestKit"]),
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig", "TestKit"]),

@@ -1,3 +1,4 @@
+import DedicatedThread
 import Foundation
 import Ledger
 import SafetyCore
@@ -68,9 +69,9 @@ package final class LedgerWriter: LedgerWriting, @unchecked Sendable {
     package init(store: any LedgerStore, delivered: @escaping @Sendable (LedgerCompletion) -> Void) {
         self.store = store
         self.delivered = delivered
-        let thread = Thread { [self] in self.run() }
-        thread.name = "rlt-ledger"
-        thread.start()
+        // Without the thread no record completes: the loop's overdue bound then raises F_STORAGE and
+        // the panel stays dark, the same as a disk that stopped answering.
+        DedicatedThread.start(name: "rlt-ledger") { [self] in self.run() }?.detach()
     }
 
     package func submit(_ record: LedgerRecord, at time: LedgerTime) -> LedgerTicket? {

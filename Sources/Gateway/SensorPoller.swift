@@ -1,3 +1,4 @@
+import DedicatedThread
 import Foundation
 import Sensors
 import Synchronization
@@ -22,16 +23,15 @@ final class SensorPoller: Sendable {
 
     /// Starts the thread: one reading at once, then one per interval, each passed to `deliver`.
     func start(_ deliver: @escaping @Sendable (SensorSample) -> Void) {
-        let thread = Thread { [self] in
+        // Without the thread no sample arrives: the stale-sensor rule (S7) keeps the panel dark.
+        DedicatedThread.start(name: "rlt-sensor") { [self] in
             while !self.isStopped {
                 let sample = self.sensor.read()
                 if self.isStopped { return }
                 deliver(sample)
                 Thread.sleep(forTimeInterval: self.intervalSeconds)
             }
-        }
-        thread.name = "rlt-sensor"
-        thread.start()
+        }?.detach()
     }
 
     /// Stops delivering; a read in progress is abandoned, never waited for.

@@ -1,4 +1,5 @@
 internal import CMosquitto
+import DedicatedThread
 import Logging
 import Synchronization
 
@@ -219,19 +220,9 @@ final class MosquittoSession: @unchecked Sendable {
             return true
         }
         guard shouldStart else { return }
-        var thread = pthread_t()
-        let retained = Unmanaged.passRetained(self).toOpaque()
-        let rc = pthread_create(
-            &thread, nil,
-            { argument in
-                guard let argument else { return nil }
-                let session = Unmanaged<MosquittoSession>.fromOpaque(argument).takeRetainedValue()
-                session.runNetworkLoop()
-                return nil
-            }, retained)
-        if rc != 0 {
-            Unmanaged<MosquittoSession>.fromOpaque(retained).release()
-            let text = "could not start the MQTT network thread: \(String(cString: strerror(rc)))"
+        // The thread holds the session until its loop returns, whoever else lets go of it.
+        guard let thread = DedicatedThread.start(name: "rlt-mqtt", { self.runNetworkLoop() }) else {
+            let text = "could not start the MQTT network thread (the system is out of threads or memory)"
             self.logger.critical("\(text)")
             self.state.withLock { state in
                 state.statistics.lastError = text
@@ -239,7 +230,7 @@ final class MosquittoSession: @unchecked Sendable {
             }
             return
         }
-        pthread_detach(thread)
+        thread.detach()
     }
 
     /// Connects, drives the connection, and on any failure waits a backoff delay and connects again,

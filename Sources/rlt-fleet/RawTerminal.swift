@@ -1,3 +1,4 @@
+import DedicatedThread
 import Foundation
 
 /// The terminal in non-canonical, no-echo mode so single keys arrive at once; ``restore()`` puts
@@ -17,11 +18,10 @@ struct RawTerminal: Sendable {
 
     /// Reads keys on a thread of its own (a blocking read has no place on the cooperative pool).
     func readKeys(_ handle: @escaping @Sendable (UInt8) -> Void) {
-        let thread = Thread {
+        DedicatedThread.start(name: "rlt-keys") {
             var byte: UInt8 = 0
             while read(STDIN_FILENO, &byte, 1) == 1 { handle(byte) }
-        }
-        thread.start()
+        }?.detach()
     }
 
     func restore() {
