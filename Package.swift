@@ -164,7 +164,8 @@ let package = Package(
             dependencies: ["GatewaySimulation", "Gateway", "GatewayConfig", "GPIO", "SafetyCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestKit", "TestSupport", "MQTT"]),
         .testTarget(
-            name: "FleetTests", dependencies: ["Fleet", "GatewayProtocol", "MQTT", "SafetyCore", "TestSupport"]),
+            name: "FleetTests",
+            dependencies: ["Fleet", "GatewayProtocol", "MQTT", "SafetyCore", "TestKit", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestKit
 
 /// A child process started with `posix_spawn` and a clean signal state.
 ///
@@ -109,12 +110,7 @@ public final class ChildProcess: Sendable {
 
     /// Waits until the child exits or `timeout` passes; returns whether it exited.
     public func waitForExit(timeout: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if !self.isRunning { return true }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return !self.isRunning
+        await eventually(timeout: timeout) { !self.isRunning }
     }
 
     /// SIGTERM, then SIGKILL if it has not exited after `grace`; waits until it is gone.

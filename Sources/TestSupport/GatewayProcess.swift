@@ -1,4 +1,5 @@
 import Foundation
+import TestKit
 
 /// The built `rlt-gateway` executable running as a separate process, for end-to-end tests.
 ///
@@ -53,12 +54,7 @@ public final class GatewayProcess: Sendable {
     /// - Returns: false when it was not seen stopped within `timeout`.
     public func suspend(timeout: Duration = .seconds(30)) async -> Bool {
         self.signal(SIGSTOP)
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if self.schedulerState == "T" { return true }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return self.schedulerState == "T"
+        return await eventually(timeout: timeout) { self.schedulerState == "T" }
     }
 
     /// Lets a ``suspend(timeout:)``ed daemon run on.
@@ -108,11 +104,6 @@ public struct SimulatedChipDirectory: Sendable {
 
     /// Waits until line `line` reads `level`.
     public func waitForValue(line: Int, _ level: Int, timeout: Duration = .seconds(10)) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if self.value(line: line) == level { return true }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return self.value(line: line) == level
+        await eventually(timeout: timeout) { self.value(line: line) == level }
     }
 }

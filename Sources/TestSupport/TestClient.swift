@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MQTT
 import Synchronization
+import TestKit
 
 /// An ``MQTTClient`` for tests that records every event so a test can wait for a message or a
 /// connection.
@@ -123,6 +124,19 @@ public final class TestClient: Sendable {
         return false
     }
 
+    /// Waits for a retained or live `<base>/status` saying online (consumes it); gives up early
+    /// once `alive` says the daemon that should publish it is gone.
+    public func waitForOnline(base: String, timeout: Duration, alive: () -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while alive(), ContinuousClock.now < deadline {
+            let online = await self.waitForMessage(topic: "\(base)/status", timeout: .milliseconds(200)) {
+                $0.payloadText.contains(#""online""#)
+            }
+            if online != nil { return true }
+        }
+        return false
+    }
+
     /// Forgets every received message not yet consumed.
     public func clearMessages() {
         self.inbox.withLock { $0.removeAll() }
@@ -148,13 +162,8 @@ public final class TestClient: Sendable {
         self.consumer.withLock { $0?.cancel() }
     }
 
-    /// Checks `condition` every 10 ms until it holds or `timeout` passes.
+    /// Checks `condition` every 10 ms until it holds or `timeout` passes (``TestKit/eventually``).
     public static func poll(timeout: Duration, _ condition: () -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return condition()
+        await eventually(timeout: timeout) { condition() }
     }
 }

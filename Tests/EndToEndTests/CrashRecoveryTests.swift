@@ -1,5 +1,6 @@
 import Foundation
 import MQTT
+import TestKit
 import TestSupport
 import Testing
 
@@ -45,11 +46,10 @@ struct CrashRecoveryTests {
             // The ledger holds the crashed session, closed as aborted(unclean_shutdown) by the boot
             // recovery (the broker was down only briefly: another test process may take a free port).
             var history = ""
-            let deadline = ContinuousClock.now + .seconds(20)
-            while !history.contains("unclean_shutdown"), ContinuousClock.now < deadline {
+            _ = try await eventually(timeout: .seconds(20), every: .milliseconds(100)) {
                 history = try await ProcessRunner.run(
                     GatewayProcess.executablePath, ["history", "--config", harness.configPath])
-                if !history.contains("unclean_shutdown") { try await Task.sleep(for: .milliseconds(100)) }
+                return history.contains("unclean_shutdown")
             }
             #expect(history.contains("unclean_shutdown"), "history:\n\(history)")
             let rows = try await ProcessRunner.run(

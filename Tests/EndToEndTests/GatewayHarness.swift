@@ -146,14 +146,7 @@ final class GatewayHarness {
 
     /// Waits for a `status` message saying online (consumes it); gives up early when the daemon exits.
     func waitForOnline(timeout: Duration = .seconds(30)) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while self.gateway.isRunning, ContinuousClock.now < deadline {
-            let online = await self.client.waitForMessage(
-                topic: "\(self.base)/status", timeout: .milliseconds(200),
-                where: { $0.payloadText.contains(#""online""#) })
-            if online != nil { return true }
-        }
-        return false
+        await self.client.waitForOnline(base: self.base, timeout: timeout) { self.gateway.isRunning }
     }
 
     /// Sends a command and returns its response (matched by id).
@@ -200,12 +193,15 @@ final class GatewayHarness {
     func waitForSnapshot(
         _ what: String, timeout: Duration, where predicate: ([String: Any]) -> Bool
     ) async throws -> [String: Any] {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let snapshot = try? await self.barrier(), predicate(snapshot) { return snapshot }
-            try await Task.sleep(for: .milliseconds(50))
+        var seen: [String: Any]?
+        let reported = await eventually(timeout: timeout, every: .milliseconds(50)) {
+            seen = try? await self.barrier()
+            return seen.map(predicate) ?? false
         }
-        throw HarnessError("the daemon never reported \(what); log:\n\(self.gateway.log)")
+        guard reported, let seen else {
+            throw HarnessError("the daemon never reported \(what); log:\n\(self.gateway.log)")
+        }
+        return seen
     }
 
     /// Waits for the response with `id` on `<base>/res`.

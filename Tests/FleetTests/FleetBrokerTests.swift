@@ -1,6 +1,7 @@
 import Foundation
 import GatewayProtocol
 import Logging
+import TestKit
 import Testing
 import TestSupport
 
@@ -21,12 +22,7 @@ import TestSupport
     }
 
     static func poll(_ timeout: Duration = .seconds(30), _ condition: () async -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return await condition()
+        await eventually(timeout: timeout, every: .milliseconds(50), condition)
     }
 
     static func get(_ url: String) async throws -> (status: Int, type: String, body: String) {

@@ -1,6 +1,7 @@
 import DedicatedThread
 import Foundation
 import Synchronization
+import TestKit
 import Testing
 
 /// The one way blocking work gets a thread: named where `top -H` shows it, and joined only once
@@ -35,11 +36,7 @@ import Testing
             })
         box.withLock { $0 = thread }
         started.store(true, ordering: .releasing)
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !done.load(ordering: .acquiring), ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        let joined = done.load(ordering: .acquiring)
+        let joined = await eventually(timeout: .seconds(10), every: .milliseconds(5)) { done.load(ordering: .acquiring) }
         #expect(joined)
     }
 }

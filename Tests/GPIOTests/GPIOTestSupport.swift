@@ -55,20 +55,15 @@ final class EdgeRecorder: Sendable {
 
     /// Waits until at least `count` edges arrived or `seconds` passed; returns what arrived.
     func wait(for count: Int, upTo seconds: Double = 30) async -> [GPIOInputEdge] {
-        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        while self.recorded.count < count, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(5))
+        _ = await eventually(timeout: .milliseconds(Int(seconds * 1000)), every: .milliseconds(5)) {
+            self.recorded.count >= count
         }
         return self.recorded
     }
 
     /// Waits until the stream finished or `seconds` passed.
     func waitForFinish(upTo seconds: Double = 30) async -> Bool {
-        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        while !self.streamFinished, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        return self.streamFinished
+        await eventually(timeout: .milliseconds(Int(seconds * 1000)), every: .milliseconds(5)) { self.streamFinished }
     }
 
     func cancel() {

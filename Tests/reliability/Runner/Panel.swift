@@ -91,15 +91,7 @@ final class Panel {
 
     /// Waits for a `status` message saying online (consumes it).
     func waitForOnline(timeout: Duration = .seconds(60)) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let gateway, !gateway.isRunning { return false }
-            let online = await self.client.waitForMessage(topic: "\(self.base)/status", timeout: .milliseconds(200)) {
-                $0.payloadText.contains(#""online""#)
-            }
-            if online != nil { return true }
-        }
-        return false
+        await self.client.waitForOnline(base: self.base, timeout: timeout) { self.gateway?.isRunning ?? true }
     }
 
     var logTail: String {
