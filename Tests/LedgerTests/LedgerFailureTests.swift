@@ -8,6 +8,16 @@ import Testing
 /// file, and a damaged file must never be replaced by a fresh, empty history.
 @Suite("Session ledger storage failures")
 struct LedgerFailureTests {
+    /// `<dir>/storage/ledger.sqlite` holding one session, closed again: a ledger to take access away from.
+    static func ledgerWithOneSession(in dir: String) throws -> (storage: String, path: String) {
+        let storage = dir + "/storage"
+        let path = storage + "/ledger.sqlite"
+        let ledger = try SessionLedger(path: path)
+        try recordSession(ledger, "s1", startMs: t0)
+        ledger.close()
+        return (storage, path)
+    }
+
     @Test func open_whenFileIsGarbage_throwsNotADatabaseAndLeavesTheFileUntouched() throws {
         try withTemporaryDirectory { dir in
             let path = dir + "/ledger.sqlite"
@@ -163,12 +173,7 @@ struct LedgerFailureTests {
 
     @Test func open_whenFileAndDirectoryAreImmutable_throws() throws {
         try withTemporaryDirectory { dir in
-            let storage = dir + "/storage"
-            let path = storage + "/ledger.sqlite"
-            do {
-                let ledger = try SessionLedger(path: path)
-                try recordSession(ledger, "s1", startMs: t0)
-            }
+            let (storage, path) = try Self.ledgerWithOneSession(in: dir)
             let error = try withImmutable([path, storage]) {
                 try #require(throws: LedgerError.self) { try SessionLedger(path: path) }
             }
@@ -179,12 +184,7 @@ struct LedgerFailureTests {
 
     @Test func open_whenMountIsReadOnly_throws() throws {
         try withTemporaryDirectory { dir in
-            let storage = dir + "/storage"
-            let path = storage + "/ledger.sqlite"
-            do {
-                let ledger = try SessionLedger(path: path)
-                try recordSession(ledger, "s1", startMs: t0)
-            }
+            let (storage, path) = try Self.ledgerWithOneSession(in: dir)
             let bind = run("/usr/bin/mount", ["--bind", storage, storage])
             guard bind.status == 0 else {
                 print("skipped: mount --bind failed (\(bind.status)): \(bind.output)")
