@@ -161,7 +161,7 @@ let package = Package(
         .testTarget(name: "GatewayProtocolTests", dependencies: ["GatewayProtocol", "SafetyCore"]),
         .testTarget(
             name: "GatewaySimulationTests",
-            dependencies: ["GatewaySimulation", "Gateway", "GatewayConfig", "GPIO", "SafetyCore"]),
+            dependencies: ["GatewaySimulation", "Gateway", "GatewayConfig", "GatewayProtocol", "GPIO", "MQTT", "SafetyCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestKit", "TestSupport", "MQTT"]),
         .testTarget(
             name: "FleetTests",

@@ -198,13 +198,16 @@ public struct GatewayService: Service {
 
     /// Passes one MQTT event into the loop's stream, shedding a flood past the backlog limit but
     /// never a stop.
-    private static func admit(
+    static func admit(
         _ event: MQTTEvent, backlog: InboundBacklog, topics: Topics,
         into continuation: AsyncStream<GatewayInput>.Continuation
     ) {
-        if case .message(let message) = event, !backlog.admit() {
-            guard case .command = topics.classify(message.topic), CommandDecoder.isStop(message.payload) else { return }
-            backlog.admitAnyway()
+        if case .message(let message) = event {
+            let admitted = backlog.admit {
+                guard case .command = topics.classify(message.topic) else { return false }
+                return CommandDecoder.isStop(message.payload)
+            }
+            guard admitted else { return }
         }
         continuation.yield(.mqtt(event))
     }

@@ -16,20 +16,18 @@ final class InboundBacklog: Sendable {
     private let pending = Atomic<Int>(0)
     private let dropped = Atomic<Int>(0)
 
-    /// Whether one more message may enter the stream; counts it in when it may.
-    func admit() -> Bool {
-        if self.pending.load(ordering: .relaxed) >= Self.limit {
+    /// Whether one more message may enter the stream; counts it in when it may, or as dropped.
+    ///
+    /// - Parameter mustPass: asked only when the backlog is full: whether this message must reach
+    ///   the loop all the same (a `stop`: S15, `stop` always passes). It then still waits behind at
+    ///   most ``limit`` messages, about 50 ms.
+    func admit(mustPass: () -> Bool) -> Bool {
+        if self.pending.load(ordering: .relaxed) >= Self.limit, !mustPass() {
             self.dropped.add(1, ordering: .relaxed)
             return false
         }
         self.pending.add(1, ordering: .relaxed)
         return true
-    }
-
-    /// Counts in a message that must reach the loop whatever the backlog: a `stop` (S15: `stop`
-    /// always passes). It still waits behind at most ``limit`` messages, about 50 ms.
-    func admitAnyway() {
-        self.pending.add(1, ordering: .relaxed)
     }
 
     /// The loop took one message out of the stream.

@@ -33,24 +33,20 @@ public final class MQTTClient: Sendable {
     /// Validates the configuration and prepares the libmosquitto handle; does not connect yet.
     ///
     /// - Throws: ``MQTTError`` naming every invalid setting, or the libmosquitto step that failed
-    ///   (for example an unreadable TLS file).
-    ///   - keepWhenBufferFull: picks incoming messages that must never be dropped when ``events``
-    ///     is full (4096 events waiting): they are kept aside and handed out by
-    ///     ``takeKeptMessages(consumedEvents:)`` in their place. The gateway keeps every `stop`.
-    public init(
-        configuration: MQTTClientConfiguration, logger: Logger,
-        keepWhenBufferFull: (@Sendable (MQTTMessage) -> Bool)? = nil
-    ) throws {
+    ///   (for example an unreadable TLS file). ``events`` holds up to 4096 events not yet consumed;
+    ///   a message arriving beyond that is dropped and counted (``MQTTStatistics/droppedIncoming``).
+    ///   An owner that must never lose a message in a flood uses ``init(configuration:logger:deliver:)``
+    ///   and decides itself what to shed.
+    public init(configuration: MQTTClientConfiguration, logger: Logger) throws {
         try Self.validate(configuration)
         let (events, continuation) = AsyncStream.makeStream(
             of: MQTTEvent.self, bufferingPolicy: .bufferingOldest(4096))
         self.events = events
         self.session = try MosquittoSession(
-            configuration: configuration, logger: logger, sink: .stream(continuation),
-            keepWhenBufferFull: keepWhenBufferFull)
+            configuration: configuration, logger: logger, sink: .stream(continuation))
     }
 
-    /// Like ``init(configuration:logger:keepWhenBufferFull:)``, but hands every event to `deliver`
+    /// Like ``init(configuration:logger:)``, but hands every event to `deliver`
     /// on libmosquitto's network thread, in order, instead of ``events`` (which then stays empty).
     ///
     /// For an owner with an input stream of its own: the event goes straight into it, with no
@@ -94,15 +90,6 @@ public final class MQTTClient: Sendable {
     /// thread and finishes ``events``.
     public func stop(finalMessages: [MQTTMessage] = []) async {
         await self.session.stop(finalMessages: finalMessages)
-    }
-
-    /// Messages kept past a full ``events`` buffer whose place has come, oldest first.
-    ///
-    /// - Parameter consumedEvents: how many events the caller has taken from ``events`` so far; a
-    ///   kept message is handed out only once every event enqueued before it was consumed, so it
-    ///   never overtakes an older command.
-    public func takeKeptMessages(consumedEvents: Int) -> [MQTTMessage] {
-        self.session.takeKept(consumedEvents: consumedEvents)
     }
 
     public var statistics: MQTTStatistics {

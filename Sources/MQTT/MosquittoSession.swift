@@ -14,17 +14,6 @@ enum MosquittoLibrary {
     static let initialised: Bool = mosquitto_lib_init() == MOSQ_ERR_SUCCESS.rawValue
 }
 
-/// Owns one libmosquitto client handle, the network thread that drives it, and the state shared with
-/// the callbacks.
-///
-/// The use of `@unchecked Sendable` is safe for this type because its only non-Sendable member is the
-/// `struct mosquitto *` handle, and every use of it follows libmosquitto's threading rules: the handle
-/// is put in threaded mode (`mosquitto_threaded_set`), so `mosquitto_publish`, `mosquitto_subscribe`
-/// and `mosquitto_disconnect` may be called from any thread (they lock internally and only queue a
-/// packet); `mosquitto_connect_async`, `mosquitto_will_set` and `mosquitto_loop` are called only from
-/// the one network thread this object starts; and `mosquitto_destroy` runs in `deinit`, which cannot
-/// happen while that thread runs because the thread holds a strong reference until it returns.
-/// Everything else is immutable or behind the `Mutex`.
 /// Where incoming events go: the client's own bounded stream, or straight to the owner's handler.
 enum MQTTEventSink: Sendable {
     case stream(AsyncStream<MQTTEvent>.Continuation)
@@ -36,6 +25,17 @@ enum MQTTEventSink: Sendable {
     }
 }
 
+/// Owns one libmosquitto client handle, the network thread that drives it, and the state shared with
+/// the callbacks.
+///
+/// The use of `@unchecked Sendable` is safe for this type because its only non-Sendable member is the
+/// `struct mosquitto *` handle, and every use of it follows libmosquitto's threading rules: the handle
+/// is put in threaded mode (`mosquitto_threaded_set`), so `mosquitto_publish`, `mosquitto_subscribe`
+/// and `mosquitto_disconnect` may be called from any thread (they lock internally and only queue a
+/// packet); `mosquitto_connect_async`, `mosquitto_will_set` and `mosquitto_loop` are called only from
+/// the one network thread this object starts; and `mosquitto_destroy` runs in `deinit`, which cannot
+/// happen while that thread runs because the thread holds a strong reference until it returns.
+/// Everything else is immutable or behind the `Mutex`.
 final class MosquittoSession: @unchecked Sendable {
     /// Where the client is in its life; it only moves forward.
     enum Phase: Sendable {
@@ -76,21 +76,12 @@ final class MosquittoSession: @unchecked Sendable {
     let state: Mutex<State>
     /// Messages handed to libmosquitto and not yet written (QoS 0) or acknowledged (QoS 1/2).
     private let inFlight = Atomic<Int>(0)
-    /// Events yielded into the stream so far.
-    private let enqueued = Atomic<Int>(0)
-    /// Which incoming messages must never be dropped when the event buffer is full (a `stop`).
-    let keepWhenBufferFull: (@Sendable (MQTTMessage) -> Bool)?
-    /// Messages kept past a full buffer, each with the number of events enqueued before it. Small
-    /// by nature (only what `keepWhenBufferFull` picks), and bounded all the same.
-    private let kept = Mutex<[(after: Int, message: MQTTMessage)]>([])
-    static let keptLimit = 1024
     private let handle: OpaquePointer
 
     init(
         configuration: MQTTClientConfiguration,
         logger: Logger,
-        sink: MQTTEventSink,
-        keepWhenBufferFull: (@Sendable (MQTTMessage) -> Bool)? = nil
+        sink: MQTTEventSink
     ) throws(MQTTError) {
         guard MosquittoLibrary.initialised else {
             throw .library("mosquitto_lib_init failed; the TLS or socket libraries could not be initialised")
@@ -98,7 +89,6 @@ final class MosquittoSession: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         self.sink = sink
-        self.keepWhenBufferFull = keepWhenBufferFull
         self.state = Mutex(State(queue: OutgoingQueue(limit: configuration.outgoingQueueLimit)))
         // Clean start: a reconnect must never receive commands queued for an earlier session.
         guard let handle = mosquitto_new(configuration.clientID, true, nil) else {
@@ -406,44 +396,16 @@ final class MosquittoSession: @unchecked Sendable {
         self.deliver(.message(message))
     }
 
-    /// Hands one event to the owner's handler, or yields it into ``MQTTClient/events`` and counts
-    /// it so a message kept past a full buffer knows its place.
+    /// Hands one event to the owner's handler, or yields it into ``MQTTClient/events``; a message
+    /// that finds that buffer full is dropped and counted, never silently.
     func deliver(_ event: MQTTEvent) {
-        let continuation: AsyncStream<MQTTEvent>.Continuation
         switch self.sink {
         case .handler(let handle):
             handle(event)
-            return
-        case .stream(let stream):
-            continuation = stream
-        }
-        let result = continuation.yield(event)
-        guard case .dropped = result else {
-            self.enqueued.add(1, ordering: .relaxed)
-            return
-        }
-        guard case .message(let message) = event else { return }
-        if let keep = self.keepWhenBufferFull, keep(message) {
-            let kept = self.kept.withLock { lane -> Bool in
-                guard lane.count < Self.keptLimit else { return false }
-                lane.append((after: self.enqueued.load(ordering: .relaxed), message: message))
-                return true
-            }
-            if kept {
-                self.logger.warning("MQTT: event buffer full; kept a must-not-drop message on \(message.topic)")
-                return
-            }
-        }
-        self.state.withLock { $0.statistics.droppedIncoming += 1 }
-        self.logger.warning("MQTT: event buffer full, dropped an incoming message on \(message.topic)")
-    }
-
-    /// The kept messages whose place has come: every event enqueued before each was consumed.
-    func takeKept(consumedEvents: Int) -> [MQTTMessage] {
-        self.kept.withLock { lane in
-            let due = lane.prefix { $0.after <= consumedEvents }
-            lane.removeFirst(due.count)
-            return due.map(\.message)
+        case .stream(let continuation):
+            guard case .dropped = continuation.yield(event), case .message(let message) = event else { return }
+            self.state.withLock { $0.statistics.droppedIncoming += 1 }
+            self.logger.warning("MQTT: event buffer full, dropped an incoming message on \(message.topic)")
         }
     }
 
