@@ -33,7 +33,7 @@ extension GatewayConfiguration {
 
     /// The output roles this panel has lines for.
     var outputRoles: Set<OutputRole> {
-        Set(OutputRole.allCases.filter { role in self.gpioOutputs.contains { $0.name == role.lineName } })
+        Set(self.gpioOutputs.compactMap { OutputRole(lineName: $0.name) })
     }
 
     var gpioInputs: [GPIOInputSpec] {
@@ -93,11 +93,11 @@ extension GatewayConfiguration {
     func mqttClientConfiguration(topics: Topics, bootID: String, version: String) throws -> MQTTClientConfiguration {
         var configuration = try self.mqttClientConfiguration(forClient: self.mqtt.clientID)
         configuration.will = MQTTMessage(
-            topic: topics.status, payload: Payloads.statusOffline(reason: "connection_lost").bytes, qos: .atLeastOnce,
+            topic: topics.status, payload: StatusDocument.offline(reason: "connection_lost").json.bytes, qos: .atLeastOnce,
             retain: true)
         configuration.birth = [
             MQTTMessage(
-                topic: topics.status, payload: Payloads.statusOnline(bootID: bootID, version: version).bytes,
+                topic: topics.status, payload: StatusDocument.online(bootID: bootID, version: version).json.bytes,
                 qos: .atLeastOnce, retain: true)
         ]
         configuration.subscriptions = topics.commandSubscriptions.map {

@@ -290,7 +290,7 @@ package final class GatewayLoop {
 
     private func publishResponse(_ response: CommandResponse, now: Instant) {
         let data = response.includesSnapshot ? self.stateDocument(now: now) : nil
-        let payload = Payloads.response(response, data: data).bytes
+        let payload = ResponseDocument(response, data: data).json.bytes
         let message: MQTTMessage
         if let replyTo = self.replyTo {
             message = MQTTMessage(

@@ -191,7 +191,7 @@ public struct GatewayService: Service {
         continuation.finish()
         await mqtt.stop(finalMessages: [
             MQTTMessage(
-                topic: topics.status, payload: Payloads.statusOffline(reason: "shutdown").bytes, qos: .atLeastOnce,
+                topic: topics.status, payload: StatusDocument.offline(reason: "shutdown").json.bytes, qos: .atLeastOnce,
                 retain: true)
         ])
     }

@@ -18,6 +18,11 @@ package enum OutputRole: String, CaseIterable, Hashable, Sendable {
 
     /// The line's name in the GPIO adapter.
     package var lineName: String { self.rawValue }
+
+    /// The role of a line the GPIO adapter names; `nil` for a name the gateway never configured.
+    package init?(lineName: String) {
+        self.init(rawValue: lineName)
+    }
 }
 
 extension InputLine {

@@ -1,19 +1,9 @@
 import SafetyCore
 
-/// Builds the JSON payloads of the contract: `state`/`tele`, `res`, `event`, `status`, `info`.
-///
-/// One schema serves `state` and `tele` (docs/DESIGN.md), so dashboards can read either topic.
+/// Builds the JSON payloads of the contract that are not yet document types: `event`, `diag`,
+/// `info`. `state`/`tele`, `res`, `status` and `cmd` are ``StateDocument``, ``ResponseDocument``,
+/// ``StatusDocument`` and ``CommandRequest``.
 public enum Payloads {
-    /// `state` and `tele` (``StateDocument``).
-    public static func state(_ s: SafetySnapshot, unixMs: Int64, seq: UInt64) -> JSONValue {
-        StateDocument(s, unixMs: unixMs, seq: seq).json
-    }
-
-    /// `res` (``ResponseDocument``): one per received command; `data` on successful `get`/`ping`.
-    public static func response(_ r: CommandResponse, data: StateDocument? = nil) -> JSONValue {
-        ResponseDocument(r, data: data).json
-    }
-
     /// `event`. `outputsOffAt` is the monotonic time the shell drove the outputs off after a fault,
     /// so the fault's reaction time is observable from outside.
     public static func event(
@@ -63,11 +53,6 @@ public enum Payloads {
         ]
     }
 
-    /// Retained `status`: online with boot id and version; the LWT and clean stop say offline and why.
-    public static func statusOnline(bootID: String, version: String) -> JSONValue {
-        StatusDocument.online(bootID: bootID, version: version).json
-    }
-
     /// Retained `diag`: how long this run has been up and how the MQTT link has fared.
     ///
     /// `dropped_messages` counts outgoing messages dropped while offline (queue full or telemetry)
@@ -82,9 +67,7 @@ public enum Payloads {
         ])
     }
 
-    public static func statusOffline(reason: String) -> JSONValue {
-        StatusDocument.offline(reason: reason).json
-    }
+
 
     static func round(_ digits: Int, _ value: Double) -> Double {
         var scale = 1.0

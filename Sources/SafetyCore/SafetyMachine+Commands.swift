@@ -170,7 +170,7 @@ extension SafetyMachine {
                 return self.reject(
                     envelope, .doseLimit,
                     "dose_j_cm2 \(format(target)) exceeds the per-session limit \(format(limits.maxSessionDose)); "
-                        + "use dose_j_cm2 ≤ \(format(limits.maxSessionDose))")
+                        + "use dose_j_cm2 ≤ \(formatDown(limits.maxSessionDose))")
             }
         }
         let fullDose = self.plannedDose(channels: channels, intensityPercent: intensity, seconds: duration)
@@ -181,7 +181,7 @@ extension SafetyMachine {
             return self.reject(
                 envelope, .doseLimit,
                 "planned dose \(format(ceiling)) exceeds the per-session limit \(format(limits.maxSessionDose)); "
-                    + "use duration_s ≤ \(Int(fitting)) or dose_j_cm2 ≤ \(format(limits.maxSessionDose))")
+                    + "use duration_s ≤ \(Int(fitting)) or dose_j_cm2 ≤ \(formatDown(limits.maxSessionDose))")
         }
         let window = self.window(now: now)
         if window.count >= limits.maxDailySessions {

@@ -153,7 +153,7 @@ figures.append(
 let snapshot = machine.snapshot(now: Instant(nanoseconds: clock))
 figures.append(
     measure("encode state (JSON bytes)", iterations: 20000) { index in
-        blackHole(Payloads.state(snapshot, unixMs: 1_795_687_156_200, seq: UInt64(index)).bytes)
+        blackHole(StateDocument(snapshot, unixMs: 1_795_687_156_200, seq: UInt64(index)).json.bytes)
     })
 let getResponse = machine.handle(
     .command(decode(Array(#"{"id":"last","cmd":"get"}"#.utf8))), now: Instant(nanoseconds: clock))
@@ -161,7 +161,7 @@ if let response = getResponse.compactMap({ if case .respond(let r) = $0 { r } el
     figures.append(
         measure("encode get response with state", iterations: 20000) { index in
             let state = StateDocument(snapshot, unixMs: 1_795_687_156_200, seq: UInt64(index))
-            blackHole(Payloads.response(response, data: state).bytes)
+            blackHole(ResponseDocument(response, data: state).json.bytes)
         })
 }
 

@@ -55,16 +55,36 @@ struct RuleDetailTests {
         #expect(accepted.response?.ok == true)
     }
 
+    /// The dose a refusal advises (`… use dose_j_cm2 ≤ N`), as a client following it would read it.
+    static func advisedDose(_ response: CommandResponse?) throws -> Double {
+        let message = try #require(response?.message)
+        let advice = try #require(message.range(of: "dose_j_cm2 ≤ "))
+        return try #require(Double(message[advice.upperBound...].prefix { $0.isNumber || $0 == "." }))
+    }
+
     @Test func startRequested_withTheAdvisedDose_isAccepted_evenJustBelowARoundAllowance() throws {
         // 59.96 J/cm² left: advice rounded to the nearest ("60") would be refused again.
         var rig = Rig.ready(history: [DoseHistoryEntry(ageSeconds: 3_600, dose: Dose(joulesPerCm2: 60.04))])
         let refused = rig.command(.start(StartArguments(durationSeconds: 1200, doseTarget: Dose(joulesPerCm2: 60))))
-        let message = try #require(refused.response?.message)
         #expect(refused.response?.code == .doseLimit)
-        let advice = try #require(message.range(of: "dose_j_cm2 ≤ "))
-        let advised = try #require(Double(message[advice.upperBound...].prefix { $0.isNumber || $0 == "." }))
+        let advised = try Self.advisedDose(refused.response)
         #expect(advised == 59.9)
         let accepted = rig.command(.start(StartArguments(durationSeconds: 1200, doseTarget: Dose(joulesPerCm2: advised))))
+        #expect(accepted.response?.ok == true)
+    }
+
+    @Test(arguments: [30.0, nil])
+    func startRequested_withTheAdvisedDose_isAccepted_underAFractionalSessionLimit(target: Double?) throws {
+        // A session limit of 12.35 J/cm²: advice rounded to the nearest ("12.4") would be refused again.
+        var settings = SafetySettings()
+        settings.limits.maxSessionDose = Dose(joulesPerCm2: 12.35)
+        var rig = Rig.ready(settings)
+        let refused = rig.command(
+            .start(StartArguments(durationSeconds: 600, doseTarget: target.map(Dose.init(joulesPerCm2:)))))
+        #expect(refused.response?.code == .doseLimit)
+        let advised = try Self.advisedDose(refused.response)
+        #expect(advised == 12.3)
+        let accepted = rig.command(.start(StartArguments(durationSeconds: 600, doseTarget: Dose(joulesPerCm2: advised))))
         #expect(accepted.response?.ok == true)
     }
 
