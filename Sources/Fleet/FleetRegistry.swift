@@ -35,7 +35,14 @@ public struct FleetRegistry: Hashable, Sendable {
             switch kind {
             case .status: document = .status(try StatusDocument(json: value))
             case .state, .telemetry: document = .state(try StateDocument(json: value))
-            case .event, .response, .command, .info, .diagnostics: document = .other
+            case .event: document = .event(try EventDocument(json: value))
+            case .info:
+                _ = try InfoDocument(json: value)
+                document = .other
+            case .diagnostics:
+                _ = try DiagnosticsDocument(json: value)
+                document = .other
+            case .response, .command: document = .other
             }
         } catch {
             self.invalidMessages += 1
@@ -52,7 +59,8 @@ public struct FleetRegistry: Hashable, Sendable {
         switch document {
         case .status(let status): Self.applyStatus(status, to: &record)
         case .state(let state): Self.applyState(state, to: &record, retained: retained)
-        case .other: if kind == .event { Self.applyEvent(value, to: &record, retained: retained) }
+        case .event(let event): Self.applyEvent(event, to: &record, retained: retained)
+        case .other: break
         }
         self.panels[device] = record
         var comparable = before
@@ -68,6 +76,7 @@ public struct FleetRegistry: Hashable, Sendable {
     private enum Document {
         case status(StatusDocument)
         case state(StateDocument)
+        case event(EventDocument)
         case other
     }
 
@@ -108,20 +117,17 @@ public struct FleetRegistry: Hashable, Sendable {
         if record.online == nil, !retained { record.online = true }
     }
 
-    static func applyEvent(_ value: JSONValue, to record: inout PanelRecord, retained: Bool) {
-        guard let name = value["event"]?.stringValue else { return }
-        record.lastEvent = name
+    static func applyEvent(_ event: EventDocument, to record: inout PanelRecord, retained: Bool) {
+        record.lastEvent = event.kind.rawValue
         // Events are not retained by the gateway; a retained one is someone else's and is not counted.
         guard !retained else { return }
-        switch name {
-        case "session_started": record.counters.sessionsStarted += 1
-        case "completed": record.counters.sessionsCompleted += 1
-        case "aborted": record.counters.sessionsAborted += 1
-        case "fault_raised":
+        switch event.event {
+        case .sessionStarted: record.counters.sessionsStarted += 1
+        case .completed: record.counters.sessionsCompleted += 1
+        case .aborted: record.counters.sessionsAborted += 1
+        case .faultRaised(let fault):
             record.counters.faultsRaised += 1
-            if let fault = value["fault"]?.stringValue, !record.faults.contains(fault) {
-                record.faults.append(fault)
-            }
+            if !record.faults.contains(fault.code.rawValue) { record.faults.append(fault.code.rawValue) }
         default: break
         }
     }

@@ -320,7 +320,7 @@ package final class GatewayLoop {
     private func publishEvent(_ notice: SafetyNotice) {
         var offAt: Instant?
         if case .faultRaised = notice { offAt = self.outputsOffAt }
-        let payload = Payloads.event(notice, unixMs: self.clock.unixMilliseconds, outputsOffAt: offAt)
+        let payload = EventDocument(notice, unixMs: self.clock.unixMilliseconds, outputsOffAt: offAt).json
         self.parts.mqtt.publish(
             MQTTMessage(topic: self.topics.event, payload: payload.bytes, qos: .atLeastOnce, retain: false),
             queueing: .bounded)
@@ -346,10 +346,11 @@ package final class GatewayLoop {
 
     private func publishDiagnostics(now: Instant) {
         let statistics = self.parts.mqtt.statistics
-        let payload = Payloads.diagnostics(
+        let payload = DiagnosticsDocument(
             bootID: self.machine.bootID, uptimeSeconds: now.seconds(since: self.startedAt),
-            reconnects: statistics.reconnects, droppedMessages: statistics.dropped + statistics.droppedIncoming,
-            unixMs: self.clock.unixMilliseconds)
+            reconnects: statistics.reconnects, droppedMessages: statistics.dropped + statistics.droppedIncoming + self.parts.shedIncoming(),
+            unixMs: self.clock.unixMilliseconds
+        ).json
         self.parts.mqtt.publish(
             MQTTMessage(topic: self.topics.diagnostics, payload: payload.bytes, qos: .atLeastOnce, retain: true),
             queueing: .latestWins(key: "diag"))

@@ -28,11 +28,14 @@ package struct GatewayParts {
     /// Asks for discovery and state to be published again after a short random delay, so a fleet of
     /// panels does not answer Home Assistant's birth message all in the same millisecond.
     package var scheduleDiscoveryRepublish: () -> Void
+    /// How many incoming messages were shed before they reached the loop since start (the inbound
+    /// backlog's flood guard), so `diag.dropped_messages` counts them as it promises.
+    package var shedIncoming: () -> Int
 
     package init(
         mqtt: any MessagePublisher, outputs: OutputDriver, sensor: SensorDriver?, ledger: (any LedgerWriting)?,
         info: DeviceInfo, discovery: [MQTTMessage], telemetry: Telemetry, identify: @escaping () -> Void,
-        scheduleDiscoveryRepublish: @escaping () -> Void
+        scheduleDiscoveryRepublish: @escaping () -> Void, shedIncoming: @escaping () -> Int = { 0 }
     ) {
         self.mqtt = mqtt
         self.outputs = outputs
@@ -43,5 +46,6 @@ package struct GatewayParts {
         self.telemetry = telemetry
         self.identify = identify
         self.scheduleDiscoveryRepublish = scheduleDiscoveryRepublish
+        self.shedIncoming = shedIncoming
     }
 }

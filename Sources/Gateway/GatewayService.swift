@@ -110,7 +110,8 @@ public struct GatewayService: Service {
                     try? await Task.sleep(for: .milliseconds(Int.random(in: 500...3000)))
                     continuation.yield(.republishDiscovery)
                 }
-            })
+            },
+            shedIncoming: { backlog.totalDropped })
         let loop = GatewayLoop(
             machine: SafetyMachine(settings: configuration.safety, bootID: bootID), parts: parts, topics: topics,
             logger: logger)

@@ -15,6 +15,7 @@ final class InboundBacklog: Sendable {
 
     private let pending = Atomic<Int>(0)
     private let dropped = Atomic<Int>(0)
+    private let droppedSinceStart = Atomic<Int>(0)
 
     /// Whether one more message may enter the stream; counts it in when it may, or as dropped.
     ///
@@ -24,6 +25,7 @@ final class InboundBacklog: Sendable {
     func admit(mustPass: () -> Bool) -> Bool {
         if self.pending.load(ordering: .relaxed) >= Self.limit, !mustPass() {
             self.dropped.add(1, ordering: .relaxed)
+            self.droppedSinceStart.add(1, ordering: .relaxed)
             return false
         }
         self.pending.add(1, ordering: .relaxed)
@@ -35,7 +37,12 @@ final class InboundBacklog: Sendable {
         self.pending.subtract(1, ordering: .relaxed)
     }
 
-    /// Messages dropped since the last call.
+    /// Messages dropped since the backlog was made (the count `diag` publishes).
+    var totalDropped: Int {
+        self.droppedSinceStart.load(ordering: .relaxed)
+    }
+
+    /// Messages dropped since the last call (the count the flood warning logs).
     func takeDropped() -> Int {
         self.dropped.exchange(0, ordering: .relaxed)
     }

@@ -102,6 +102,14 @@ struct DocumentReader {
     }
 }
 
+/// `value` rounded to `digits` decimals, as every document publishes its measurements: a reader
+/// sees 0.1 s and 0.001 J/cm² steps, not the float noise of the integration.
+func rounded(_ value: Double, digits: Int) -> Double {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    return (value * scale).rounded() / scale
+}
+
 extension JSONValue {
     fileprivate static func optional(_ text: String?) -> JSONValue { text.map(JSONValue.string) ?? .null }
     fileprivate static func optional(_ number: Double?) -> JSONValue { number.map(JSONValue.number) ?? .null }
@@ -155,8 +163,8 @@ public struct DoseDocument: Hashable, Sendable {
 
     public init(_ dose: PerChannel<Dose>) {
         self.init(
-            total: Payloads.round(3, dose.total.joulesPerCm2), red: Payloads.round(3, dose.red.joulesPerCm2),
-            nir: Payloads.round(3, dose.nir.joulesPerCm2))
+            total: rounded(dose.total.joulesPerCm2, digits: 3), red: rounded(dose.red.joulesPerCm2, digits: 3),
+            nir: rounded(dose.nir.joulesPerCm2, digits: 3))
     }
 
     public var json: JSONValue {
@@ -253,14 +261,14 @@ public struct StateDocument: Hashable, Sendable {
         self.sessionID = s.sessionID
         self.channels = s.channels
         self.intensityPercent = s.intensityPercent
-        self.plannedSeconds = s.plannedSeconds.map { Payloads.round(1, $0) }
-        self.elapsedSeconds = Payloads.round(1, s.elapsedSeconds)
-        self.remainingSeconds = Payloads.round(1, s.remainingSeconds)
+        self.plannedSeconds = s.plannedSeconds.map { rounded($0, digits: 1) }
+        self.elapsedSeconds = rounded(s.elapsedSeconds, digits: 1)
+        self.remainingSeconds = rounded(s.remainingSeconds, digits: 1)
         self.dose = DoseDocument(s.dose)
-        self.doseTarget = s.doseTarget.map { Payloads.round(3, $0.joulesPerCm2) }
-        self.dose24h = Payloads.round(3, s.dose24h.joulesPerCm2)
+        self.doseTarget = s.doseTarget.map { rounded($0.joulesPerCm2, digits: 3) }
+        self.dose24h = rounded(s.dose24h.joulesPerCm2, digits: 3)
         self.sessions24h = s.sessions24h
-        self.temperatureC = s.temperature.map { Payloads.round(2, $0.value) }
+        self.temperatureC = s.temperature.map { rounded($0.value, digits: 2) }
         self.emitting = s.emitting
         self.interlock = s.interlock
         self.faults = s.faults

@@ -547,17 +547,16 @@ package final class Simulation {
     }
 
     private func eventPublished(_ value: JSONValue, at: Double) {
-        let session = value["session_id"]?.stringValue
-        switch value["event"]?.stringValue {
-        case "session_started":
-            guard let session else { return }
-            let known = KnownSession(id: session, startedAt: at, plannedSeconds: value["planned_s"]?.numberValue)
-            self.sessions[session] = known
+        guard let event = try? EventDocument(json: value) else { return }
+        switch event.event {
+        case .sessionStarted(let start):
+            let known = KnownSession(id: start.sessionID, startedAt: at, plannedSeconds: start.plannedSeconds)
+            self.sessions[start.sessionID] = known
             self.current = known
             self.result.sessions += 1
-        case "completed", "aborted":
-            if let session, self.current?.id == session { self.current = nil }
-        case "fault_raised":
+        case .completed(let end), .aborted(let end):
+            if self.current?.id == end.sessionID { self.current = nil }
+        case .faultRaised:
             self.faultsSeen = true
         default:
             break
@@ -565,17 +564,15 @@ package final class Simulation {
     }
 
     private func responsePublished(_ value: JSONValue) {
-        if !self.options.random, let id = value["id"]?.stringValue {
-            self.result.answers[id] = value["ok"] == .bool(true) ? "ok" : value["code"]?.stringValue ?? "?"
+        guard let response = try? ResponseDocument(json: value) else { return }
+        if !self.options.random, let id = response.id {
+            self.result.answers[id] = response.ok ? "ok" : response.code?.rawValue ?? "?"
         }
-        if self.absence == .back, value["ok"] == .bool(false), let message = value["message"]?.stringValue,
-            let advice = message.range(of: "dose_j_cm2 ≤ ")
-        {
+        if self.absence == .back, !response.ok, let advised = advisedDose(in: response.message) {
             // Does what the refusal says, as an automation retrying with the allowance would.
-            self.suggestedDose = Double(message[advice.upperBound...].prefix { $0.isNumber || $0 == "." })
+            self.suggestedDose = advised
         }
-        guard value["cmd"]?.stringValue == "start", let id = value["id"]?.stringValue,
-            self.freshStarts.remove(id) != nil, value["ok"] == .bool(true)
+        guard response.command == "start", let id = response.id, self.freshStarts.remove(id) != nil, response.ok
         else { return }
         self.result.checks += 1
         guard let current = self.current, self.writer.durableSessionIDs.contains(current.id) else {

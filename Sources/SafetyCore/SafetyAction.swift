@@ -42,7 +42,7 @@ public enum SessionEndReason: String, Hashable, Sendable, Codable, CaseIterable 
 }
 
 /// Why a session paused.
-public enum PauseReason: String, Hashable, Sendable, Codable {
+public enum PauseReason: String, CaseIterable, Hashable, Sendable, Codable {
     case command
     case interlock
     case linkLoss = "link_loss"

@@ -51,19 +51,17 @@ struct SessionConsole {
                 if sessionID == nil, let current = state.sessionID { sessionID = current }
                 renderer.draw(state)
             case .event(let value):
-                guard watch, let kind = value["event"]?.stringValue else { continue }
-                if kind == "completed" || kind == "aborted", sessionID == nil || value["session_id"]?.stringValue == sessionID {
+                guard watch, let event = try? EventDocument(json: value) else { continue }
+                if let end = event.end, sessionID == nil || end.sessionID == sessionID {
                     renderer.finish()
-                    let dose = value["dose_j_cm2"]?["total"]?.numberValue ?? 0
-                    let elapsed = value["elapsed_s"]?.numberValue ?? 0
                     print(
-                        "session \(kind) (\(value["reason"]?.stringValue ?? "?")): "
-                            + "\(ProgressRenderer.clock(elapsed)) emitting, dose \(String(format: "%.2f", dose)) J/cm²")
-                    return kind == "completed" ? 0 : 1
+                        "session \(event.kind.rawValue) (\(end.reason.rawValue)): "
+                            + "\(ProgressRenderer.clock(end.elapsedSeconds)) emitting, dose \(String(format: "%.2f", end.dose.total)) J/cm²")
+                    return event.kind == .completed ? 0 : 1
                 }
-                if kind == "fault_raised" {
+                if case .faultRaised(let fault) = event.event {
                     renderer.finish()
-                    print("fault: \(value["fault"]?.stringValue ?? "?"): \(value["detail"]?.stringValue ?? "")")
+                    print("fault: \(fault.code.rawValue): \(fault.detail)")
                 }
             case .status(let value):
                 if watch, id != nil, case .offline(let reason)? = try? StatusDocument(json: value) {

@@ -61,17 +61,26 @@ import GatewayProtocol
 
     @Test func sessionAndFaultEvents_areCounted_retainedOnesAreNot() throws {
         var registry = FleetRegistry()
-        registry.feed("p1", .event, Payload.event("session_started"))
-        registry.feed("p1", .event, Payload.event("completed"))
-        registry.feed("p1", .event, Payload.event("aborted"))
-        registry.feed("p1", .event, Payload.event("fault_raised", extra: #","fault":"F_SENSOR_STALE""#))
-        registry.feed("p1", .event, Payload.event("session_started"), retained: true)
+        registry.feed("p1", .event, Payload.event(Payload.started))
+        registry.feed("p1", .event, Payload.event(.completed(Payload.ended(.duration))))
+        registry.feed("p1", .event, Payload.event(.aborted(Payload.ended(.stopCommand))))
+        registry.feed("p1", .event, Payload.event(.faultRaised(.init(code: .sensorStale, detail: "no sample for 10 s"))))
+        registry.feed("p1", .event, Payload.event(Payload.started), retained: true)
         let c = try #require(registry.panels["p1"]?.counters)
         #expect(c.sessionsStarted == 1)
         #expect(c.sessionsCompleted == 1)
         #expect(c.sessionsAborted == 1)
         #expect(c.faultsRaised == 1)
         #expect(registry.panels["p1"]?.faults == ["F_SENSOR_STALE"], "a raised fault shows before the next state")
+    }
+
+    @Test func eventOutsideTheContract_isCountedInvalid_andCountsNoSession() {
+        var registry = FleetRegistry()
+        registry.feed("p1", .event, Array(#"{"event":"session_started","ts":1}"#.utf8))
+        registry.feed("p1", .event, Array(#"{"event":"fault_raised","fault":"F_GREMLIN","detail":"","detected_mono_ns":1,"ts":1}"#.utf8))
+        #expect(registry.invalidMessages == 2)
+        #expect(registry.panels["p1"]?.counters.sessionsStarted ?? 0 == 0)
+        #expect(registry.panels["p1"]?.faults ?? [] == [])
     }
 
     @Test(arguments: ["not json", "[1,2]", "\"text\"", ""])

@@ -24,8 +24,15 @@ enum Payload {
         ).json.bytes
     }
 
-    static func event(_ name: String, extra: String = "", ts: Double = 1_700_000_000_000) -> [UInt8] {
-        Array(#"{"event":"\#(name)"\#(extra),"ts":\#(ts)}"#.utf8)
+    static func event(_ event: EventDocument.Event, ts: Int64 = 1_700_000_000_000) -> [UInt8] {
+        EventDocument(event, unixMs: ts).json.bytes
+    }
+
+    static let started = EventDocument.Event.sessionStarted(
+        .init(sessionID: "b1-1", channels: .both, intensityPercent: 100, plannedSeconds: 120))
+
+    static func ended(_ reason: SessionEndReason) -> EventDocument.End {
+        .init(sessionID: "b1-1", elapsedSeconds: 120, dose: DoseDocument(total: 1.25, red: 0.75, nir: 0.5), reason: reason)
     }
 }
 

@@ -22,7 +22,7 @@ import Testing
         var registry = FleetRegistry()
         registry.feed("p1", .status, Payload.online(version: "1.2.3"))
         registry.feed("p1", .state, Payload.state(faults: [.overTemperature]))
-        registry.feed("p1", .event, Payload.event("session_started"))
+        registry.feed("p1", .event, Payload.event(Payload.started))
         let lines = Set(self.samples(registry))
         for expected in [
             #"rlt_panel_online{device="p1"} 1"#,

@@ -41,6 +41,10 @@ import Testing
         #expect(texts == [#"{"id":"s1","cmd":"stop"}"#, #"{"id":"s2","cmd":"stop"}"#, #"{"id":"s3","cmd":"stop"}"#])
         #expect(passed.count == 4, "connection changes are not messages and always pass")
         #expect(backlog.takeDropped() == 2, "the late get and the HA status were shed and counted")
+        #expect(backlog.totalDropped == 2, "diag's count keeps what the flood warning has taken")
+        _ = await self.admitted([self.message(self.topics.command, #"{"id":"x","cmd":"get"}"#)], backlog: backlog)
+        #expect(backlog.takeDropped() == 1)
+        #expect(backlog.totalDropped == 3)
     }
 
     @Test func handledMessages_makeRoomAgain() async {

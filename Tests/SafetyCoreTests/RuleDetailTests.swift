@@ -1,4 +1,5 @@
 import SafetyCore
+import TestKit
 import Testing
 
 /// Rules whose detail does not fit a table row: arithmetic, messages, ordering, memory.
@@ -57,9 +58,8 @@ struct RuleDetailTests {
 
     /// The dose a refusal advises (`… use dose_j_cm2 ≤ N`), as a client following it would read it.
     static func advisedDose(_ response: CommandResponse?) throws -> Double {
-        let message = try #require(response?.message)
-        let advice = try #require(message.range(of: "dose_j_cm2 ≤ "))
-        return try #require(Double(message[advice.upperBound...].prefix { $0.isNumber || $0 == "." }))
+        let advised = response.flatMap { TestKit.advisedDose(in: $0.message) }
+        return try #require(advised, "no dose advised in \(String(describing: response?.message))")
     }
 
     @Test func startRequested_withTheAdvisedDose_isAccepted_evenJustBelowARoundAllowance() throws {
