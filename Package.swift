@@ -42,8 +42,9 @@ let package = Package(
         .target(name: "Clocks"),
         // The one way to start a thread of its own (blocking work stays off the cooperative pool).
         .target(name: "DedicatedThread"),
-        // The dependency-free test kit: seeded generator, temporary directories.
-        .target(name: "TestKit"),
+        // The test kit, free of package dependencies: seeded generator, temporary directories, a
+        // manual clock, `eventually`, and the bench that plays the output hardware around the core.
+        .target(name: "TestKit", dependencies: ["SafetyCore"]),
 
         // Adapters, one technology each.
         .target(
@@ -128,7 +129,7 @@ let package = Package(
         // The real-kernel GPIO check run under qemu (Tests/qemu); small, no Foundation.
         .executableTarget(
             name: "rlt-gpio-selftest",
-            dependencies: ["GPIO", "SafetyCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["GPIO", "SafetyCore", "TestKit", .product(name: "Logging", package: "swift-log")]
         ),
 
         // Fuzz targets (Fuzz/): libFuzzer entry points when built with -DRLT_LIBFUZZER and
@@ -136,7 +137,7 @@ let package = Package(
         .target(name: "CFuzzerDriver", path: "Fuzz/Driver"),
         .target(name: "FuzzSupport", dependencies: ["CFuzzerDriver", "TestKit"], path: "Fuzz/Support"),
         .executableTarget(
-            name: "rlt-fuzz-command", dependencies: ["FuzzSupport", "GatewayProtocol", "SafetyCore"],
+            name: "rlt-fuzz-command", dependencies: ["FuzzSupport", "GatewayProtocol", "SafetyCore", "TestKit"],
             path: "Fuzz/Command"),
         .executableTarget(
             name: "rlt-fuzz-config", dependencies: ["FuzzSupport", "GatewayConfig", "SafetyCore"],
@@ -147,7 +148,7 @@ let package = Package(
             name: "rlt-reliability", dependencies: ["TestKit", "TestSupport", "MQTT"], path: "Tests/reliability/Runner"),
 
         // Micro-benchmarks of decoding, the state machine step and encoding (Benchmarks/run).
-        .executableTarget(name: "rlt-bench", dependencies: ["GatewayProtocol", "Clocks"]),
+        .executableTarget(name: "rlt-bench", dependencies: ["GatewayProtocol", "Clocks", "TestKit"]),
 
         // Shared test helpers: a real mosquitto on a free loopback port, certificates, the built daemon.
         .target(name: "TestSupport", dependencies: ["MQTT", "TestKit"]),

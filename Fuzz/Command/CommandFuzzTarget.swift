@@ -4,6 +4,7 @@ import FuzzSupport
 #endif
 import GatewayProtocol
 import SafetyCore
+import TestKit
 
 /// Fuzz target: untrusted `cmd` payloads through ``CommandDecoder`` into one ``SafetyMachine`` step
 /// after another, with the world (temperature, interlock, link, time) also played from the input.
@@ -40,37 +41,43 @@ enum CommandFuzzTarget {
     }
 }
 
-/// The machine and the honest hardware around it (outputs read back what they were told).
+/// The machine and the output hardware around it (the test kit's bench); `~b` makes the hardware
+/// read back wrongly once.
 struct World {
-    var machine = SafetyMachine(settings: SafetySettings(), bootID: "fuzz")
-    var now = Instant(nanoseconds: 1_000_000_000)
-    var outputs: OutputCommand = .off
+    var bench: MachineBench
     var temperature = 30.0
     var interlockClosed = true
     var linked = true
-    var lieOnce = false
+    private let readbackFault: ReadbackFault
 
-    mutating func send(_ event: SafetyEvent) {
-        let actions = self.machine.handle(event, now: self.now)
-        var changed = false
-        for action in actions {
-            if case .setOutputs(let command) = action {
-                self.outputs = command
-                changed = true
-            }
-        }
-        if changed {
-            var readback = self.outputs.expectedReadback
-            if self.lieOnce {
+    /// Shared with the bench's hardware closure, which cannot reach into the world it belongs to.
+    final class ReadbackFault {
+        var lieOnce = false
+    }
+
+    init() {
+        let fault = ReadbackFault()
+        self.readbackFault = fault
+        self.bench = MachineBench(SafetyMachine(settings: SafetySettings(), bootID: "fuzz")) { command in
+            var readback = command.expectedReadback
+            if fault.lieOnce {
                 readback.red.toggle()
-                self.lieOnce = false
+                fault.lieOnce = false
             }
-            self.send(.outputReadback(readback))
+            return readback
         }
     }
 
+    var machine: SafetyMachine { self.bench.machine }
+    var now: Instant { self.bench.now }
+    var outputs: OutputCommand { self.bench.outputs }
+
+    mutating func send(_ event: SafetyEvent) {
+        self.bench.send(event)
+    }
+
     mutating func advance(_ seconds: Double) {
-        self.now = self.now.adding(seconds: seconds)
+        self.bench.advance(seconds: seconds)
     }
 
     mutating func worldEvent(_ kind: UInt8, argument: [UInt8]) {
@@ -98,7 +105,7 @@ struct World {
                 self.send(.tick)
             }
         case UInt8(ascii: "b"):
-            self.lieOnce = true
+            self.readbackFault.lieOnce = true
         case UInt8(ascii: "s"):
             self.send(.shutdown)
         default:

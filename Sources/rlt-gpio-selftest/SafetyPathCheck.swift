@@ -4,6 +4,7 @@ import Glibc
 import GPIO
 import Logging
 import SafetyCore
+import TestKit
 
 /// Drives the real ``SafetyMachine`` against real lines: start → lines on; interlock pull change →
 /// edge → emission off; close → OFF. Line numbers follow docs/DESIGN.md's default panel (17, 27, 22, 23).
@@ -16,6 +17,11 @@ struct SafetyPathCheck {
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
+    }
+
+    /// The first error a set of the outputs raised, kept for the check to report.
+    final class SetFailure {
+        var message: String?
     }
 
     func value(_ line: Int) -> String {
@@ -52,21 +58,25 @@ struct SafetyPathCheck {
             self.levels() == "red=0 nir=1 master=0",
             "outputs requested OFF first, nir active-low is physically high (\(self.levels()))")
 
-        var machine = SafetyMachine(settings: SafetySettings(), bootID: "qemu")
-        var clock = Instant(nanoseconds: 1_000_000_000)
-        func feed(_ event: SafetyEvent) throws {
-            clock = clock.adding(seconds: 0.01)
-            for action in machine.handle(event, now: clock) {
-                guard case .setOutputs(let command) = action else { continue }
+        // The lines are the bench's output hardware: each set drives them and answers with what
+        // they read back; a failed set reads back as all on, which the core takes for a stuck line.
+        let setFailure = SetFailure()
+        var bench = MachineBench(SafetyMachine(settings: SafetySettings(), bootID: "qemu")) { command in
+            do {
                 let readback = try controller.set([
                     "red": command.duty.red > 0, "nir": command.duty.nir > 0, "master": command.master,
                 ])
-                try feed(
-                    .outputReadback(
-                        OutputReadback(
-                            red: readback["red"] ?? true, nir: readback["nir"] ?? true,
-                            master: readback["master"] ?? true)))
+                return OutputReadback(
+                    red: readback["red"] ?? true, nir: readback["nir"] ?? true, master: readback["master"] ?? true)
+            } catch {
+                setFailure.message = setFailure.message ?? "\(error)"
+                return OutputReadback(red: true, nir: true, master: true)
             }
+        }
+        func feed(_ event: SafetyEvent) throws {
+            bench.advance(seconds: 0.01)
+            bench.send(event)
+            if let message = setFailure.message { throw Failure(description: "setting the outputs failed: \(message)") }
         }
         try feed(.boot(BootContext()))
         for (name, active) in try controller.readInputs() where name == "interlock" {
@@ -78,7 +88,7 @@ struct SafetyPathCheck {
                 CommandEnvelope(
                     id: "qemu-1", commandName: "start", body: .decoded(.start(StartArguments(durationSeconds: 60))))))
         report(
-            machine.snapshot(now: clock).state == .running && self.levels() == "red=1 nir=0 master=1",
+            bench.machine.snapshot(now: bench.now).state == .running && self.levels() == "red=1 nir=0 master=1",
             "start drives red, nir (active-low: physical 0) and master on (\(self.levels()))")
 
         self.pull(Self.interlock, up: false)
@@ -98,7 +108,7 @@ struct SafetyPathCheck {
         }
         report(
             edge?.active == false && self.levels() == "red=0 nir=1 master=0"
-                && machine.snapshot(now: clock).state == .paused,
+                && bench.machine.snapshot(now: bench.now).state == .paused,
             "interlock pull-down arrives as an edge and turns emission off, session paused (\(self.levels()))")
 
         controller.close()

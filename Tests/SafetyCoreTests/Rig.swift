@@ -1,18 +1,14 @@
 import SafetyCore
+import TestKit
 
-/// A test bench around one `SafetyMachine`: a fake monotonic clock (plain `Instant` arithmetic),
-/// honest output hardware that reads back what it was told, and a panel whose temperature rises
-/// while emitting and falls when dark.
+/// A test bench around one `SafetyMachine`: the test kit's ``MachineBench`` (a fake monotonic
+/// clock, honest output hardware that reads back what it was told) and a panel whose temperature
+/// rises while emitting and falls when dark.
 ///
 /// It is not a fake of the machine: every decision comes from the real core; the rig only plays
 /// the world around it and remembers what the machine last commanded.
 struct Rig {
-    var machine: SafetyMachine
-    var now = Instant(nanoseconds: 1_000_000_000)
-    /// The outputs from the last `setOutputs` the machine returned.
-    var outputs: OutputCommand = .off
-    /// The hardware echoes each `setOutputs` as a readback at once.
-    var honestHardware = true
+    var bench: MachineBench
     /// Panel model for `run(for:)`.
     var temperature: Double = 25
     var ambient: Double = 25
@@ -23,7 +19,28 @@ struct Rig {
     var log: [SafetyAction] = []
 
     init(_ settings: SafetySettings = SafetySettings(), bootID: String = "b1") {
-        self.machine = SafetyMachine(settings: settings, bootID: bootID)
+        self.bench = MachineBench(SafetyMachine(settings: settings, bootID: bootID))
+    }
+
+    var machine: SafetyMachine {
+        get { self.bench.machine }
+        set { self.bench.machine = newValue }
+    }
+
+    var now: Instant { self.bench.now }
+    /// The outputs from the last `setOutputs` the machine returned.
+    var outputs: OutputCommand { self.bench.outputs }
+
+    /// Whether the hardware echoes each `setOutputs` as a readback at once (it does unless a test
+    /// withholds it).
+    var honestHardware = true {
+        didSet {
+            if self.honestHardware {
+                self.bench.hardware = MachineBench.honest
+            } else {
+                self.bench.hardware = { (_: OutputCommand) -> OutputReadback? in nil }
+            }
+        }
     }
 
     var settings: SafetySettings { self.machine.settings }
@@ -33,23 +50,13 @@ struct Rig {
     /// Feeds one event at the current instant.
     @discardableResult
     mutating func send(_ event: SafetyEvent) -> [SafetyAction] {
-        var actions = self.machine.handle(event, now: self.now)
-        var changed = false
-        for action in actions {
-            if case .setOutputs(let command) = action {
-                self.outputs = command
-                changed = true
-            }
-        }
-        if changed, self.honestHardware {
-            actions += self.machine.handle(.outputReadback(self.outputs.expectedReadback), now: self.now)
-        }
+        let actions = self.bench.send(event)
         self.log += actions
         return actions
     }
 
     mutating func advance(_ seconds: Double) {
-        self.now = self.now.adding(seconds: seconds)
+        self.bench.advance(seconds: seconds)
     }
 
     /// Plays `seconds` of world time in steps of `step`: the panel model, a sample, a tick.
