@@ -162,7 +162,10 @@ let package = Package(
         .testTarget(name: "GatewayProtocolTests", dependencies: ["GatewayProtocol", "SafetyCore"]),
         .testTarget(
             name: "GatewaySimulationTests",
-            dependencies: ["GatewaySimulation", "Gateway", "GatewayConfig", "GatewayProtocol", "GPIO", "MQTT", "SafetyCore"]),
+            dependencies: [
+                "GatewaySimulation", "Gateway", "GatewayConfig", "GatewayProtocol", "GPIO", "MQTT", "SafetyCore", "TestKit",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestKit", "TestSupport", "MQTT"]),
         .testTarget(
             name: "FleetTests",

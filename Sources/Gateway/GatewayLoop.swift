@@ -102,7 +102,12 @@ package final class GatewayLoop {
         case .mqtt(.message(let message)):
             self.received(message)
         case .edge(let edge):
-            guard let line = InputLine(lineName: edge.name) else { return }
+            guard let line = InputLine(lineName: edge.name) else {
+                // Inputs are opened from `InputLine.lineName` only; a name outside it is a wiring
+                // bug in this program, said loudly rather than dropped.
+                self.logger.critical("edge from an input no rule knows", metadata: ["gpio.line": "\(edge.name)"])
+                return
+            }
             if let failure = edge.failure {
                 self.feed(.inputFailed(line, reason: failure))
             } else {

@@ -44,17 +44,45 @@ package protocol MessagePublisher: AnyObject {
 
 extension MQTTClient: MessagePublisher {}
 
-/// The output lines by logical name (``GPIOController``).
+/// The output lines by role (``GPIOOutputLines`` over a ``GPIOController``).
 package protocol OutputLines: AnyObject {
-    /// Sets the named lines and returns their levels read back; throws at the first failing line.
-    func set(_ levels: [String: Bool]) throws(GPIOError) -> [String: Bool]
-    /// Every output's level, read back.
-    func readOutputs() throws(GPIOError) -> [String: Bool]
+    /// Sets the lines of these roles; throws at the first failing line.
+    func set(_ levels: [OutputRole: Bool]) throws(GPIOError)
+    /// Every output's level, read back, by role.
+    func readOutputs() throws(GPIOError) -> [OutputRole: Bool]
     /// Drives every output off and releases the lines.
     func close()
 }
 
-extension GPIOController: OutputLines {}
+/// The GPIO controller as the gateway sees it: lines by role. The controller names lines as the
+/// config does (`gpio.outputs.red`); this is the one place a role becomes that name and back.
+package final class GPIOOutputLines: OutputLines {
+    private let controller: GPIOController
+
+    package init(_ controller: GPIOController) {
+        self.controller = controller
+    }
+
+    package func set(_ levels: [OutputRole: Bool]) throws(GPIOError) {
+        var named: [String: Bool] = [:]
+        for (role, on) in levels { named[role.lineName] = on }
+        _ = try self.controller.set(named)
+    }
+
+    package func readOutputs() throws(GPIOError) -> [OutputRole: Bool] {
+        var levels: [OutputRole: Bool] = [:]
+        for (name, level) in try self.controller.readOutputs() {
+            // The controller holds only the lines opened from `outputRoles`' specs.
+            guard let role = OutputRole(lineName: name) else { continue }
+            levels[role] = level
+        }
+        return levels
+    }
+
+    package func close() {
+        self.controller.close()
+    }
+}
 
 /// One dimmable channel's duty cycle (``SysfsPWM``).
 package protocol DutyOutput: AnyObject {

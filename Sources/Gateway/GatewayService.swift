@@ -52,7 +52,7 @@ public struct GatewayService: Service {
             throw error
         }
         let outputs = OutputDriver(
-            lines: gpio, pwm: pwm.mapValues { $0 as any DutyOutput },
+            lines: GPIOOutputLines(gpio), pwm: pwm.mapValues { $0 as any DutyOutput },
             outputs: configuration.outputRoles, logger: logger)
         for warning in configuration.warnings {
             logger.warning("config: \(warning)")

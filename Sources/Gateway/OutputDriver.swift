@@ -108,7 +108,7 @@ package final class OutputDriver {
 
     private func write(_ role: OutputRole, _ on: Bool, into errors: inout [String]) {
         do {
-            _ = try self.lines.set([role.lineName: on])
+            try self.lines.set([role: on])
         } catch {
             errors.append("\(role.lineName) \(on ? "on" : "off"): \(error.message)")
         }
@@ -117,7 +117,7 @@ package final class OutputDriver {
     /// Every output read back now; what cannot be read counts as disagreeing with `command`.
     private func readBack(_ command: OutputCommand, into errors: inout [String]) -> OutputReadback {
         let expected = command.expectedReadback
-        let levels: [String: Bool]
+        let levels: [OutputRole: Bool]
         do {
             levels = try self.lines.readOutputs()
         } catch {
@@ -125,26 +125,26 @@ package final class OutputDriver {
             levels = [:]
         }
         return OutputReadback(
-            red: levels[OutputRole.red.lineName] ?? !expected.red,
-            nir: levels[OutputRole.nir.lineName] ?? !expected.nir,
-            master: self.hasMaster ? (levels[OutputRole.master.lineName] ?? !expected.master) : command.master)
+            red: levels[.red] ?? !expected.red,
+            nir: levels[.nir] ?? !expected.nir,
+            master: self.hasMaster ? (levels[.master] ?? !expected.master) : command.master)
     }
 
     /// Called on every healthy loop turn: toggles the heartbeat pin for an external hardware
     /// watchdog (S17) and drives the identify blink.
     package func healthyTick() {
-        var levels: [String: Bool] = [:]
+        var levels: [OutputRole: Bool] = [:]
         if self.hasHeartbeat {
             self.heartbeatLevel.toggle()
-            levels[OutputRole.heartbeat.lineName] = self.heartbeatLevel
+            levels[.heartbeat] = self.heartbeatLevel
         }
         if self.hasIndicator, self.identifyTicksLeft > 0 {
             self.identifyTicksLeft -= 1
-            levels[OutputRole.indicator.lineName] = self.identifyTicksLeft == 0 ? self.emitting : self.identifyTicksLeft % 2 == 1
+            levels[.indicator] = self.identifyTicksLeft == 0 ? self.emitting : self.identifyTicksLeft % 2 == 1
         }
         guard !levels.isEmpty else { return }
         do {
-            _ = try self.lines.set(levels)
+            try self.lines.set(levels)
         } catch {
             self.logger.warning("heartbeat/indicator update failed", metadata: ["gpio.error": "\(error)"])
         }

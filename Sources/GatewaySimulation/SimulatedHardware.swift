@@ -7,55 +7,55 @@ import SafetyCore
 /// errors, read errors and lines stuck at a level.
 package final class SimulatedLines: OutputLines {
     /// The level each line really has.
-    package private(set) var levels: [String: Bool]
+    package private(set) var levels: [OutputRole: Bool]
     /// Lines whose writes fail while set.
-    package var failingWrites: Set<String> = []
+    package var failingWrites: Set<OutputRole> = []
     /// Lines that keep this level whatever is written (a welded relay, a shorted driver).
-    package var stuck: [String: Bool] = [:]
+    package var stuck: [OutputRole: Bool] = [:]
     package var readsFail = false
     /// Writes that failed, for the report.
     package private(set) var failedWrites = 0
     /// Called before any level changes, so the simulator accounts the light up to that instant.
     package var willChange: () -> Void = {}
 
-    package init(names: [String]) {
-        self.levels = Dictionary(uniqueKeysWithValues: names.map { ($0, false) })
+    package init(_ roles: [OutputRole]) {
+        self.levels = Dictionary(uniqueKeysWithValues: roles.map { ($0, false) })
     }
 
-    package func set(_ levels: [String: Bool]) throws(GPIOError) -> [String: Bool] {
+    package func set(_ levels: [OutputRole: Bool]) throws(GPIOError) {
         // Like the real controller: off before on, stopping at the first failure.
-        for (name, on) in levels.sorted(by: { ($0.value ? 1 : 0, $0.key) < ($1.value ? 1 : 0, $1.key) }) {
-            guard self.levels[name] != nil else { throw GPIOError(.unknownLine, "no output named \(name)") }
-            if self.failingWrites.contains(name) {
+        let ordered = levels.sorted { ($0.value ? 1 : 0, $0.key.lineName) < ($1.value ? 1 : 0, $1.key.lineName) }
+        for (role, on) in ordered {
+            guard self.levels[role] != nil else { throw GPIOError(.unknownLine, "no output \(role.lineName)") }
+            if self.failingWrites.contains(role) {
                 self.failedWrites += 1
-                throw GPIOError(.ioFailed, "simulated chip line \(name): write failed (EIO)", errno: 5)
+                throw GPIOError(.ioFailed, "simulated chip line \(role.lineName): write failed (EIO)", errno: 5)
             }
             self.willChange()
-            self.levels[name] = self.stuck[name] ?? on
+            self.levels[role] = self.stuck[role] ?? on
         }
-        return try self.readOutputs().filter { levels[$0.key] != nil }
     }
 
-    package func readOutputs() throws(GPIOError) -> [String: Bool] {
+    package func readOutputs() throws(GPIOError) -> [OutputRole: Bool] {
         if self.readsFail { throw GPIOError(.ioFailed, "simulated chip: read failed (EIO)", errno: 5) }
         return self.levels
     }
 
     package func close() {
         self.willChange()
-        for name in self.levels.keys { self.levels[name] = self.stuck[name] ?? false }
+        for role in self.levels.keys { self.levels[role] = self.stuck[role] ?? false }
     }
 
     /// A power cut: every line without power, stuck or not.
     package func powerCut() {
         self.willChange()
-        for name in self.levels.keys { self.levels[name] = false }
+        for role in self.levels.keys { self.levels[role] = false }
     }
 
     /// A fresh start after a power cut: stuck lines come back stuck.
     package func powerUp() {
         self.willChange()
-        for (name, level) in self.stuck { self.levels[name] = level }
+        for (role, level) in self.stuck { self.levels[role] = level }
     }
 }
 

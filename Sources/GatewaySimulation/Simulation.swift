@@ -40,7 +40,7 @@ package final class Simulation {
     private let settings: SafetySettings
     private let topics = Topics(prefix: "rlt", deviceID: "sim")
     private let clock = VirtualClock()
-    private let lines = SimulatedLines(names: ["red", "nir", "master", "indicator"])
+    private let lines = SimulatedLines([.red, .nir, .master, .indicator])
     private let pwmRed = SimulatedPWM()
     private let publisher: SimulatedPublisher
     private let writer: SimulatedLedgerWriter
@@ -150,8 +150,8 @@ package final class Simulation {
         }
         self.settings = settings
         self.inputSpecs = [
-            GPIOInputSpec(name: "interlock", line: 10, debounceMs: Self.debounceMs),
-            GPIOInputSpec(name: "stop_button", line: 11, debounceMs: Self.debounceMs),
+            GPIOInputSpec(name: InputLine.interlock.lineName, line: 10, debounceMs: Self.debounceMs),
+            GPIOInputSpec(name: InputLine.stopButton.lineName, line: 11, debounceMs: Self.debounceMs),
         ]
         self.pump = InputEdgePump(inputs: self.inputSpecs, levels: [true, false])
         self.publisher = SimulatedPublisher(topics: [self.topics.response, self.topics.event])
@@ -406,10 +406,10 @@ package final class Simulation {
     /// The light the panel really emits now, per channel, as duty (0 when dark).
     private func light() -> PerChannel<Double> {
         let levels = self.lines.levels
-        guard levels["master"] == true else { return PerChannel(red: 0, nir: 0) }
+        guard levels[.master] == true else { return PerChannel(red: 0, nir: 0) }
         return PerChannel(
-            red: levels["red"] == true ? self.pwmRed.duty : 0,
-            nir: levels["nir"] == true ? 1 : 0)
+            red: levels[.red] == true ? self.pwmRed.duty : 0,
+            nir: levels[.nir] == true ? 1 : 0)
     }
 
     private var isLit: Bool {
@@ -920,7 +920,7 @@ extension Simulation {
         var clear: () -> Void = {}
         switch kind {
         case .gpioWriteError:
-            let line = ["red", "nir", "master"].randomElement(using: &self.random)!
+            let line = [OutputRole.red, .nir, .master].randomElement(using: &self.random)!
             self.lines.failingWrites = [line]
             clear = {
                 self.lines.failingWrites = []; self.outputFaultActive = false
@@ -931,7 +931,7 @@ extension Simulation {
                 self.lines.readsFail = false; self.outputFaultActive = false
             }
         case .stuckLine:
-            let line = ["red", "nir", "master"].randomElement(using: &self.random)!
+            let line = [OutputRole.red, .nir, .master].randomElement(using: &self.random)!
             self.lines.stuck = [line: true]
             clear = {
                 self.lines.stuck = [:]; self.outputFaultActive = false

@@ -1,3 +1,4 @@
+import Gateway
 import SafetyCore
 
 /// Core defects of issue 12 (admission and dose accounting) that the simulator has its own checks for.
@@ -56,7 +57,7 @@ package struct ScriptStep: Sendable {
         /// A command payload on the device's topic (or the fleet's), retained or not.
         case command(String, fleet: Bool = false, retained: Bool = false)
         case pwmWritesFail(Bool)
-        case lineWritesFail(String, Bool)
+        case lineWritesFail(OutputRole, Bool)
         case ledger(SimulatedLedgerWriter.Mode)
         case interlock(closed: Bool)
         /// The interlock contact bounces faster than its debounce for this long, then settles closed.

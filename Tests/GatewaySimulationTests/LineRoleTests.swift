@@ -1,6 +1,9 @@
 @testable import Gateway
+import GPIO
 import GatewayConfig
+import Logging
 import SafetyCore
+import TestKit
 import Testing
 
 /// The GPIO adapter names lines; the core knows inputs and outputs by identity. Every configured
@@ -36,5 +39,25 @@ import Testing
     @Test func unknownLineName_isNoInput() {
         #expect(SafetyCore.InputLine(lineName: "stopButton") == nil)
         #expect(SafetyCore.InputLine(lineName: "stop_button") == .stopButton)
+    }
+
+    /// The output port over a real (simulated-chip) controller opened from the config's specs: each
+    /// role drives its own line and reads back as itself.
+    @Test func outputPort_drivesEachRolesOwnLine_andReadsItBackByRole() throws {
+        try withTemporaryDirectory { directory in
+            let configuration = Self.everyLineConfigured
+            let controller = try GPIOController.open(
+                backend: .simulated(directory: directory), outputs: configuration.gpioOutputs, inputs: [],
+                consumer: "test", logger: Logger(label: "test"))
+            let lines = GPIOOutputLines(controller)
+            defer { lines.close() }
+            for role in OutputRole.allCases {
+                try lines.set([role: true])
+                let levels = try lines.readOutputs()
+                #expect(levels.count == OutputRole.allCases.count)
+                #expect(levels.filter(\.value).map(\.key) == [role], "setting \(role) on")
+                try lines.set([role: false])
+            }
+        }
     }
 }
