@@ -16,14 +16,7 @@ bin="${RLT_BIN:-.build/release/rlt-gateway}"
 fleet_bin="$(fleet_program "$bin")"
 [ -x "$bin" ] && [ -x "$fleet_bin" ] ||
     { echo "build first: swift build -c release --product rlt-gateway && swift build -c release --product rlt-fleet"; exit 1; }
-work="$(mktemp -d /tmp/rlt-fleet-bench.XXXXXX)"
-tmux_socket="rlt-fleet-bench-$$"
-cleanup() {
-    tmux -L "$tmux_socket" kill-server 2>/dev/null || true
-    stop_all
-    rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+begin_run rlt-fleet-bench
 
 edge=$(free_port) ops=$(free_port) http=$(free_port) prom=$(free_port)
 start_broker ops "$ops"

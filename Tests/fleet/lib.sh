@@ -98,3 +98,17 @@ stop_all() {
     done
     pids=()
 }
+
+# begin_run NAME: a work directory and a tmux server of this run's own ($work, $tmux_socket), both
+# removed on exit together with every process started through this library.
+begin_run() {
+    work="$(mktemp -d "/tmp/$1.XXXXXX")"
+    tmux_socket="$1-$$"
+    trap end_run EXIT INT TERM
+}
+
+end_run() {
+    tmux -L "$tmux_socket" kill-server 2>/dev/null || true
+    stop_all
+    rm -rf "$work"
+}

@@ -20,14 +20,7 @@ if [ -z "$bin" ]; then
 fi
 fleet_bin="$(fleet_program "$bin")"
 
-work="$(mktemp -d /tmp/rlt-fleet-test.XXXXXX)"
-tmux_socket="rlt-fleet-$$"
-cleanup() {
-    tmux -L "$tmux_socket" kill-server 2>/dev/null || true
-    stop_all
-    rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+begin_run rlt-fleet-test
 
 passed=0 failed=0
 check() {
