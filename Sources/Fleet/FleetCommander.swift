@@ -85,13 +85,12 @@ public struct FleetCommander: Sendable {
     public func send(
         _ command: String, to target: FleetTarget, timeout: Duration, settle: Duration = .milliseconds(500)
     ) async throws -> FleetCommandReport {
-        let client = try MQTTClient(configuration: self.connection, logger: self.logger)
         let id = "fleet-\(UInt32.random(in: 0...UInt32.max))"
         let topic = target.topic(self.topics)
         let (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
-        let forward = Task {
-            for await event in client.events { continuation.yield(.mqtt(event)) }
-            continuation.finish()
+        // Events go straight into this command's one input stream (no forwarding task).
+        let client = try MQTTClient(configuration: self.connection, logger: self.logger) { event in
+            continuation.yield(.mqtt(event))
         }
         let deadline = Task {
             try? await Task.sleep(for: timeout + settle)
@@ -99,7 +98,6 @@ public struct FleetCommander: Sendable {
         }
         var settleTask: Task<Void, Never>?
         defer {
-            forward.cancel()
             deadline.cancel()
             settleTask?.cancel()
         }
