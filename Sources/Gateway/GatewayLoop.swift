@@ -140,7 +140,15 @@ package final class GatewayLoop {
                 message.payload, source: source, retained: message.retain,
                 receivedAtUnixMs: self.clock.unixMilliseconds,
                 maximumBytes: self.machine.settings.maxCommandBytes)
-            self.replyTo = message.responseTopic.map { ($0, message.correlationData) }
+            if let asked = message.responseTopic, !self.topics.mayAnswer(on: asked) {
+                // The command still counts; its answer goes to the documented `<base>/res`.
+                self.logger.warning(
+                    "response topic outside this panel's res/ tree: answering on res",
+                    metadata: ["mqtt.response_topic": "\(asked)"])
+            }
+            self.replyTo = message.responseTopic.flatMap {
+                self.topics.mayAnswer(on: $0) ? ($0, message.correlationData) : nil
+            }
             defer { self.replyTo = nil }
             self.feed(.command(envelope))
         case .homeAssistantStatus:

@@ -66,6 +66,16 @@ public struct Topics: Hashable, Sendable {
         [(self.command, .device), (self.fleetAll, .fleetAll)] + self.groups.map { (self.fleetGroup($0), .fleetGroup($0)) }
     }
 
+    /// Whether an MQTT v5 request's response topic may be honoured: only a topic in this panel's own
+    /// `<base>/res/` tree (a client names its own leaf, e.g. `<base>/res/<client-id>`), never a
+    /// wildcard. Anything else would let whoever may command this panel make it publish elsewhere:
+    /// to another panel's `state`, or to `homeassistant/…/config`.
+    public func mayAnswer(on responseTopic: String) -> Bool {
+        let tree = self.response + "/"
+        guard responseTopic.hasPrefix(tree), responseTopic.count > tree.count else { return false }
+        return !responseTopic.contains { $0 == "+" || $0 == "#" || $0 == "\u{0}" }
+    }
+
     /// Classifies an incoming topic.
     public func classify(_ topic: String) -> IncomingTopic {
         if topic == self.command { return .command(.device) }
