@@ -210,23 +210,38 @@ struct ContractCommandTests {
         }
     }
 
-    @Test func v5Request_withResponseTopicAndCorrelationData_isAnsweredThere() async throws {
+    @Test func v5Request_withAResponseTopicInTheOwnResTree_isAnsweredThere_withItsCorrelationData() async throws {
         try await GatewayHarness.with { harness in
-            let requester = try TestClient(port: harness.broker.port, subscriptions: ["e2e/replies/#"])
-            defer { Task { await requester.stop() } }
-            #expect(await requester.waitForConnection())
-            #expect(await requester.waitForSubscription(probeTopic: "e2e/replies/probe"))
             let correlation: [UInt8] = [0x00, 0x2A, 0xFF, 0x10]
-            requester.publish(
+            harness.client.publish(
                 MQTTMessage(
                     topic: "\(harness.base)/cmd", payload: Array(#"{"id":"v5","cmd":"ping"}"#.utf8), qos: .atLeastOnce,
-                    responseTopic: "e2e/replies/me", correlationData: correlation))
-            let reply = await requester.waitForMessage(topic: "e2e/replies/me") {
+                    responseTopic: "\(harness.base)/res/e2e", correlationData: correlation))
+            let reply = await harness.client.waitForMessage(topic: "\(harness.base)/res/e2e") {
                 $0.payloadText.contains(#""id":"v5""#)
             }
             let message = try #require(reply, "no response on the v5 response topic")
             #expect(message.correlationData == correlation)
             #expect(try GatewayHarness.object(message)["ok"] as? Bool == true)
+        }
+    }
+
+    @Test func v5Request_withAResponseTopicElsewhere_isAnsweredOnRes_andNothingIsPublishedThere() async throws {
+        try await GatewayHarness.with { harness in
+            let bystander = try TestClient(port: harness.broker.port, subscriptions: ["rlt/other/#", "homeassistant/#"])
+            defer { Task { await bystander.stop() } }
+            #expect(await bystander.waitForConnection())
+            #expect(await bystander.waitForSubscription(probeTopic: "rlt/other/probe"))
+            for (id, foreign) in [("f1", "rlt/other/state"), ("f2", "homeassistant/switch/x/config")] {
+                harness.client.publish(
+                    MQTTMessage(
+                        topic: "\(harness.base)/cmd", payload: Array(#"{"id":"\#(id)","cmd":"ping"}"#.utf8),
+                        qos: .atLeastOnce, responseTopic: foreign))
+                // Every command has exactly one answer: found on res, it was published nowhere else.
+                let answer = try await harness.response(id: id)
+                #expect(answer["ok"] as? Bool == true)
+                #expect(bystander.messages(topic: foreign).isEmpty, "answered on \(foreign)")
+            }
         }
     }
 }
