@@ -142,6 +142,11 @@ public final class TestClient: Sendable {
         self.inbox.withLock { $0.removeAll() }
     }
 
+    /// Every message received and not consumed yet, on any topic, in arrival order.
+    public var messagesReceived: [MQTTMessage] {
+        self.inbox.withLock { $0 }
+    }
+
     /// Every message received on `topic` and not yet consumed, oldest first.
     public func messages(topic: String) -> [MQTTMessage] {
         self.inbox.withLock { $0.filter { $0.topic == topic } }
