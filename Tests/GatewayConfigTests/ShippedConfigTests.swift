@@ -16,7 +16,7 @@ struct ShippedConfigTests {
         #expect(config.gpio.inputs.interlock == InputLine(line: 23, bias: .pullUp, activeLow: true, debounceMs: 10))
         #expect(config.gpio.outputs.red.pwm == PWMSettings(chip: 0, channel: 0, frequencyHz: 1000))
         #expect(config.sensor.type == .w1)
-        #expect(config.mqtt.username == "rlt-panel")
+        #expect(config.mqtt.username == config.device.id, "the example ACL names each panel's account after its device id")
         #expect(config.mqtt.passwordFile == "/etc/rlt-gateway/mqtt-password")
         #expect(config.gpio.inputs.stopButton == InputLine(line: 24, bias: .pullUp, activeLow: false, debounceMs: 20))
         #expect(config.warnings == [])
