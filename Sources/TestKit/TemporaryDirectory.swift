@@ -23,13 +23,15 @@ public final class TemporaryDirectory: Sendable {
     }
 
     /// Writes `text` to `name` inside this directory (creating the folders of a path such as
-    /// `thermal_zone0/temp`) and returns its path.
+    /// `thermal_zone0/temp`) and returns its path. The file is private to this user (mode 0600) unless
+    /// told otherwise, as the secrets tests write must be for the daemon to accept them.
     @discardableResult
-    public func write(_ name: String, _ text: String) throws -> String {
+    public func write(_ name: String, _ text: String, mode: Int = 0o600) throws -> String {
         let path = self.file(name)
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try text.write(toFile: path, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
         return path
     }
 
