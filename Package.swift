@@ -162,7 +162,8 @@ let package = Package(
         .testTarget(
             name: "GatewaySimulationTests",
             dependencies: ["GatewaySimulation", "Gateway", "GatewayConfig", "GatewayProtocol", "GPIO", "MQTT", "SafetyCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestKit", "TestSupport", "MQTT"]),
+        .testTarget(
+            name: "EndToEndTests", dependencies: ["TestKit", "TestSupport", "MQTT", "GatewayProtocol", "SafetyCore"]),
         .testTarget(
             name: "FleetTests",
             dependencies: ["Fleet", "GatewayProtocol", "MQTT", "SafetyCore", "TestKit", "TestSupport"]),
