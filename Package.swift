@@ -144,7 +144,8 @@ let package = Package(
 
         // The reliability suite's scenario runner (Tests/reliability/run.sh drives it).
         .executableTarget(
-            name: "rlt-reliability", dependencies: ["TestKit", "TestSupport", "MQTT"], path: "Tests/reliability/Runner"),
+            name: "rlt-reliability", dependencies: ["TestKit", "TestSupport", "MQTT", "GatewayProtocol", "SafetyCore"],
+            path: "Tests/reliability/Runner"),
 
         // Micro-benchmarks of decoding, the state machine step and encoding (Benchmarks/run).
         .executableTarget(name: "rlt-bench", dependencies: ["GatewayProtocol", "Clocks"]),
