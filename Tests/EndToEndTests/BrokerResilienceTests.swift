@@ -1,7 +1,6 @@
 import Foundation
 import GatewayProtocol
 import MQTT
-import SafetyCore
 import TestSupport
 import Testing
 

@@ -58,7 +58,7 @@ struct ContractRejectionTests {
             let padding = String(repeating: "x", count: 5000)
             harness.client.publish(
                 topic: "\(harness.base)/cmd", text: #"{"id":"big","cmd":"start","args":{"note":"\#(padding)"}}"#)
-            let tooLarge = try await harness.waitForResponse { $0.code == .tooLarge }
+            let tooLarge = try await harness.waitFor(ResponseDocument.self, on: .response) { $0.code == .tooLarge }
             #expect(tooLarge != nil, "no E_TOO_LARGE; log:\n\(harness.gateway.log)")
 
             // Retained: never acts.

@@ -97,7 +97,7 @@ struct ContractSafetyTests {
             harness.gateway.signal(SIGTERM)
             let exit = await harness.gateway.waitForExit(timeout: .seconds(20))
             #expect(exit == 0, "SIGTERM with a hung sensor read did not shut down; log:\n\(harness.gateway.log)")
-            let offline = try await harness.waitForStatus { $0.offlineReason == "shutdown" }
+            let offline = try await harness.waitFor(StatusDocument.self, on: .status) { $0.offlineReason == "shutdown" }
             #expect(offline != nil)
         }
     }

@@ -1,7 +1,6 @@
 import Foundation
 import GatewayProtocol
 import MQTT
-import SafetyCore
 import TestKit
 import TestSupport
 import Testing
@@ -25,7 +24,7 @@ struct CrashRecoveryTests {
             harness.client.clearMessages()
             harness.gateway.signal(SIGKILL)
             #expect(await harness.gateway.waitForExit() == nil, "killed by a signal, no exit code")
-            let will = try await harness.waitForStatus { !$0.isOnline }
+            let will = try await harness.waitFor(StatusDocument.self, on: .status) { !$0.isOnline }
             let lwt = try #require(will, "no LWT after kill -9")
             #expect(lwt.offlineReason == "connection_lost")
             // …and retained it, so a dashboard that subscribes later also sees the panel offline.
@@ -94,7 +93,7 @@ struct CrashRecoveryTests {
             harness.gateway.signal(SIGTERM)
             #expect(await harness.gateway.waitForExit() == 0)
             #expect(await harness.linesRead(0, timeout: .milliseconds(1)), "graceful stop left a line on")
-            let offline = try await harness.waitForStatus { !$0.isOnline }
+            let offline = try await harness.waitFor(StatusDocument.self, on: .status) { !$0.isOnline }
             #expect(offline?.offlineReason == "shutdown")
 
             harness.client.clearMessages()

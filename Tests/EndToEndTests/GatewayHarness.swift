@@ -162,17 +162,24 @@ final class GatewayHarness {
     func waitForOnline(timeout: Duration = .seconds(30)) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while self.gateway.isRunning, ContinuousClock.now < deadline {
-            if try await self.waitForStatus(timeout: .milliseconds(200), where: \.isOnline) != nil { return true }
+            if try await self.waitFor(StatusDocument.self, on: .status, timeout: .milliseconds(200), where: \.isOnline)
+                != nil
+            {
+                return true
+            }
         }
         return false
     }
 
-    /// Waits for a `status` that satisfies `predicate` (consumes it).
-    func waitForStatus(
-        timeout: Duration = .seconds(30), where predicate: @Sendable (StatusDocument) -> Bool
-    ) async throws -> StatusDocument? {
+    /// Waits for a document on `<base>/<topic>` that satisfies `predicate` (consumes it, and with
+    /// `consumingEarlier` the ones before): ``TestClient/waitForDocument(_:topic:timeout:consumingEarlier:where:)``.
+    func waitFor<Document: ContractDocument>(
+        _ type: Document.Type, on topic: Topics.PanelTopic, timeout: Duration = .seconds(30),
+        consumingEarlier: Bool = false, where predicate: @Sendable (Document) -> Bool = { _ in true }
+    ) async throws -> Document? {
         try await self.client.waitForDocument(
-            StatusDocument.self, topic: "\(self.base)/status", timeout: timeout, where: predicate)
+            type, topic: "\(self.base)/\(topic.rawValue)", timeout: timeout, consumingEarlier: consumingEarlier,
+            where: predicate)
     }
 
     /// Sends `request` and returns its response (matched by id).
@@ -243,18 +250,13 @@ final class GatewayHarness {
 
     /// Waits for the response with `id` on `<base>/res`.
     func response(id: String, timeout: Duration = .seconds(30)) async throws -> ResponseDocument {
-        guard let response = try await self.waitForResponse(timeout: timeout, where: { $0.id == id }) else {
+        guard
+            let response = try await self.waitFor(
+                ResponseDocument.self, on: .response, timeout: timeout, where: { $0.id == id })
+        else {
             throw HarnessError("no response to \(id); gateway log:\n\(self.gateway.log)")
         }
         return response
-    }
-
-    /// Waits for a response on `<base>/res` that satisfies `predicate` (consumes it).
-    func waitForResponse(
-        timeout: Duration = .seconds(30), where predicate: @Sendable (ResponseDocument) -> Bool
-    ) async throws -> ResponseDocument? {
-        try await self.client.waitForDocument(
-            ResponseDocument.self, topic: "\(self.base)/res", timeout: timeout, where: predicate)
     }
 
     /// Waits for a retained/heartbeat `state` in `expected`.
@@ -266,9 +268,8 @@ final class GatewayHarness {
     func waitForState(
         timeout: Duration = .seconds(30), where predicate: @Sendable (StateDocument) -> Bool
     ) async throws -> StateDocument? {
-        try await self.client.waitForDocument(
-            StateDocument.self, topic: "\(self.base)/state", timeout: timeout, consumingEarlier: true,
-            where: predicate)
+        try await self.waitFor(
+            StateDocument.self, on: .state, timeout: timeout, consumingEarlier: true, where: predicate)
     }
 
     /// Waits for an `event` of `kind` (and matching `predicate`); consumes it.
@@ -276,9 +277,7 @@ final class GatewayHarness {
         _ kind: EventDocument.Kind, timeout: Duration = .seconds(30),
         where predicate: @Sendable (EventDocument) -> Bool = { _ in true }
     ) async throws -> EventDocument? {
-        try await self.client.waitForDocument(
-            EventDocument.self, topic: "\(self.base)/event", timeout: timeout,
-            where: { $0.kind == kind && predicate($0) })
+        try await self.waitFor(EventDocument.self, on: .event, timeout: timeout) { $0.kind == kind && predicate($0) }
     }
 
     /// The newest `state` received and not consumed yet, without consuming it.

@@ -1,6 +1,5 @@
 import Foundation
 import GatewayProtocol
-import SafetyCore
 import Testing
 import TestSupport
 

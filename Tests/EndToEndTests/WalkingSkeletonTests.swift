@@ -51,7 +51,7 @@ struct WalkingSkeletonTests {
             // Graceful stop: exit 0, retained status says offline(shutdown).
             harness.gateway.signal(SIGTERM)
             #expect(await harness.gateway.waitForExit() == 0)
-            let offline = try await harness.waitForStatus { !$0.isOnline }
+            let offline = try await harness.waitFor(StatusDocument.self, on: .status) { !$0.isOnline }
             #expect(offline?.offlineReason == "shutdown")
             #expect(chip.value(line: GatewayHarness.redLine) == 0)
         }
@@ -73,7 +73,7 @@ struct WalkingSkeletonTests {
             }
             // Not JSON at all: still answered (without an id), still off.
             harness.client.publish(topic: "\(harness.base)/cmd", text: "not json")
-            let garbage = try await harness.waitForResponse { $0.code == .json }
+            let garbage = try await harness.waitFor(ResponseDocument.self, on: .response) { $0.code == .json }
             #expect(garbage != nil)
             // A retained start never acts.
             let retained = try await harness.command(CommandRequest(id: "r1", command: "start"), retain: true)
