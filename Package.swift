@@ -145,7 +145,8 @@ let package = Package(
 
         // The reliability suite's scenario runner (Tests/reliability/run.sh drives it).
         .executableTarget(
-            name: "rlt-reliability", dependencies: ["TestKit", "TestSupport", "MQTT"], path: "Tests/reliability/Runner"),
+            name: "rlt-reliability", dependencies: ["TestKit", "TestSupport", "MQTT", "GatewayProtocol", "SafetyCore"],
+            path: "Tests/reliability/Runner"),
 
         // Micro-benchmarks of decoding, the state machine step and encoding (Benchmarks/run).
         .executableTarget(name: "rlt-bench", dependencies: ["GatewayProtocol", "Clocks", "TestKit"]),
@@ -166,7 +167,8 @@ let package = Package(
                 "GatewaySimulation", "Gateway", "GatewayConfig", "GatewayProtocol", "GPIO", "MQTT", "SafetyCore", "TestKit",
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestKit", "TestSupport", "MQTT"]),
+        .testTarget(
+            name: "EndToEndTests", dependencies: ["TestKit", "TestSupport", "MQTT", "GatewayProtocol", "SafetyCore"]),
         .testTarget(
             name: "FleetTests",
             dependencies: ["Fleet", "GatewayProtocol", "MQTT", "SafetyCore", "TestKit", "TestSupport"]),

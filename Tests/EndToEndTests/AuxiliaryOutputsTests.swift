@@ -1,4 +1,5 @@
 import Foundation
+import GatewayProtocol
 import TestSupport
 import Testing
 
@@ -34,15 +35,16 @@ struct AuxiliaryOutputsTests {
     @Test func identify_blinksTheIndicator_andTheIndicatorFollowsEmission() async throws {
         try await GatewayHarness.with(overrides: ["gpio.outputs.indicator.line=\(Self.indicator)"]) { harness in
             #expect(harness.chip.value(line: Self.indicator) == 0)
-            let response = try await harness.command(#"{"id":"i1","cmd":"identify"}"#, id: "i1")
-            #expect(response["ok"] as? Bool == true)
+            let response = try await harness.command(CommandRequest(id: "i1", command: "identify"))
+            #expect(response.ok)
             #expect(await Self.sees(harness.chip, line: Self.indicator, [1, 0, 1]), "identify did not blink")
             #expect(await harness.chip.waitForValue(line: Self.indicator, 0, timeout: .seconds(30)))
 
-            let started = try await harness.command(#"{"id":"i2","cmd":"start","args":{"duration_s":30}}"#, id: "i2")
-            #expect(started["ok"] as? Bool == true, "\(started)")
+            let started = try await harness.command(
+                CommandRequest(id: "i2", command: "start", args: ["duration_s": 30]))
+            #expect(started.ok, "\(started)")
             #expect(await harness.chip.waitForValue(line: Self.indicator, 1))
-            _ = try await harness.command(#"{"id":"i3","cmd":"stop"}"#, id: "i3")
+            _ = try await harness.command(CommandRequest(id: "i3", command: "stop"))
             #expect(await harness.chip.waitForValue(line: Self.indicator, 0))
         }
     }

@@ -114,7 +114,7 @@ import Testing
 
                 // Panel-1 still works for Home Assistant.
                 let started = try await one.command(#"{"id":"ha-start","cmd":"start","args":{"duration_s":60}}"#, id: "ha-start")
-                #expect(started["ok"] as? Bool == true, "\(started)")
+                #expect(started.ok, "\(started)")
                 #expect(await one.linesRead(1))
                 _ = try await one.command(#"{"id":"ha-stop","cmd":"stop"}"#, id: "ha-stop")
                 #expect(await one.linesRead(0))

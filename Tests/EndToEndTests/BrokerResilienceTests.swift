@@ -1,4 +1,5 @@
 import Foundation
+import GatewayProtocol
 import MQTT
 import TestSupport
 import Testing
@@ -19,8 +20,9 @@ struct BrokerResilienceTests {
     {
         try await GatewayHarness.with { harness in
             // 45 s: three outages with reconnects take a few seconds each, many more on a loaded machine.
-            let started = try await harness.command(#"{"id":"b1","cmd":"start","args":{"duration_s":45}}"#, id: "b1")
-            #expect(started["ok"] as? Bool == true, "\(started)")
+            let started = try await harness.command(
+                CommandRequest(id: "b1", command: "start", args: ["duration_s": 45]))
+            #expect(started.ok, "\(started)")
             #expect(await harness.linesRead(1))
             let planned = 45.0
 
@@ -39,27 +41,29 @@ struct BrokerResilienceTests {
                 let fresh = try TestClient(port: harness.broker.port) {
                     $0.subscriptions = [MQTTSubscription(filter: "\(harness.base)/#", retainAsPublished: true)]
                 }
-                let online = await fresh.waitForMessage(topic: "\(harness.base)/status", timeout: .seconds(30)) {
-                    $0.payloadText.contains(#""online""#)
-                }
+                let online = try await fresh.waitForDocumentMessage(
+                    StatusDocument.self, topic: "\(harness.base)/status", timeout: .seconds(30), where: \.isOnline)
                 #expect(
-                    online?.retain == true,
+                    online?.message.retain == true,
                     "round \(round): no retained online after restart; log:\n\(harness.gateway.log)")
                 #expect(
-                    fresh.messages(topic: "\(harness.base)/status").allSatisfy { !$0.payloadText.contains("offline") })
-                let state = await fresh.waitForMessage(topic: "\(harness.base)/state", timeout: .seconds(30)) {
-                    $0.payloadText.contains(#""state":"running""#)
-                }
-                #expect(state?.retain == true, "round \(round): the current state was not republished")
-                #expect(await fresh.waitForMessage(topic: "\(harness.base)/info", timeout: .seconds(30)) != nil)
+                    try fresh.messages(topic: "\(harness.base)/status").allSatisfy { try StatusDocument($0).isOnline })
+                let state = try await fresh.waitForDocumentMessage(
+                    StateDocument.self, topic: "\(harness.base)/state", timeout: .seconds(30),
+                    where: { $0.state == .running })
+                #expect(state?.message.retain == true, "round \(round): the current state was not republished")
+                #expect(
+                    try await fresh.waitForDocument(
+                        InfoDocument.self, topic: "\(harness.base)/info", timeout: .seconds(30))
+                        != nil)
                 await fresh.stop()
                 #expect(harness.gateway.isRunning)
             }
 
-            let completed = await harness.waitForEvent("completed", timeout: .seconds(60))
+            let completed = try await harness.waitForEvent(.completed, timeout: .seconds(60))
             let event = try #require(completed, "no completed event; log:\n\(harness.gateway.log)")
-            #expect(event.string("reason") == "duration")
-            let elapsed = try #require(event.number("elapsed_s"))
+            #expect(event.end?.reason == .duration)
+            let elapsed = try #require(event.end?.elapsedSeconds)
             // Ended by the tick after the planned duration: late on a loaded machine, never early.
             #expect(elapsed >= planned - 0.2 && elapsed <= planned + 3, "elapsed \(elapsed) vs planned \(planned)")
             #expect(await harness.linesRead(0))
@@ -76,62 +80,65 @@ struct BrokerResilienceTests {
                 linesStayedOff = linesStayedOff && harness.chip.value(line: GatewayHarness.redLine) == 0
                 return !harness.gateway.isRunning || Self.count("MQTT connect to", in: harness.gateway.log) >= 3
             }
-            #expect(retried && harness.gateway.isRunning, "the daemon gave up without a broker; log:\n\(harness.gateway.log)")
+            #expect(
+                retried && harness.gateway.isRunning,
+                "the daemon gave up without a broker; log:\n\(harness.gateway.log)")
             #expect(linesStayedOff)
             let pid = harness.gateway.pid
             try await harness.broker.start()
             #expect(await harness.client.waitForConnection(timeout: .seconds(30)))
             #expect(
-                await harness.waitForOnline(timeout: .seconds(60)), "never came online; log:\n\(harness.gateway.log)")
+                try await harness.waitForOnline(timeout: .seconds(60)),
+                "never came online; log:\n\(harness.gateway.log)")
             #expect(harness.gateway.pid == pid && harness.gateway.isRunning)
-            let started = try await harness.command(#"{"id":"late","cmd":"start"}"#, id: "late")
-            #expect(started["ok"] as? Bool == true, "\(started)")
+            let started = try await harness.command(CommandRequest(id: "late", command: "start"))
+            #expect(started.ok, "\(started)")
             #expect(await harness.linesRead(1))
         }
     }
 
     @Test func brokerOutage_withPolicyStop_stopsTheSession() async throws {
         try await GatewayHarness.with(overrides: ["policy.on_link_loss=stop"]) { harness in
-            let started = try await harness.command(#"{"id":"k1","cmd":"start"}"#, id: "k1")
-            #expect(started["ok"] as? Bool == true, "\(started)")
+            let started = try await harness.command(CommandRequest(id: "k1", command: "start"))
+            #expect(started.ok, "\(started)")
             #expect(await harness.linesRead(1))
             await harness.broker.stop()
             harness.client.clearMessages()
             #expect(await harness.linesRead(0, timeout: .seconds(30)), "link loss with policy stop left the lines on")
             try await harness.broker.start()
-            #expect(await harness.waitForOnline())
+            #expect(try await harness.waitForOnline())
             // The `aborted` event was queued while offline and sent on reconnecting, possibly before this
             // client had subscribed again; the ledger is where the reason is certain.
             let history = try await ProcessRunner.run(
                 GatewayProcess.executablePath, ["history", "--config", harness.configPath])
             #expect(history.contains("link_loss"), "history:\n\(history)")
-            let state = await harness.waitForState { $0.string("state") != "running" && $0.string("state") != "paused" }
-            #expect(state?["session_id"] is NSNull, "\(String(describing: state))")
+            let state = try await harness.waitForState { $0.state != .running && $0.state != .paused }
+            #expect(state != nil && state?.sessionID == nil, "\(String(describing: state))")
             #expect(harness.chip.value(line: GatewayHarness.redLine) == 0)
         }
     }
 
     @Test func brokerOutage_withPolicyPause_pausesTheSession_andItStaysPausedAfterReconnecting() async throws {
         try await GatewayHarness.with(overrides: ["policy.on_link_loss=pause"]) { harness in
-            let started = try await harness.command(#"{"id":"q1","cmd":"start"}"#, id: "q1")
-            #expect(started["ok"] as? Bool == true, "\(started)")
+            let started = try await harness.command(CommandRequest(id: "q1", command: "start"))
+            #expect(started.ok, "\(started)")
             #expect(await harness.linesRead(1))
             await harness.broker.stop()
             #expect(await harness.linesRead(0, timeout: .seconds(30)), "link loss with policy pause left the lines on")
             try await harness.broker.start()
-            #expect(await harness.waitForOnline())
+            #expect(try await harness.waitForOnline())
             // The `paused` event was queued while offline and may have been sent before this client
             // subscribed again; the daemon logs every event it publishes.
             #expect(
                 await TestClient.poll(timeout: .seconds(30)) {
                     harness.gateway.log.contains(#""event":"paused""#) && harness.gateway.log.contains("link_loss")
                 }, "log:\n\(harness.gateway.log)")
-            let state = await harness.waitForState("paused")
+            let state = try await harness.waitForState(.paused)
             #expect(state != nil)
             try await harness.barrier()
             #expect(harness.chip.value(line: GatewayHarness.redLine) == 0, "resumed on its own after reconnecting")
-            let resumed = try await harness.command(#"{"id":"q2","cmd":"resume"}"#, id: "q2")
-            #expect(resumed["ok"] as? Bool == true, "\(resumed)")
+            let resumed = try await harness.command(CommandRequest(id: "q2", command: "resume"))
+            #expect(resumed.ok, "\(resumed)")
             #expect(await harness.linesRead(1))
         }
     }
@@ -139,18 +146,18 @@ struct BrokerResilienceTests {
     @Test func sessionEndingWhileTheBrokerIsDown_stillEndsOnTime_andTheStateIsCurrentAfterReconnecting() async throws {
         try await GatewayHarness.with { harness in
             // 6 s: the broker is down well before the session ends, however loaded the machine.
-            let started = try await harness.command(#"{"id":"e1","cmd":"start","args":{"duration_s":6}}"#, id: "e1")
-            #expect(started["ok"] as? Bool == true, "\(started)")
+            let started = try await harness.command(CommandRequest(id: "e1", command: "start", args: ["duration_s": 6]))
+            #expect(started.ok, "\(started)")
             #expect(await harness.linesRead(1))
             await harness.broker.stop()
             harness.client.clearMessages()
             // No broker, no commands: the core alone ends the session at its planned duration.
             #expect(await harness.linesRead(0, timeout: .seconds(20)), "the session outlived its duration offline")
             try await harness.broker.start()
-            #expect(await harness.waitForOnline())
-            let state = await harness.waitForState { $0.string("state") == "idle" || $0.string("state") == "cooldown" }
-            #expect(state?["session_id"] is NSNull, "\(String(describing: state))")
-            #expect(state?.number("sessions_24h") == 1)
+            #expect(try await harness.waitForOnline())
+            let state = try await harness.waitForState { $0.state == .idle || $0.state == .cooldown }
+            #expect(state != nil && state?.sessionID == nil, "\(String(describing: state))")
+            #expect(state?.sessions24h == 1)
             let history = try await ProcessRunner.run(
                 GatewayProcess.executablePath, ["history", "--config", harness.configPath])
             #expect(history.contains("duration"), "history:\n\(history)")
@@ -159,8 +166,8 @@ struct BrokerResilienceTests {
 
     @Test func sigtermWhileTheBrokerIsDown_shutsDownPromptly_withTheLinesOff() async throws {
         try await GatewayHarness.with { harness in
-            let started = try await harness.command(#"{"id":"x1","cmd":"start"}"#, id: "x1")
-            #expect(started["ok"] as? Bool == true, "\(started)")
+            let started = try await harness.command(CommandRequest(id: "x1", command: "start"))
+            #expect(started.ok, "\(started)")
             #expect(await harness.linesRead(1))
             await harness.broker.stop()
             #expect(await Self.waitForLog(harness, "MQTT link lost", count: 1))
@@ -175,8 +182,8 @@ struct BrokerResilienceTests {
     /// policy applies.
     @Test func frozenBroker_halfOpenLinkIsDetectedByKeepalive_andThePolicyApplies() async throws {
         try await GatewayHarness.with(overrides: ["policy.on_link_loss=stop"]) { harness in
-            let started = try await harness.command(#"{"id":"z1","cmd":"start"}"#, id: "z1")
-            #expect(started["ok"] as? Bool == true, "\(started)")
+            let started = try await harness.command(CommandRequest(id: "z1", command: "start"))
+            #expect(started.ok, "\(started)")
             #expect(await harness.linesRead(1))
             let pid = try #require(Self.pid(ofProcessWithArgument: harness.broker.directory.file("mosquitto.conf")))
             kill(pid, SIGSTOP)
@@ -186,7 +193,7 @@ struct BrokerResilienceTests {
             kill(pid, SIGCONT)
             #expect(off, "a frozen broker was never noticed; log:\n\(harness.gateway.log)")
             #expect(harness.gateway.log.contains("link lost"), "log:\n\(harness.gateway.log)")
-            #expect(await harness.waitForOnline(timeout: .seconds(60)), "no reconnect after the broker thawed")
+            #expect(try await harness.waitForOnline(timeout: .seconds(60)), "no reconnect after the broker thawed")
         }
     }
 

@@ -49,7 +49,8 @@ struct CLIClientTests {
                 ["session", "start", "--config", harness.configPath, "--duration", "2s", "--watch"], in: harness)
             #expect(watched.code == 0, "\(watched.output)")
             #expect(harness.chip.value(line: GatewayHarness.redLine) == 0, "--watch returned before the session ended")
-            #expect(await harness.waitForEvent("completed") != nil)
+            let completed = try await harness.waitForEvent(.completed)
+            #expect(completed != nil)
         }
     }
 }

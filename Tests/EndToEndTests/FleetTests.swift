@@ -1,4 +1,5 @@
 import Foundation
+import GatewayProtocol
 import MQTT
 import TestSupport
 import Testing
@@ -41,8 +42,8 @@ struct FleetTests {
 
     static func startAll(_ panels: [GatewayHarness]) async throws {
         for panel in panels {
-            let started = try await panel.command(#"{"id":"go","cmd":"start"}"#, id: "go")
-            #expect(started["ok"] as? Bool == true, "\(panel.deviceID): \(started)")
+            let started = try await panel.command(CommandRequest(id: "go", command: "start"))
+            #expect(started.ok, "\(panel.deviceID): \(started)")
             #expect(await panel.linesRead(1), "\(panel.deviceID) did not turn on")
         }
     }
@@ -51,19 +52,19 @@ struct FleetTests {
         try await Self.withFleet(["fleet-a", "fleet-b", "fleet-c"]) { _, panels in
             try await Self.startAll(panels)
             let sender = panels[0].client
-            sender.publish(topic: "rlt/_all/cmd", text: #"{"id":"all-stop","cmd":"stop"}"#)
+            sender.publish(topic: "rlt/_all/cmd", text: CommandRequest(id: "all-stop", command: "stop").json.text)
             for panel in panels {
                 let response = try await panel.response(id: "all-stop")
-                #expect(response["ok"] as? Bool == true, "\(panel.deviceID): \(response)")
+                #expect(response.ok, "\(panel.deviceID): \(response)")
                 #expect(await panel.linesRead(0), "\(panel.deviceID) still emitting after the fleet stop")
-                let aborted = await panel.waitForEvent("aborted")
-                #expect(aborted?.string("reason") == "stop")
+                let aborted = try await panel.waitForEvent(.aborted)
+                #expect(aborted?.end?.reason == .stopCommand)
             }
 
-            sender.publish(topic: "rlt/_all/cmd", text: #"{"id":"all-start","cmd":"start"}"#)
+            sender.publish(topic: "rlt/_all/cmd", text: CommandRequest(id: "all-start", command: "start").json.text)
             for panel in panels {
                 let response = try await panel.response(id: "all-start")
-                #expect(response.string("code") == "E_NOT_ALLOWED", "\(panel.deviceID): \(response)")
+                #expect(response.code == .notAllowed, "\(panel.deviceID): \(response)")
             }
             for panel in panels {
                 // Handled in order: once its own `get` is answered, the fleet start was handled too.
@@ -72,9 +73,9 @@ struct FleetTests {
             }
 
             // The rest of the allow-list works on the fleet topic too.
-            sender.publish(topic: "rlt/_all/cmd", text: #"{"id":"all-ping","cmd":"ping"}"#)
+            sender.publish(topic: "rlt/_all/cmd", text: CommandRequest(id: "all-ping", command: "ping").json.text)
             for panel in panels {
-                #expect(try await panel.response(id: "all-ping")["ok"] as? Bool == true)
+                #expect(try await panel.response(id: "all-ping").ok)
             }
         }
     }
@@ -83,10 +84,11 @@ struct FleetTests {
         let groups = ["grp-a": ["upstairs"], "grp-b": ["upstairs", "bedroom"], "grp-c": ["kitchen"]]
         try await Self.withFleet(["grp-a", "grp-b", "grp-c"], groups: groups) { _, panels in
             try await Self.startAll(panels)
-            panels[2].client.publish(topic: "rlt/_group/upstairs/cmd", text: #"{"id":"up-stop","cmd":"stop"}"#)
+            panels[2].client.publish(
+                topic: "rlt/_group/upstairs/cmd", text: CommandRequest(id: "up-stop", command: "stop").json.text)
             for member in panels[0...1] {
                 let response = try await member.response(id: "up-stop")
-                #expect(response["ok"] as? Bool == true, "\(member.deviceID): \(response)")
+                #expect(response.ok, "\(member.deviceID): \(response)")
                 #expect(await member.linesRead(0))
             }
             let outsider = panels[2]
@@ -94,15 +96,16 @@ struct FleetTests {
             // its own commands; the members' answers above show the broker delivered the stop already.
             try await outsider.barrier()
             #expect(
-                outsider.client.messages(topic: "\(outsider.base)/res").allSatisfy {
-                    !$0.payloadText.contains("up-stop")
+                try outsider.client.messages(topic: "\(outsider.base)/res").allSatisfy {
+                    try ResponseDocument($0).id != "up-stop"
                 })
             #expect(outsider.chip.value(line: GatewayHarness.redLine) == 1, "a non-member obeyed the group stop")
             #expect(outsider.chip.value(line: GatewayHarness.masterLine) == 1)
 
-            panels[0].client.publish(topic: "rlt/_group/bedroom/cmd", text: #"{"id":"bed-start","cmd":"start"}"#)
+            panels[0].client.publish(
+                topic: "rlt/_group/bedroom/cmd", text: CommandRequest(id: "bed-start", command: "start").json.text)
             let refused = try await panels[1].response(id: "bed-start")
-            #expect(refused.string("code") == "E_NOT_ALLOWED", "\(refused)")
+            #expect(refused.code == .notAllowed, "\(refused)")
         }
     }
 }

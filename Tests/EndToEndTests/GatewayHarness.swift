@@ -1,5 +1,7 @@
 import Foundation
+import GatewayProtocol
 import MQTT
+import SafetyCore
 import TestKit
 import TestSupport
 import Synchronization
@@ -112,47 +114,86 @@ final class GatewayHarness {
         self.environment = environment
         self.gateway = try GatewayProcess(configPath: self.configPath, overrides: extra, environment: environment)
         guard brokerUpAtStart else { return }
-        guard await self.client.waitForConnection() else {
+        do {
+            try await self.becomeReady()
+        } catch {
             await self.shutdown()
+            throw error
+        }
+    }
+
+    /// Waits until client and daemon are connected, the boot `state` is consumed and the daemon
+    /// reports a temperature.
+    private func becomeReady() async throws {
+        guard await self.client.waitForConnection() else {
             let statistics = self.client.client.statistics
             throw HarnessError(
                 "test client never connected (\(statistics.failedConnects) failed connects, last error: "
                     + "\(statistics.lastError ?? "none"); broker running: \(self.broker.isRunning)); client log:\n"
-                    + "\(self.client.logs.lines.suffix(10).joined(separator: "\n"))\nbroker log:\n\(self.broker.log.suffix(1500))")
+                    + "\(self.client.logs.lines.suffix(10).joined(separator: "\n"))\nbroker log:\n\(self.broker.log.suffix(1500))"
+            )
         }
-        guard await self.waitForOnline() else {
-            await self.shutdown()
+        guard try await self.waitForOnline() else {
             throw HarnessError("gateway never published status online; log:\n\(self.gateway.log)")
         }
         // Consume the boot `state` (published right after the birth), so a test waiting for a state
         // only ever sees states caused by what it did.
-        guard await self.waitForState(where: { _ in true }) != nil else {
-            await self.shutdown()
+        guard try await self.waitForState(where: { _ in true }) != nil else {
             throw HarnessError("gateway never published its state after connecting; log:\n\(self.gateway.log)")
         }
         // `online` can come before the first sensor sample on a loaded machine, and a start needs a
         // valid temperature (`E_STATE` otherwise): ready means the daemon reports one.
-        guard await self.waitUntilReady() else {
-            await self.shutdown()
+        guard try await self.waitUntilReady() else {
             throw HarnessError("gateway never reported a panel temperature; log:\n\(self.gateway.log)")
         }
     }
 
     /// Waits until the daemon's snapshot carries a temperature (its sensor has delivered a sample).
-    func waitUntilReady(timeout: Duration = .seconds(30)) async -> Bool {
-        (try? await self.waitForSnapshot("a panel temperature", timeout: timeout) { $0["temperature_c"] is NSNumber })
-            != nil
+    func waitUntilReady(timeout: Duration = .seconds(30)) async throws -> Bool {
+        do {
+            try await self.waitForSnapshot("a panel temperature", timeout: timeout) { $0.temperatureC != nil }
+            return true
+        } catch is HarnessError {
+            return false
+        }
     }
 
-    /// Waits for a `status` message saying online (consumes it); gives up early when the daemon exits.
-    func waitForOnline(timeout: Duration = .seconds(30)) async -> Bool {
-        await self.client.waitForOnline(base: self.base, timeout: timeout) { self.gateway.isRunning }
+    /// Waits for a `status` saying online (consumes it); gives up early when the daemon exits.
+    func waitForOnline(timeout: Duration = .seconds(30)) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while self.gateway.isRunning, ContinuousClock.now < deadline {
+            if try await self.waitFor(StatusDocument.self, on: .status, timeout: .milliseconds(200), where: \.isOnline)
+                != nil
+            {
+                return true
+            }
+        }
+        return false
     }
 
-    /// Sends a command and returns its response (matched by id).
+    /// Waits for a document on `<base>/<topic>` that satisfies `predicate` (consumes it, and with
+    /// `consumingEarlier` the ones before): ``TestClient/waitForDocument(_:topic:timeout:consumingEarlier:where:)``.
+    func waitFor<Document: ContractDocument>(
+        _ type: Document.Type, on topic: Topics.PanelTopic, timeout: Duration = .seconds(30),
+        consumingEarlier: Bool = false, where predicate: @Sendable (Document) -> Bool = { _ in true }
+    ) async throws -> Document? {
+        try await self.client.waitForDocument(
+            type, topic: "\(self.base)/\(topic.rawValue)", timeout: timeout, consumingEarlier: consumingEarlier,
+            where: predicate)
+    }
+
+    /// Sends `request` and returns its response (matched by id).
+    func command(_ request: CommandRequest, topic: String? = nil, retain: Bool = false) async throws
+        -> ResponseDocument
+    {
+        try await self.command(request.json.text, id: request.id, topic: topic, retain: retain)
+    }
+
+    /// Sends `json` as it is, for bytes a test writes on purpose (malformed, stale, hostile), and
+    /// returns the response with `id`.
     func command(
         _ json: String, id: String, topic: String? = nil, retain: Bool = false
-    ) async throws -> [String: Any] {
+    ) async throws -> ResponseDocument {
         self.client.publish(topic: topic ?? "\(self.base)/cmd", text: json, retain: retain)
         return try await self.response(id: id)
     }
@@ -163,10 +204,10 @@ final class GatewayHarness {
     /// order, so when the answer arrives every command this client sent before has been handled (its
     /// lines driven, its events published). Tests await this instead of sleeping "long enough".
     @discardableResult
-    func barrier() async throws -> [String: Any] {
+    func barrier() async throws -> StateDocument {
         let id = "barrier-\(Self.barrierCount.withLock { count in count += 1; return count })"
-        let answer = try await self.command(#"{"id":"\#(id)","cmd":"get"}"#, id: id)
-        guard let data = answer.object("data") else { throw HarnessError("get without data: \(answer)") }
+        let answer = try await self.command(CommandRequest(id: id, command: "get"))
+        guard let data = answer.data else { throw HarnessError("get without data: \(answer)") }
         return data
     }
     private static let barrierCount = Mutex(0)
@@ -175,27 +216,30 @@ final class GatewayHarness {
     /// played sensor file has been read and the reading has reached the core.
     func waitForTemperature(_ celsius: Double, timeout: Duration = .seconds(30)) async throws {
         try await self.waitForSnapshot("\(celsius) °C", timeout: timeout) {
-            $0.number("temperature_c").map { abs($0 - celsius) < 0.05 } ?? false
+            $0.temperatureC.map { abs($0 - celsius) < 0.05 } ?? false
         }
     }
 
     /// Waits until the running session's `elapsed_s`, as the daemon reports it, reaches `seconds`.
     func waitForElapsed(_ seconds: Double, timeout: Duration = .seconds(60)) async throws {
-        try await self.waitForSnapshot("elapsed_s ≥ \(seconds)", timeout: timeout) {
-            ($0.number("elapsed_s") ?? 0) >= seconds
-        }
+        try await self.waitForSnapshot("elapsed_s ≥ \(seconds)", timeout: timeout) { $0.elapsedSeconds >= seconds }
     }
 
     /// Asks for the daemon's snapshot (``barrier()``) until it satisfies `predicate`, and returns it.
     ///
-    /// - Throws: ``HarnessError`` naming `what` when it never does within `timeout`.
+    /// - Throws: ``HarnessError`` naming `what` when it never does within `timeout`;
+    ///   ``ContractViolation`` at once when an answer is outside the contract.
     @discardableResult
     func waitForSnapshot(
-        _ what: String, timeout: Duration, where predicate: ([String: Any]) -> Bool
-    ) async throws -> [String: Any] {
-        var seen: [String: Any]?
-        let reported = await eventually(timeout: timeout, every: .milliseconds(50)) {
-            seen = try? await self.barrier()
+        _ what: String, timeout: Duration, where predicate: (StateDocument) -> Bool
+    ) async throws -> StateDocument {
+        var seen: StateDocument?
+        let reported = try await eventually(timeout: timeout, every: .milliseconds(50)) {
+            do {
+                seen = try await self.barrier()
+            } catch is HarnessError {
+                seen = nil  // not answered (yet): ask again
+            }
             return seen.map(predicate) ?? false
         }
         guard reported, let seen else {
@@ -205,57 +249,49 @@ final class GatewayHarness {
     }
 
     /// Waits for the response with `id` on `<base>/res`.
-    func response(id: String, timeout: Duration = .seconds(30)) async throws -> [String: Any] {
+    func response(id: String, timeout: Duration = .seconds(30)) async throws -> ResponseDocument {
         guard
-            let message = await self.client.waitForMessage(
-                topic: "\(self.base)/res", timeout: timeout,
-                where: {
-                    $0.payloadText.contains(#""id":"\#(id)""#)
-                })
+            let response = try await self.waitFor(
+                ResponseDocument.self, on: .response, timeout: timeout, where: { $0.id == id })
         else {
             throw HarnessError("no response to \(id); gateway log:\n\(self.gateway.log)")
         }
-        return try Self.object(message)
+        return response
     }
 
-    /// Waits for a retained/heartbeat `state` whose `state` field is `expected`.
-    func waitForState(_ expected: String, timeout: Duration = .seconds(30)) async -> [String: Any]? {
-        await self.waitForState(timeout: timeout) { $0["state"] as? String == expected }
+    /// Waits for a retained/heartbeat `state` in `expected`.
+    func waitForState(_ expected: SessionState, timeout: Duration = .seconds(30)) async throws -> StateDocument? {
+        try await self.waitForState(timeout: timeout) { $0.state == expected }
     }
 
-    /// Waits for a `state` message whose decoded object satisfies `predicate` (consumes the ones before).
+    /// Waits for a `state` that satisfies `predicate` (consumes the ones before).
     func waitForState(
-        timeout: Duration = .seconds(30), where predicate: @escaping @Sendable ([String: Any]) -> Bool
-    ) async -> [String: Any]? {
-        guard
-            let message = await self.client.waitForMessage(
-                topic: "\(self.base)/state", timeout: timeout, consumingEarlier: true,
-                where: {
-                    (try? Self.object($0)).map(predicate) ?? false
-                })
-        else { return nil }
-        return try? Self.object(message)
+        timeout: Duration = .seconds(30), where predicate: @Sendable (StateDocument) -> Bool
+    ) async throws -> StateDocument? {
+        try await self.waitFor(
+            StateDocument.self, on: .state, timeout: timeout, consumingEarlier: true, where: predicate)
     }
 
-    /// Waits for an `event` named `name` (and matching `predicate`); consumes it.
+    /// Waits for an `event` of `kind` (and matching `predicate`); consumes it.
     func waitForEvent(
-        _ name: String, timeout: Duration = .seconds(30),
-        where predicate: @escaping @Sendable ([String: Any]) -> Bool = { _ in true }
-    ) async -> [String: Any]? {
-        guard
-            let message = await self.client.waitForMessage(
-                topic: "\(self.base)/event", timeout: timeout,
-                where: {
-                    guard let object = try? Self.object($0) else { return false }
-                    return object["event"] as? String == name && predicate(object)
-                })
-        else { return nil }
-        return try? Self.object(message)
+        _ kind: EventDocument.Kind, timeout: Duration = .seconds(30),
+        where predicate: @Sendable (EventDocument) -> Bool = { _ in true }
+    ) async throws -> EventDocument? {
+        try await self.waitFor(EventDocument.self, on: .event, timeout: timeout) { $0.kind == kind && predicate($0) }
     }
 
     /// The newest `state` received and not consumed yet, without consuming it.
-    var latestState: [String: Any]? {
-        self.client.messages(topic: "\(self.base)/state").last.flatMap { try? Self.object($0) }
+    var latestState: StateDocument? {
+        get throws(ContractViolation) {
+            try self.client.messages(topic: "\(self.base)/state").last.map { message throws(ContractViolation) in
+                try StateDocument(message)
+            }
+        }
+    }
+
+    /// Every `event` received and not consumed yet, oldest first, without consuming them.
+    func events() throws -> [EventDocument] {
+        try self.client.messages(topic: "\(self.base)/event").map { try EventDocument($0) }
     }
 
     /// Whether red, nir and master all read `level` (waits up to `timeout`).
@@ -276,13 +312,6 @@ final class GatewayHarness {
         await self.gateway.terminate()
         self.gateway = try GatewayProcess(
             configPath: self.configPath, overrides: self.overrides, environment: self.environment)
-    }
-
-    static func object(_ message: MQTTMessage) throws -> [String: Any] {
-        guard let object = try JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any] else {
-            throw HarnessError("not a JSON object: \(message.payloadText)")
-        }
-        return object
     }
 
     /// Runs `body` with a fresh harness and always tears it down (processes, broker, files) after.
@@ -319,12 +348,4 @@ final class GatewayHarness {
 struct HarnessError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-extension Dictionary where Key == String, Value == Any {
-    /// A numeric member as `Double` (JSONSerialization gives `NSNumber`s).
-    func number(_ key: String) -> Double? { (self[key] as? NSNumber)?.doubleValue }
-    func string(_ key: String) -> String? { self[key] as? String }
-    func object(_ key: String) -> [String: Any]? { self[key] as? [String: Any] }
-    var faults: [String] { self["faults"] as? [String] ?? [] }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayProtocol
 import MQTT
 import TestSupport
 import Testing
@@ -37,11 +38,11 @@ struct SecureBrokerTests {
             throw error
         }
         do {
-            let started = try await harness.command(#"{"id":"tls1","cmd":"start"}"#, id: "tls1")
-            #expect(started["ok"] as? Bool == true, "\(started)")
+            let started = try await harness.command(CommandRequest(id: "tls1", command: "start"))
+            #expect(started.ok, "\(started)")
             #expect(await harness.linesRead(1))
-            let stopped = try await harness.command(#"{"id":"tls2","cmd":"stop"}"#, id: "tls2")
-            #expect(stopped["ok"] as? Bool == true)
+            let stopped = try await harness.command(CommandRequest(id: "tls2", command: "stop"))
+            #expect(stopped.ok)
             #expect(await harness.linesRead(0))
             #expect(!harness.gateway.log.contains("s3cret"), "the password leaked into the log")
         } catch {

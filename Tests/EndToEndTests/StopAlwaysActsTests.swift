@@ -1,4 +1,5 @@
 import Foundation
+import GatewayProtocol
 import MQTT
 import TestSupport
 import Testing
@@ -11,18 +12,19 @@ struct StopAlwaysActsTests {
     /// a later session must still be stopped by the same id.
     @Test func stopWithAFixedID_stopsEverySession_notOnlyTheFirst() async throws {
         try await GatewayHarness.with(overrides: ["limits.cooldown_s=0"]) { harness in
-            let idle = try await harness.command(#"{"id":"panic","cmd":"stop"}"#, id: "panic")
-            #expect(idle["ok"] as? Bool == true, "\(idle)")
+            let idle = try await harness.command(CommandRequest(id: "panic", command: "stop"))
+            #expect(idle.ok, "\(idle)")
             for round in 1...2 {
                 let started = try await harness.command(
                     #"{"id":"go-\#(round)","cmd":"start","args":{"duration_s":600}}"#, id: "go-\(round)")
-                #expect(started["ok"] as? Bool == true, "round \(round): \(started)")
+                #expect(started.ok, "round \(round): \(started)")
                 #expect(await harness.linesRead(1))
-                let stopped = try await harness.command(#"{"id":"panic","cmd":"stop"}"#, id: "panic")
-                #expect(stopped["ok"] as? Bool == true, "round \(round): \(stopped)")
-                #expect(await harness.linesRead(0, timeout: .milliseconds(1)), "round \(round): answered, still emitting")
-                let aborted = await harness.waitForEvent("aborted")
-                #expect(aborted?.string("reason") == "stop", "round \(round): \(String(describing: aborted))")
+                let stopped = try await harness.command(CommandRequest(id: "panic", command: "stop"))
+                #expect(stopped.ok, "round \(round): \(stopped)")
+                #expect(
+                    await harness.linesRead(0, timeout: .milliseconds(1)), "round \(round): answered, still emitting")
+                let aborted = try await harness.waitForEvent(.aborted)
+                #expect(aborted?.end?.reason == .stopCommand, "round \(round): \(String(describing: aborted))")
             }
         }
     }
@@ -33,27 +35,27 @@ struct StopAlwaysActsTests {
     func refusedStop_sentAgainCorrectlyUnderTheSameID_acts(refusal: String) async throws {
         try await GatewayHarness.with { harness in
             let started = try await harness.command(
-                #"{"id":"s","cmd":"start","args":{"duration_s":600}}"#, id: "s")
-            #expect(started["ok"] as? Bool == true, "\(started)")
+                CommandRequest(id: "s", command: "start", args: ["duration_s": 600]))
+            #expect(started.ok, "\(started)")
             #expect(await harness.linesRead(1))
 
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            let refused: [String: Any]
+            let refused: ResponseDocument
             switch refusal {
             case "retained":
-                refused = try await harness.command(#"{"id":"halt","cmd":"stop"}"#, id: "halt", retain: true)
-                #expect(refused.string("code") == "E_RETAINED", "\(refused)")
+                refused = try await harness.command(CommandRequest(id: "halt", command: "stop"), retain: true)
+                #expect(refused.code == .retained, "\(refused)")
                 harness.client.publish(topic: "\(harness.base)/cmd", text: "", retain: true)
             default:
                 refused = try await harness.command(
-                    #"{"id":"halt","cmd":"stop","ts":\#(now - 600_000),"ttl_ms":1000}"#, id: "halt")
-                #expect(refused.string("code") == "E_STALE", "\(refused)")
+                    CommandRequest(id: "halt", command: "stop", sentAtUnixMs: now - 600_000, ttlMs: 1000))
+                #expect(refused.code == .stale, "\(refused)")
             }
             #expect(harness.chip.value(line: GatewayHarness.redLine) == 1, "a refused stop acted: \(refused)")
 
             let corrected = try await harness.command(
-                #"{"id":"halt","cmd":"stop","ts":\#(now),"ttl_ms":60000}"#, id: "halt")
-            #expect(corrected["ok"] as? Bool == true, "the corrected stop replayed the refusal: \(corrected)")
+                CommandRequest(id: "halt", command: "stop", sentAtUnixMs: now, ttlMs: 60000))
+            #expect(corrected.ok, "the corrected stop replayed the refusal: \(corrected)")
             #expect(await harness.linesRead(0, timeout: .milliseconds(1)), "answered ok, still emitting")
         }
     }

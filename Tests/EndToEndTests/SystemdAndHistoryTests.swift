@@ -1,4 +1,5 @@
 import Foundation
+import GatewayProtocol
 import TestKit
 import TestSupport
 import Testing
@@ -73,12 +74,9 @@ struct SystemdAndHistoryTests {
 
     @Test func history_listsTheSessionFromTheLedger() async throws {
         try await GatewayHarness.with { harness in
-            let started = try await harness.command(#"{"id":"h1","cmd":"start","args":{"duration_s":1}}"#, id: "h1")
-            #expect(started["ok"] as? Bool == true, "\(started)")
-            #expect(
-                await harness.client.waitForMessage(topic: "\(harness.base)/event") {
-                    $0.payloadText.contains(#""event":"completed""#)
-                } != nil)
+            let started = try await harness.command(CommandRequest(id: "h1", command: "start", args: ["duration_s": 1]))
+            #expect(started.ok, "\(started)")
+            #expect(try await harness.waitForEvent(.completed) != nil)
             let output = try await ProcessRunner.run(
                 GatewayProcess.executablePath, ["history", "--config", harness.configPath])
             let rows = output.split(separator: "\n").filter { $0.contains("duration") }

@@ -1,5 +1,7 @@
 import Foundation
+import GatewayProtocol
 import MQTT
+import SafetyCore
 import TestSupport
 import Testing
 
@@ -16,74 +18,66 @@ struct WalkingSkeletonTests {
             #expect(chip.value(line: GatewayHarness.nirLine) == 0)
 
             let started = try await harness.command(
-                #"{"id":"e2e-start","cmd":"start","args":{"duration_s":60}}"#, id: "e2e-start")
-            #expect(started["ok"] as? Bool == true, "start refused: \(started)")
-            #expect(started["cmd"] as? String == "start")
-            #expect(started["state"] as? String == "running")
+                CommandRequest(id: "e2e-start", command: "start", args: ["duration_s": 60]))
+            #expect(started.ok, "start refused: \(started)")
+            #expect(started.command == "start")
+            #expect(started.state == .running)
             // The response is sent after the outputs were set and read back.
             #expect(chip.value(line: GatewayHarness.redLine) == 1)
             #expect(chip.value(line: GatewayHarness.nirLine) == 1)
             #expect(chip.value(line: GatewayHarness.masterLine) == 1)
-            let running = await harness.waitForState("running")
-            #expect(running?["emitting"] as? Bool == true)
-            #expect(running?["planned_s"] as? Double == 60)
+            let running = try await harness.waitForState(.running)
+            #expect(running?.emitting == true)
+            #expect(running?.plannedSeconds == 60)
 
-            let telemetry = await harness.client.waitForMessage(topic: "\(harness.base)/tele", timeout: .seconds(30)) {
-                $0.payloadText.contains(#""state":"running""#)
-            }
+            let telemetry = try await harness.client.waitForDocumentMessage(
+                StateDocument.self, topic: "\(harness.base)/tele", timeout: .seconds(30),
+                where: { $0.state == .running })
             #expect(telemetry != nil, "no telemetry while running")
-            #expect(telemetry?.retain == false)
+            #expect(telemetry?.message.retain == false)
 
-            let stopped = try await harness.command(#"{"id":"e2e-stop","cmd":"stop"}"#, id: "e2e-stop")
-            #expect(stopped["ok"] as? Bool == true)
+            let stopped = try await harness.command(CommandRequest(id: "e2e-stop", command: "stop"))
+            #expect(stopped.ok)
             #expect(chip.value(line: GatewayHarness.redLine) == 0)
             #expect(chip.value(line: GatewayHarness.nirLine) == 0)
             #expect(chip.value(line: GatewayHarness.masterLine) == 0)
-            let after =
-                await harness.waitForState("cooldown")
-                ?? harness.client.messages(topic: "\(harness.base)/state").last.flatMap {
-                    try? GatewayHarness.object($0)
-                }
-            #expect(after?["emitting"] as? Bool == false)
+            let after = try await harness.waitForState(.cooldown) ?? harness.latestState
+            #expect(after?.emitting == false)
 
-            let got = try await harness.command(#"{"id":"e2e-get","cmd":"get"}"#, id: "e2e-get")
-            #expect(got["ok"] as? Bool == true)
-            #expect((got["data"] as? [String: Any])?["emitting"] as? Bool == false)
+            let got = try await harness.command(CommandRequest(id: "e2e-get", command: "get"))
+            #expect(got.ok)
+            #expect(got.data?.emitting == false)
 
             // Graceful stop: exit 0, retained status says offline(shutdown).
             harness.gateway.signal(SIGTERM)
             #expect(await harness.gateway.waitForExit() == 0)
-            let offline = await harness.client.waitForMessage(topic: "\(harness.base)/status") {
-                $0.payloadText.contains(#""offline""#)
-            }
-            #expect(offline?.payloadText.contains(#""reason":"shutdown""#) == true)
+            let offline = try await harness.waitFor(StatusDocument.self, on: .status) { !$0.isOnline }
+            #expect(offline?.offlineReason == "shutdown")
             #expect(chip.value(line: GatewayHarness.redLine) == 0)
         }
     }
 
     @Test func badCommands_getStableCodes_andNeverTurnTheLinesOn() async throws {
         try await GatewayHarness.with { harness in
-            let cases: [(String, String, String)] = [
-                ("b1", #"{"id":"b1","cmd":"start","args":{"duration_s":-3}}"#, "E_RANGE"),
-                ("b2", #"{"id":"b2","cmd":"launch"}"#, "E_UNKNOWN_CMD"),
-                ("b3", #"{"id":"b3","cmd":"start","args":{"duraton_s":30}}"#, "E_SCHEMA"),
-                ("b4", #"{"id":"b4","cmd":"start","args":{"duration_s":99999}}"#, "E_RANGE"),
+            let cases: [(String, String, ResponseCode)] = [
+                ("b1", #"{"id":"b1","cmd":"start","args":{"duration_s":-3}}"#, .range),
+                ("b2", #"{"id":"b2","cmd":"launch"}"#, .unknownCommand),
+                ("b3", #"{"id":"b3","cmd":"start","args":{"duraton_s":30}}"#, .schema),
+                ("b4", #"{"id":"b4","cmd":"start","args":{"duration_s":99999}}"#, .range),
             ]
             for (id, payload, code) in cases {
                 let response = try await harness.command(payload, id: id)
-                #expect(response["ok"] as? Bool == false, "\(payload)")
-                #expect(response["code"] as? String == code, "\(payload): \(response)")
+                #expect(!response.ok, "\(payload)")
+                #expect(response.code == code, "\(payload): \(response)")
                 #expect(harness.chip.value(line: GatewayHarness.redLine) == 0)
             }
             // Not JSON at all: still answered (without an id), still off.
             harness.client.publish(topic: "\(harness.base)/cmd", text: "not json")
-            let garbage = await harness.client.waitForMessage(topic: "\(harness.base)/res") {
-                $0.payloadText.contains("E_JSON")
-            }
+            let garbage = try await harness.waitFor(ResponseDocument.self, on: .response) { $0.code == .json }
             #expect(garbage != nil)
             // A retained start never acts.
-            let retained = try await harness.command(#"{"id":"r1","cmd":"start"}"#, id: "r1", retain: true)
-            #expect(retained["code"] as? String == "E_RETAINED")
+            let retained = try await harness.command(CommandRequest(id: "r1", command: "start"), retain: true)
+            #expect(retained.code == .retained)
             #expect(harness.chip.value(line: GatewayHarness.redLine) == 0)
             harness.client.publish(topic: "\(harness.base)/cmd", text: "", retain: true)  // clear the retained message
         }

@@ -1,4 +1,6 @@
 import Foundation
+import GatewayProtocol
+import SafetyCore
 import TestSupport
 
 enum BrokerScenarios {
@@ -10,8 +12,8 @@ enum BrokerScenarios {
         try await withPanel(extraYAML: "policy: { on_link_loss: \(policy) }") { panel in
             try await panel.startGateway()
             let planned = 12.0
-            let response = await panel.start(duration: planned)
-            try require(response?["ok"] as? Bool == true, "start refused: \(String(describing: response))")
+            let response = try await panel.start(duration: planned)
+            try require(response?.ok == true, "start refused: \(String(describing: response))")
             let startedAt = ContinuousClock.now
             await sleep(Double.random(in: 0.2...2.5))
             panel.broker.kill()
@@ -27,8 +29,8 @@ enum BrokerScenarios {
             await sleep(Double.random(in: 0.5...2.0))
             try await panel.broker.start()
             try require(await panel.waitForOnline(), "daemon not back online after the broker restart")
-            let snapshot = await panel.snapshot()
-            let state = snapshot?["state"] as? String ?? "?"
+            let snapshot = try await panel.snapshot()
+            let state = snapshot?.state
             switch policy {
             case "continue":
                 // Never extended: off by the planned end (+ tick and readback slack).
@@ -37,10 +39,10 @@ enum BrokerScenarios {
                     await panel.secondsUntilLinesOff(timeout: max(0.1, endBound)) != nil,
                     "policy continue: still emitting past the planned end")
             case "pause":
-                try require(state == "paused", "policy pause: state \(state) after reconnect")
+                try require(state == .paused, "policy pause: state \(String(describing: state)) after reconnect")
                 try require(panel.linesOff, "policy pause: lines on after reconnect")
             default:
-                try require(state != "running" && state != "paused", "policy stop: state \(state)")
+                try require(state != .running && state != .paused, "policy stop: state \(String(describing: state))")
                 try require(panel.linesOff, "policy stop: lines on after reconnect")
             }
             return offAfter.map { "lines off \(String(format: "%.2f", $0)) s after the broker died" }
@@ -70,8 +72,8 @@ enum CrashScenarios {
                 _ = await gateway.waitForExit()
             case .midSession:
                 try await panel.startGateway()
-                let response = await panel.start(duration: 30)
-                try require(response?["ok"] as? Bool == true, "start refused: \(String(describing: response))")
+                let response = try await panel.start(duration: 30)
+                try require(response?.ok == true, "start refused: \(String(describing: response))")
                 let started = ContinuousClock.now
                 await sleep(Double.random(in: 0.5...4))
                 panel.gateway?.signal(SIGKILL)
@@ -80,8 +82,8 @@ enum CrashScenarios {
                 try require(panel.anyLineOn, "simulated lines should stay where the dead process left them")
             case .duringShutdown:
                 try await panel.startGateway()
-                let response = await panel.start(duration: 30)
-                try require(response?["ok"] as? Bool == true, "start refused: \(String(describing: response))")
+                let response = try await panel.start(duration: 30)
+                try require(response?.ok == true, "start refused: \(String(describing: response))")
                 let started = ContinuousClock.now
                 await sleep(Double.random(in: 0.5...2))
                 panel.gateway?.signal(SIGTERM)
@@ -97,9 +99,7 @@ enum CrashScenarios {
             var linesAtOnline: Bool?
             let deadline = ContinuousClock.now + .seconds(20)
             while ContinuousClock.now < deadline, gateway.isRunning {
-                if !panel.client.messages(topic: "\(panel.base)/status").filter({ $0.payloadText.contains("online") })
-                    .isEmpty
-                {
+                if try panel.hasSeenOnline() {
                     linesAtOnline = panel.linesOff
                     break
                 }
@@ -107,17 +107,17 @@ enum CrashScenarios {
             }
             try require(linesAtOnline != nil, "restarted daemon never came online; log:\n\(panel.logTail)")
             try require(linesAtOnline == true, "a line was still on when the restarted daemon said online")
-            let snapshot = await panel.snapshot()
+            let snapshot = try await panel.snapshot()
             try require(snapshot != nil, "no get response after restart")
-            let dose = number(snapshot, "dose_24h_j_cm2")
+            let dose = (snapshot?.dose24h ?? -1)
             try require(
                 dose + 1e-6 >= emittedLowerBound,
                 "dose_24h \(dose) J/cm² below the emitted lower bound \(emittedLowerBound)")
             if point == .midSession {
                 try require(
-                    faults(snapshot).contains("F_UNCLEAN_SHUTDOWN"),
-                    "no F_UNCLEAN_SHUTDOWN after a crash mid-session: \(faults(snapshot))")
-                try require(number(snapshot, "sessions_24h") >= 1, "the crashed session is not counted")
+                    snapshot?.faults.contains(.uncleanShutdown) == true,
+                    "no F_UNCLEAN_SHUTDOWN after a crash mid-session: \(snapshot?.faults ?? [])")
+                try require((snapshot?.sessions24h ?? -1) >= 1, "the crashed session is not counted")
             }
             let integrity = await shell("sqlite3 '\(panel.storagePath)' 'PRAGMA integrity_check;'")
             try require(

@@ -1,5 +1,7 @@
 import Foundation
+import GatewayProtocol
 import MQTT
+import SafetyCore
 import Synchronization
 import TestSupport
 
@@ -43,10 +45,14 @@ enum HostileScenarios {
     static func messages(base: String) -> [HostileMessage] {
         var list: [HostileMessage] = []
         let cmd = "\(base)/cmd"
-        func text(_ label: String, _ payload: String, topic: String? = nil, qos: MQTTQoS = .atLeastOnce,
-                  retain: Bool = false, response: Bool = true) {
-            list.append(HostileMessage(label: label, topic: topic ?? cmd, payload: Array(payload.utf8), qos: qos,
-                                       retain: retain, expectsResponse: response))
+        func text(
+            _ label: String, _ payload: String, topic: String? = nil, qos: MQTTQoS = .atLeastOnce,
+            retain: Bool = false, response: Bool = true
+        ) {
+            list.append(
+                HostileMessage(
+                    label: label, topic: topic ?? cmd, payload: Array(payload.utf8), qos: qos,
+                    retain: retain, expectsResponse: response))
         }
         func bytes(_ label: String, _ payload: [UInt8], topic: String? = nil, response: Bool = true) {
             list.append(HostileMessage(label: label, topic: topic ?? cmd, payload: payload, expectsResponse: response))
@@ -55,22 +61,28 @@ enum HostileScenarios {
         // Random topics under the prefix (not command topics): ignored by design.
         var generator = SystemRandomNumberGenerator()
         for index in 0..<12 {
-            let segment = String((0..<Int.random(in: 1...12, using: &generator)).map { _ in
-                "abcdefghijklmnopqrstuvwxyz0123456789-_".randomElement(using: &generator)!
-            })
+            let segment = String(
+                (0..<Int.random(in: 1...12, using: &generator)).map { _ in
+                    "abcdefghijklmnopqrstuvwxyz0123456789-_".randomElement(using: &generator)!
+                })
             text("random topic \(index)", start, topic: "\(base)/\(segment)", response: false)
         }
-        for topic in ["\(base)/cmd/x", "\(base)/state", "\(base)/res", "\(base)/status", "\(base)/info", "rlt/other/cmd",
-                      "rlt/\(base.split(separator: "/").last ?? "")x/cmd", "rlt/_group/cmd"] {
+        for topic in [
+            "\(base)/cmd/x", "\(base)/state", "\(base)/res", "\(base)/status", "\(base)/info", "rlt/other/cmd",
+            "rlt/\(base.split(separator: "/").last ?? "")x/cmd", "rlt/_group/cmd",
+        ] {
             text("other topic \(topic)", start, topic: topic, response: false)
         }
-        text("fake retained running state", #"{"state":"running","emitting":true}"#, topic: "\(base)/state",
-             retain: true, response: false)
+        text(
+            "fake retained running state", #"{"state":"running","emitting":true}"#, topic: "\(base)/state",
+            retain: true, response: false)
         text("fleet start", start, topic: "rlt/_all/cmd")
         text("start to a group it is not in", start, topic: "rlt/_group/g1/cmd", response: false)
         // Sizes up to the broker's limit (max_packet_size 1 MiB below).
         for size in [4097, 65536, 1_000_000] {
-            text("oversized \(size) B", #"{"id":"big","cmd":"start","pad":""# + String(repeating: "x", count: size) + #""}"#)
+            text(
+                "oversized \(size) B",
+                #"{"id":"big","cmd":"start","pad":""# + String(repeating: "x", count: size) + #""}"#)
         }
         // Invalid UTF-8 and raw binary.
         bytes("invalid UTF-8 in id", Array(#"{"id":""#.utf8) + [0xFF, 0xFE] + Array(#"","cmd":"start"}"#.utf8))
@@ -86,8 +98,10 @@ enum HostileScenarios {
         text("nested objects", String(repeating: #"{"a":"#, count: 800) + "1" + String(repeating: "}", count: 800))
         text("100k nested arrays", String(repeating: "[", count: 100_000))
         // Huge and odd numbers.
-        for value in ["1e308", "1e309", "-1e309", "123456789012345678901234567890", "1e-320", "0", "-0", "-1",
-                      "-0.0", "NaN", "\"NaN\"", "Infinity", "-Infinity", "\"60\"", "true", "[60]", "{}", "6e0x"] {
+        for value in [
+            "1e308", "1e309", "-1e309", "123456789012345678901234567890", "1e-320", "0", "-0", "-1",
+            "-0.0", "NaN", "\"NaN\"", "Infinity", "-Infinity", "\"60\"", "true", "[60]", "{}", "6e0x",
+        ] {
             text("duration_s \(value)", #"{"id":"n-\#(value.count)","cmd":"start","args":{"duration_s":\#(value)}}"#)
         }
         text("intensity 1e400", #"{"id":"i1","cmd":"start","args":{"intensity_pct":1e400}}"#)
@@ -123,14 +137,10 @@ enum HostileScenarios {
     }
 
     /// Fields that must not change under hostile input.
-    static func fingerprint(_ snapshot: [String: Any]?) -> String {
-        guard let snapshot else { return "no snapshot" }
-        let keys = ["state", "session_id", "faults", "presets", "sessions_24h", "dose_24h_j_cm2", "emitting"]
-        let picked = snapshot.filter { keys.contains($0.key) }
-        guard let data = try? JSONSerialization.data(withJSONObject: picked, options: [.sortedKeys]) else {
-            return "unserialisable snapshot"
-        }
-        return String(decoding: data, as: UTF8.self)
+    static func fingerprint(_ snapshot: StateDocument?) -> String {
+        guard let s = snapshot else { return "no snapshot" }
+        return "state \(s.state.rawValue), session \(s.sessionID ?? "none"), faults \(s.faults.map(\.rawValue)), "
+            + "presets \(s.presets), sessions_24h \(s.sessions24h), dose_24h \(s.dose24h), emitting \(s.emitting)"
     }
 
     static func run() async throws -> String? {
@@ -139,7 +149,7 @@ enum HostileScenarios {
             try await panel.startGateway()
             let watcher = LineWatcher(panel.chip)
             defer { watcher.stop() }
-            let baseline = self.fingerprint(await panel.snapshot())
+            let baseline = self.fingerprint(try await panel.snapshot())
             let rssBefore = panel.rssKiB ?? 0
             let messages = Self.messages(base: panel.base)
             var stateChanges: [String] = []
@@ -150,25 +160,31 @@ enum HostileScenarios {
                 let onBefore = watcher.count
                 panel.client.clearMessages()
                 panel.client.publish(
-                    MQTTMessage(topic: message.topic, payload: message.payload, qos: message.qos, retain: message.retain))
+                    MQTTMessage(
+                        topic: message.topic, payload: message.payload, qos: message.qos, retain: message.retain))
                 let response = await panel.client.waitForMessage(
                     topic: "\(panel.base)/res", timeout: .milliseconds(message.expectsResponse ? 2000 : 300))
                 if message.expectsResponse, response == nil { missingResponses.append(message.label) }
-                if !message.expectsResponse, let response, message.topic != "\(panel.base)/res" { unexpected.append("\(message.label): \(response.payloadText.prefix(80))") }
-                if let response, let object = Panel.object(response.payload), object["ok"] as? Bool == true,
-                    !["get", "ping", "ack"].contains(object["cmd"] as? String ?? "")
-                {
-                    unexpected.append("\(message.label) accepted: \(response.payloadText.prefix(120))")
+                // A message published on `res` itself comes back as it was sent: the test's bytes, not an answer.
+                if let response, message.topic != "\(panel.base)/res" {
+                    if !message.expectsResponse {
+                        unexpected.append("\(message.label): \(response.payloadText.prefix(80))")
+                    }
+                    let answer = try Panel.read(response, ResponseDocument.init(json:))
+                    if answer.ok, !["get", "ping", "ack"].contains(answer.command ?? "") {
+                        unexpected.append("\(message.label) accepted: \(response.payloadText.prefix(120))")
+                    }
                 }
-                let now = self.fingerprint(await panel.snapshot())
+                let now = self.fingerprint(try await panel.snapshot())
                 if now != baseline { stateChanges.append("\(message.label): \(now)") }
                 if watcher.count != onBefore { emittingAfter.append(message.label) }
                 try? await Task.sleep(for: .milliseconds(200))  // stay near the 5/s rate limit
                 if message.retain {
-                    panel.client.publish(MQTTMessage(topic: message.topic, payload: [], qos: .atLeastOnce, retain: true))
+                    panel.client.publish(
+                        MQTTMessage(topic: message.topic, payload: [], qos: .atLeastOnce, retain: true))
                 }
             }
-            let alive = await panel.snapshot() != nil
+            let alive = try await panel.snapshot() != nil
             let rssAfter = panel.rssKiB ?? 0
             report(
                 "HOSTILE messages: \(messages.count), state changes: \(stateChanges.count), emitting samples: "
@@ -193,14 +209,14 @@ enum FloodScenarios {
         try await withPanel { panel in
             try await panel.startGateway()
             await sleep(3)
-            _ = await panel.snapshot()
+            _ = try await panel.snapshot()
             let before = panel.rssKiB ?? 0
             let flooder = try TestClient(port: panel.broker.port)
             guard await flooder.waitForConnection() else { throw Failure("flood client never connected") }
             // A session runs through the flood; halfway, the interlock opens: the lines must go off
             // within 0.5 s however many commands are queued.
-            let started = await panel.start(duration: 60)
-            try require(started?["ok"] as? Bool == true, "start refused: \(String(describing: started))")
+            let started = try await panel.start(duration: 60)
+            try require(started?.ok == true, "start refused: \(String(describing: started))")
             var interlockOpened = false
             var interlockReaction: Double?
             let halfway = ContinuousClock.now + .milliseconds(Int(seconds * 500))
@@ -217,7 +233,8 @@ enum FloodScenarios {
             while ContinuousClock.now < end {
                 for _ in 0..<100 {
                     flooder.client.publish(
-                        MQTTMessage(topic: "\(panel.base)/cmd", payload: payloads[sent % payloads.count], qos: .atMostOnce),
+                        MQTTMessage(
+                            topic: "\(panel.base)/cmd", payload: payloads[sent % payloads.count], qos: .atMostOnce),
                         queueing: .dropWhenOffline)
                     sent += 1
                 }
@@ -241,7 +258,7 @@ enum FloodScenarios {
             var answered = false
             while !answered, ContinuousClock.now - floodEnded < .seconds(90) {
                 panel.client.clearMessages()
-                answered = await panel.snapshot(timeout: .seconds(3)) != nil
+                answered = try await panel.snapshot(timeout: .seconds(3)) != nil
             }
             let answerDelay = Panel.seconds(ContinuousClock.now - floodEnded)
             await sleep(11)  // the daemon trims freed memory every 5 s for 30 s after a flood
@@ -249,17 +266,21 @@ enum FloodScenarios {
             let rate = Double(sent) / seconds
             report(
                 String(
-                    format: "LOAD flood %.0f s: %d sent (%.0f msg/s), %d responses seen; RSS before %.1f MiB, peak %.1f MiB, after %.1f MiB; answered get %.1f s after the flood; interlock → lines off in %.3f s",
+                    format:
+                        "LOAD flood %.0f s: %d sent (%.0f msg/s), %d responses seen; RSS before %.1f MiB, peak %.1f MiB, after %.1f MiB; answered get %.1f s after the flood; interlock → lines off in %.3f s",
                     seconds, sent, rate, responses, Double(before) / 1024, Double(peak) / 1024, Double(after) / 1024,
                     answerDelay, interlockReaction ?? -1))
-            try require(interlockReaction.map { $0 <= 0.5 } == true, "interlock during the flood: lines off after \(interlockReaction ?? -1) s")
+            try require(
+                interlockReaction.map { $0 <= 0.5 } == true,
+                "interlock during the flood: lines off after \(interlockReaction ?? -1) s")
             try require(panel.gateway?.isRunning == true, "daemon died under the flood; log:\n\(panel.logTail)")
             try require(answered, "daemon did not answer get after the flood")
             let bound = max(8 * 1024, before / 4)
             try require(
                 after - before <= bound, "RSS grew from \(before) KiB to \(after) KiB (bound +\(bound) KiB)")
-            return String(format: "RSS %.1f → %.1f MiB (peak %.1f), %.0f msg/s", Double(before) / 1024,
-                          Double(after) / 1024, Double(peak) / 1024, rate)
+            return String(
+                format: "RSS %.1f → %.1f MiB (peak %.1f), %.0f msg/s", Double(before) / 1024,
+                Double(after) / 1024, Double(peak) / 1024, rate)
         }
     }
 }

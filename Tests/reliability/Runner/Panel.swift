@@ -1,5 +1,7 @@
 import Foundation
+import GatewayProtocol
 import MQTT
+import SafetyCore
 import TestKit
 import TestSupport
 
@@ -83,7 +85,7 @@ final class Panel {
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             if gateway.isRunning == false { break }
-            if await self.snapshot()?["temperature_c"] is NSNumber { return }
+            if try await self.snapshot()?.temperatureC != nil { return }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw Failure("gateway never reported a panel temperature; log tail:\n\(self.logTail)")
@@ -98,31 +100,57 @@ final class Panel {
         String((self.gateway?.log ?? "").suffix(1500))
     }
 
-    /// Sends a command (QoS 1) and returns its response, matched by a fresh id.
-    func command(_ cmd: String, args: String? = nil, timeout: Duration = .seconds(30)) async -> [String: Any]? {
+    /// Sends a command (QoS 1) with a fresh id and returns its response; `nil` when none comes in time.
+    ///
+    /// - Throws: ``Failure`` when the response is outside the contract.
+    func command(
+        _ cmd: String, arguments: JSONValue? = nil, timeout: Duration = .seconds(30)
+    ) async throws(Failure) -> ResponseDocument? {
         self.nextID += 1
-        let id = "rel-\(self.nextID)"
-        let argsPart = args.map { #","args":\#($0)"# } ?? ""
-        self.client.publish(topic: "\(self.base)/cmd", text: #"{"id":"\#(id)","cmd":"\#(cmd)"\#(argsPart)}"#)
+        let request = CommandRequest(id: "rel-\(self.nextID)", command: cmd, arguments: arguments)
+        self.client.publish(topic: "\(self.base)/cmd", text: request.json.text)
+        // Picked by its id's bytes, then read strictly: after a flood the inbox holds tens of thousands
+        // of answers, and decoding every one on every poll would take the CPU the daemon needs.
+        let marker = #""id":"\#(request.id)""#
         guard
-            let message = await self.client.waitForMessage(topic: "\(self.base)/res", timeout: timeout, where: {
-                $0.payloadText.contains(#""id":"\#(id)""#)
-            })
+            let message = await self.client.waitForMessage(
+                topic: "\(self.base)/res", timeout: timeout,
+                where: {
+                    $0.payloadText.contains(marker)
+                })
         else { return nil }
-        return Self.object(message.payload)
+        return try Self.read(message, ResponseDocument.init(json:))
     }
 
     /// The state snapshot from a `get` response.
-    func snapshot(timeout: Duration = .seconds(30)) async -> [String: Any]? {
-        await self.command("get", timeout: timeout)?["data"] as? [String: Any]
+    func snapshot(timeout: Duration = .seconds(30)) async throws(Failure) -> StateDocument? {
+        try await self.command("get", timeout: timeout)?.data
     }
 
-    func start(duration: Double) async -> [String: Any]? {
-        await self.command("start", args: #"{"duration_s":\#(duration)}"#)
+    func start(duration: Double) async throws(Failure) -> ResponseDocument? {
+        try await self.command("start", arguments: .object([("duration_s", .number(duration))]))
     }
 
-    static func object(_ bytes: [UInt8]) -> [String: Any]? {
-        (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]
+    /// Reads one of the daemon's messages with its document's strict decoder.
+    ///
+    /// - Throws: ``Failure`` with the ``ContractError`` text when the daemon wrote something outside
+    ///   the contract: a failed repetition, never a message that merely did not match.
+    static func read<Document>(
+        _ message: MQTTMessage, _ decode: (JSONValue) throws(ContractError) -> Document
+    ) throws(Failure) -> Document {
+        do {
+            return try decode(try JSONValue.parse(message.payload))
+        } catch {
+            throw Failure("\(message.topic) outside the contract: \(error) in \(message.payloadText.prefix(300))")
+        }
+    }
+
+    /// Whether a `status` saying online has arrived (not consumed).
+    func hasSeenOnline() throws(Failure) -> Bool {
+        for message in self.client.messages(topic: "\(self.base)/status") {
+            if try Self.read(message, StatusDocument.init(json:)).isOnline { return true }
+        }
+        return false
     }
 
     /// Whether any LED line (red, nir, master) is physically on.
@@ -184,14 +212,6 @@ struct Failure: Error, CustomStringConvertible {
 /// Throws ``Failure`` with `message` unless `condition` holds.
 func require(_ condition: Bool, _ message: @autoclosure () -> String) throws {
     if !condition { throw Failure(message()) }
-}
-
-func faults(_ snapshot: [String: Any]?) -> [String] {
-    snapshot?["faults"] as? [String] ?? []
-}
-
-func number(_ snapshot: [String: Any]?, _ key: String) -> Double {
-    (snapshot?[key] as? NSNumber)?.doubleValue ?? -1
 }
 
 func sleep(_ seconds: Double) async {

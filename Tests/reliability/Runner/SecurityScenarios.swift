@@ -1,4 +1,5 @@
 import Foundation
+import GatewayProtocol
 import MQTT
 import TestSupport
 
@@ -9,14 +10,19 @@ enum SecurityScenarios {
     /// message naming the key; `check-config` says the same. No line is ever driven.
     static func plaintextRemoteRefused() async throws -> String? {
         try await withPanel { panel in
-            let gateway = try GatewayProcess(configPath: panel.configPath, overrides: ["mqtt.url=mqtt://192.0.2.10:1883"])
+            let gateway = try GatewayProcess(
+                configPath: panel.configPath, overrides: ["mqtt.url=mqtt://192.0.2.10:1883"])
             panel.gateway = gateway
             let exit = await gateway.waitForExit(timeout: .seconds(15))
-            try require(exit != nil && exit != 0, "daemon did not refuse a plaintext remote broker (exit \(String(describing: exit)))")
-            try require(gateway.log.contains("allow_insecure"), "refusal does not name allow_insecure:\n\(panel.logTail)")
+            try require(
+                exit != nil && exit != 0,
+                "daemon did not refuse a plaintext remote broker (exit \(String(describing: exit)))")
+            try require(
+                gateway.log.contains("allow_insecure"), "refusal does not name allow_insecure:\n\(panel.logTail)")
             try require(panel.linesOff, "a line is on after a refused start")
             let check = await shell(
-                "'\(GatewayProcess.executablePath)' check-config '\(panel.configPath)' --set mqtt.url=mqtt://192.0.2.10:1883")
+                "'\(GatewayProcess.executablePath)' check-config '\(panel.configPath)' --set mqtt.url=mqtt://192.0.2.10:1883"
+            )
             try require(check.status != 0, "check-config accepted a plaintext remote broker")
             return "refused (exit \(exit ?? -1)); check-config exit \(check.status)"
         }
@@ -38,8 +44,8 @@ enum SecurityScenarios {
                 url, "mqtt.ca_file=\(certificates.caFile)", "mqtt.cert_file=\(certificates.clientCertFile)",
                 "mqtt.key_file=\(certificates.clientKeyFile)",
             ])
-            let response = await panel.command("ping")
-            try require(response?["ok"] as? Bool == true, "no ping response over TLS")
+            let response = try await panel.command("ping")
+            try require(response?.ok == true, "no ping response over TLS")
             await panel.gateway?.terminate()
             panel.client.clearMessages()
             panel.gateway = try GatewayProcess(
@@ -48,7 +54,7 @@ enum SecurityScenarios {
             try require(!online, "daemon without a client certificate came online")
             let plaintext = try GatewayProcess(configPath: panel.configPath, overrides: [])
             await sleep(4)
-            let plainOnline = panel.client.messages(topic: "\(panel.base)/status").contains { $0.payloadText.contains("online") }
+            let plainOnline = try panel.hasSeenOnline()
             await plaintext.terminate()
             try require(!plainOnline, "daemon came online over plaintext to a TLS-only broker")
             await panel.shutdown()
@@ -68,7 +74,7 @@ enum SecurityScenarios {
         let acl = try String(contentsOfFile: aclPath, encoding: .utf8).split(separator: "\n").map(String.init)
         let options = MosquittoBroker.Options(
             allowAnonymous: false,
-            users: ["rlt-gateway": "gw-secret-1", "homeassistant": "ha-secret-2", "dashboard": "dash-secret-3"],
+            users: [Panel.deviceID: "gw-secret-1", "homeassistant": "ha-secret-2", "dashboard": "dash-secret-3"],
             aclLines: acl)
         let panel = try await Panel(brokerOptions: options) { configuration in
             configuration.username = "homeassistant"
@@ -76,19 +82,22 @@ enum SecurityScenarios {
         }
         var dashboard: TestClient?
         do {
+            // The panel's own account, named after its device id (the ACL's per-panel pattern rules).
             let passwordFile = try panel.directory.write("mqtt-password", "gw-secret-1\n")
-            try await panel.startGateway(overrides: ["mqtt.username=rlt-gateway", "mqtt.password_file=\(passwordFile)"])
+            try await panel.startGateway(
+                overrides: ["mqtt.username=\(Panel.deviceID)", "mqtt.password_file=\(passwordFile)"])
             // Home Assistant commands and reads.
-            let started = await panel.start(duration: 5)
-            try require(started?["ok"] as? Bool == true, "homeassistant could not start: \(String(describing: started))")
+            let started = try await panel.start(duration: 5)
+            try require(started?.ok == true, "homeassistant could not start: \(String(describing: started))")
             try require(await panel.chip.waitForValue(line: Panel.red, 1, timeout: .seconds(2)), "no emission")
-            let stopped = await panel.command("stop")
-            try require(stopped?["ok"] as? Bool == true, "homeassistant could not stop")
+            let stopped = try await panel.command("stop")
+            try require(stopped?.ok == true, "homeassistant could not stop")
             let discovery = try TestClient(port: panel.broker.port, subscriptions: ["homeassistant/#"]) {
                 $0.username = "homeassistant"
                 $0.password = "ha-secret-2"
             }
-            let config = await discovery.waitForMessage(topic: "homeassistant/device/rlt_\(Panel.deviceID)/config", timeout: .seconds(5))
+            let config = await discovery.waitForMessage(
+                topic: "homeassistant/device/rlt_\(Panel.deviceID)/config", timeout: .seconds(5))
             await discovery.stop()
             try require(config != nil, "homeassistant did not receive the retained discovery document")
             // The dashboard reads state but cannot command or impersonate the gateway.
@@ -105,7 +114,9 @@ enum SecurityScenarios {
             dash.publish(topic: "\(base)/cmd", text: #"{"id":"dash-1","cmd":"start","args":{"duration_s":5}}"#)
             dash.publish(topic: "\(base)/state", text: #"{"state":"running","forged":true}"#, retain: true)
             await sleep(2)
-            let answered = panel.client.messages(topic: "\(base)/res").contains { $0.payloadText.contains("dash-1") }
+            let answered = try panel.client.messages(topic: "\(base)/res").contains {
+                try Panel.read($0, ResponseDocument.init(json:)).id == "dash-1"
+            }
             try require(!answered, "the dashboard's command reached the gateway")
             try require(panel.linesOff, "the dashboard's start turned a line on")
             let forged = panel.client.messages(topic: "\(base)/state").contains { $0.payloadText.contains("forged") }
@@ -130,7 +141,8 @@ enum SecurityScenarios {
     /// without being echoed.
     static func secretsNotLogged() async throws -> String? {
         let secret = "Sx-\(UUID().uuidString.prefix(12))"
-        let options = MosquittoBroker.Options(allowAnonymous: false, users: ["rlt-gateway": secret, "observer": "obs-pw"])
+        let options = MosquittoBroker.Options(
+            allowAnonymous: false, users: ["rlt-gateway": secret, "observer": "obs-pw"])
         let panel = try await Panel(extraYAML: "logging: { level: trace }", brokerOptions: options) { configuration in
             configuration.username = "observer"
             configuration.password = "obs-pw"
@@ -138,7 +150,7 @@ enum SecurityScenarios {
         do {
             let passwordFile = try panel.directory.write("mqtt-password", "\(secret)\n")
             try await panel.startGateway(overrides: ["mqtt.username=rlt-gateway", "mqtt.password_file=\(passwordFile)"])
-            _ = await panel.start(duration: 2)
+            _ = try await panel.start(duration: 2)
             await sleep(1)
             await panel.gateway?.terminate()
             try await panel.startGateway(
@@ -148,7 +160,8 @@ enum SecurityScenarios {
             try require(!log.isEmpty, "empty daemon log")
             try require(!log.contains(secret), "the password appears in the daemon log")
             let bin = GatewayProcess.executablePath
-            let check = await shell("'\(bin)' check-config '\(panel.configPath)' --set mqtt.password_file=\(passwordFile)")
+            let check = await shell(
+                "'\(bin)' check-config '\(panel.configPath)' --set mqtt.password_file=\(passwordFile)")
             try require(!check.output.contains(secret), "check-config printed the password")
             let inline = try panel.directory.write(
                 "inline.yaml", "device: { id: x }\nmqtt: { password: \"\(secret)\" }\n")

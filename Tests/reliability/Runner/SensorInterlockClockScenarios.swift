@@ -1,4 +1,6 @@
 import Foundation
+import GatewayProtocol
+import SafetyCore
 import TestSupport
 
 enum SensorFault: String, CaseIterable {
@@ -11,14 +13,14 @@ enum SensorFault: String, CaseIterable {
 
     /// The codes that may latch, and the rule's bound in seconds from the injection (S6: 3 samples
     /// at 100 ms; S7: 3 s; S8: the heating watch, 2 s runaway window), each plus 1–1.5 s of slack.
-    var expectation: (codes: [String], bound: Double) {
+    var expectation: (codes: [FaultCode], bound: Double) {
         switch self {
-        case .missing: (["F_SENSOR_INVALID", "F_SENSOR_STALE"], 4.0)
-        case .garbage, .nan: (["F_SENSOR_INVALID"], 1.3)
-        case .outOfRange: (["F_SENSOR_INVALID", "F_OVERTEMP"], 1.3)
-        case .stuck: (["F_THERMAL_IMPLAUSIBLE"], SensorScenarios.heatingWatchSeconds + 1.5)
-        case .fastRise: (["F_THERMAL_IMPLAUSIBLE"], 4.0)
-        case .hangingRead: (["F_SENSOR_STALE"], 4.0)
+        case .missing: ([.sensorInvalid, .sensorStale], 4.0)
+        case .garbage, .nan: ([.sensorInvalid], 1.3)
+        case .outOfRange: ([.sensorInvalid, .overTemperature], 1.3)
+        case .stuck: ([.thermalImplausible], SensorScenarios.heatingWatchSeconds + 1.5)
+        case .fastRise: ([.thermalImplausible], 4.0)
+        case .hangingRead: ([.sensorStale], 4.0)
         }
     }
 }
@@ -31,8 +33,8 @@ enum SensorScenarios {
     static func run(_ fault: SensorFault) async throws -> String? {
         try await withPanel(extraYAML: "safety: { heating_watch_s: \(Int(Self.heatingWatchSeconds)) }") { panel in
             try await panel.startGateway()
-            let response = await panel.start(duration: 60)
-            try require(response?["ok"] as? Bool == true, "start refused: \(String(describing: response))")
+            let response = try await panel.start(duration: 60)
+            try require(response?.ok == true, "start refused: \(String(describing: response))")
             if fault != .stuck { await sleep(1) }
             let injected = ContinuousClock.now
             var rising: Task<Void, Never>?
@@ -61,8 +63,8 @@ enum SensorScenarios {
             rising?.cancel()
             let elapsed = Panel.seconds(ContinuousClock.now - injected)
             try require(off != nil, "lines still on \(bound + 2) s after the \(fault.rawValue) fault")
-            let snapshot = await panel.snapshot()
-            let latched = faults(snapshot)
+            let snapshot = try await panel.snapshot()
+            let latched = (snapshot?.faults ?? [])
             try require(latched.contains(where: codes.contains), "expected one of \(codes), got \(latched)")
             try require(elapsed <= bound, String(format: "lines off after %.2f s, bound %.1f s", elapsed, bound))
             // Healthy again: the fault stays latched and the lines stay off until acknowledged.
@@ -71,10 +73,14 @@ enum SensorScenarios {
             }
             panel.setTemperature("30000\n")
             await sleep(1)
-            let later = await panel.snapshot()
-            try require(faults(later).contains(where: codes.contains), "fault did not stay latched: \(faults(later))")
+            let later = try await panel.snapshot()
+            try require(
+                (later?.faults ?? []).contains(where: codes.contains),
+                "fault did not stay latched: \((later?.faults ?? []))")
             try require(panel.linesOff, "lines came back on after the sensor recovered")
-            return String(format: "%@ latched, lines off after %.2f s (bound %.1f s)", latched.joined(separator: ","), elapsed, bound)
+            return String(
+                format: "%@ latched, lines off after %.2f s (bound %.1f s)",
+                latched.map(\.rawValue).joined(separator: ","), elapsed, bound)
         }
     }
 }
@@ -87,8 +93,8 @@ enum InterlockScenarios {
     static func flapping(seconds: Double) async throws -> String? {
         try await withPanel { panel in
             try await panel.startGateway()
-            let response = await panel.start(duration: 60)
-            try require(response?["ok"] as? Bool == true, "start refused: \(String(describing: response))")
+            let response = try await panel.start(duration: 60)
+            try require(response?.ok == true, "start refused: \(String(describing: response))")
             var openSince: ContinuousClock.Instant?
             var violations = 0
             var toggles = 0
@@ -114,13 +120,13 @@ enum InterlockScenarios {
             panel.setInterlock(closed: true)
             await sleep(1.0)
             try require(panel.linesOff, "emission resumed by itself after the interlock closed")
-            let snapshot = await panel.snapshot()
-            let state = snapshot?["state"] as? String ?? "?"
-            try require(state == "paused", "state \(state) after flapping, expected paused")
-            let resumed = await panel.command("resume")
-            try require(resumed?["ok"] as? Bool == true, "resume refused with the interlock closed: \(String(describing: resumed))")
+            let snapshot = try await panel.snapshot()
+            let state = snapshot?.state
+            try require(state == .paused, "state \(String(describing: state)) after flapping, expected paused")
+            let resumed = try await panel.command("resume")
+            try require(resumed?.ok == true, "resume refused with the interlock closed: \(String(describing: resumed))")
             try require(await panel.chip.waitForValue(line: Panel.red, 1, timeout: .seconds(2)), "resume did not emit")
-            _ = await panel.command("stop")
+            _ = try await panel.command("stop")
             return "\(toggles) toggles, 0 emitting samples with the interlock open > 150 ms"
         }
     }
@@ -143,8 +149,8 @@ enum ClockScenarios {
             let environment = ["LD_PRELOAD": library, "RLT_WALL_OFFSET_FILE": offsetFile]
             try await panel.startGateway(environment: environment)
             let planned = 6.0
-            let response = await panel.start(duration: planned)
-            try require(response?["ok"] as? Bool == true, "start refused: \(String(describing: response))")
+            let response = try await panel.start(duration: planned)
+            try require(response?.ok == true, "start refused: \(String(describing: response))")
             let started = ContinuousClock.now
             await sleep(1.5)
             try "7200".write(toFile: offsetFile, atomically: true, encoding: .utf8)
@@ -155,20 +161,21 @@ enum ClockScenarios {
             try require(off != nil, "session did not end after a wall-clock jump")
             try require(
                 abs(length - planned) < 1.5, String(format: "session lasted %.2f s, planned %.0f s", length, planned))
-            let after = await panel.snapshot()
-            let booked = number(after, "dose_24h_j_cm2")
+            let after = try await panel.snapshot()
+            let booked = (after?.dose24h ?? -1)
             try require(booked >= planned * Panel.dosePerSecond * 0.9, "dose_24h \(booked) after the jumps")
             await panel.gateway?.terminate()
             try await panel.startGateway(environment: environment)
-            let restarted = await panel.snapshot()
-            let dose = number(restarted, "dose_24h_j_cm2")
+            let restarted = try await panel.snapshot()
+            let dose = (restarted?.dose24h ?? -1)
             try require(dose + 1e-6 >= booked, "dose_24h dropped from \(booked) to \(dose) after a restart 1 day back")
             try "0".write(toFile: offsetFile, atomically: true, encoding: .utf8)
             await sleep(0.2)
-            let back = number(await panel.snapshot(), "dose_24h_j_cm2")
+            let back = (try await panel.snapshot()?.dose24h ?? -1)
             try require(back + 1e-6 >= booked, "dose_24h dropped from \(booked) to \(back) when wall time came back")
             return String(
-                format: "session %.2f s of %.0f s across +2 h and -1 d jumps; dose_24h %.3f, %.3f after restart 1 day back, %.3f back at now",
+                format:
+                    "session %.2f s of %.0f s across +2 h and -1 d jumps; dose_24h %.3f, %.3f after restart 1 day back, %.3f back at now",
                 length, planned, booked, dose, back)
         }
     }

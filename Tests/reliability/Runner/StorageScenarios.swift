@@ -48,18 +48,19 @@ enum StorageScenarios {
                 let path = panel.storagePath
                 let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
                 _ = await shell("rm -f '\(path)-wal' '\(path)-shm'; truncate -s \(size / 2) '\(path)'")
-                return try await Self.restartMustFaultOrRefuse(panel, booked: booked, label: "truncated to \(size / 2) bytes")
+                return try await Self.restartMustFaultOrRefuse(
+                    panel, booked: booked, label: "truncated to \(size / 2) bytes")
             }
         }
     }
 
     /// Runs a session to its end and returns the 24 h dose then.
     static func completedSession(_ panel: Panel, seconds: Double) async throws -> Double {
-        let response = await panel.start(duration: seconds)
-        try require(response?["ok"] as? Bool == true, "start refused: \(String(describing: response))")
+        let response = try await panel.start(duration: seconds)
+        try require(response?.ok == true, "start refused: \(String(describing: response))")
         await sleep(seconds + 1.5)
-        let snapshot = await panel.snapshot()
-        let dose = number(snapshot, "dose_24h_j_cm2")
+        let snapshot = try await panel.snapshot()
+        let dose = (snapshot?.dose24h ?? -1)
         try require(dose >= seconds * Panel.dosePerSecond * 0.9, "booked dose \(dose) too low")
         return dose
     }
@@ -67,26 +68,26 @@ enum StorageScenarios {
     /// With the ledger unwritable, a start must be refused, or fault (`F_STORAGE`) with the lines
     /// off within 3 s. Then a restart must refuse or fault too, and show the booked history.
     static func startMustFaultOrRefuse(_ panel: Panel, booked: Double, label: String) async throws -> String {
-        let response = await panel.start(duration: 20)
+        let response = try await panel.start(duration: 20)
         var outcome: String
-        if response?["ok"] as? Bool == true {
+        if response?.ok == true {
             let off = await panel.secondsUntilLinesOff(timeout: 3)
-            let snapshot = await panel.snapshot()
+            let snapshot = try await panel.snapshot()
             if ProcessInfo.processInfo.environment["RLT_RELIABILITY_DEBUG"] != nil {
                 report("debug: \(String(describing: snapshot))\n\(panel.logTail)")
             }
-            if off != nil, faults(snapshot).contains("F_STORAGE") {
+            if off != nil, snapshot?.faults.contains(.storage) == true {
                 outcome = String(format: "F_STORAGE, lines off %.2f s after start", off ?? 0)
             } else {
                 // The write may legitimately have succeeded (space left in the WAL): then the
                 // session must be booked, which the restart below verifies.
-                _ = await panel.command("stop")
+                _ = try await panel.command("stop")
                 outcome = "writes still succeeded (no fault needed)"
                 try require(off != nil || panel.linesOff, "\(label): still emitting, no F_STORAGE")
                 if off == nil { outcome += "; lines on until stop" }
             }
         } else {
-            outcome = "start refused: \(response?["code"] as? String ?? "no response")"
+            outcome = "start refused: \(response?.code?.rawValue ?? "no response")"
         }
         let restart = try await Self.restartMustFaultOrRefuse(panel, booked: booked, label: label)
         return "\(label): \(outcome); restart: \(restart)"
@@ -102,19 +103,20 @@ enum StorageScenarios {
         let online = await panel.waitForOnline(timeout: .seconds(15))
         if !online {
             let exit = await gateway.waitForExit(timeout: .seconds(5))
-            try require(exit != nil && exit != 0, "\(label): neither online nor a clean refusal; log:\n\(panel.logTail)")
+            try require(
+                exit != nil && exit != 0, "\(label): neither online nor a clean refusal; log:\n\(panel.logTail)")
             try require(panel.linesOff, "\(label): lines on after a refused start")
             let lastLine = panel.logTail.split(separator: "\n").last.map(String.init) ?? ""
             return "refused to start (exit \(exit ?? -1)): \(lastLine.suffix(160))"
         }
-        let snapshot = await panel.snapshot()
-        if faults(snapshot).contains("F_STORAGE") {
-            let response = await panel.start(duration: 5)
-            try require(response?["ok"] as? Bool != true, "\(label): F_STORAGE latched yet start accepted")
+        let snapshot = try await panel.snapshot()
+        if snapshot?.faults.contains(.storage) == true {
+            let response = try await panel.start(duration: 5)
+            try require(response?.ok != true, "\(label): F_STORAGE latched yet start accepted")
             try require(panel.linesOff, "\(label): lines on with F_STORAGE")
             return "online with F_STORAGE, start refused"
         }
-        let dose = number(snapshot, "dose_24h_j_cm2")
+        let dose = (snapshot?.dose24h ?? -1)
         try require(dose + 1e-6 >= booked, "\(label): history silently lost (dose_24h \(dose) < booked \(booked))")
         return String(format: "online, history intact (%.3f J/cm²)", dose)
     }
