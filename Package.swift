@@ -152,7 +152,7 @@ let package = Package(
         .executableTarget(name: "rlt-bench", dependencies: ["GatewayProtocol", "Clocks", "TestKit"]),
 
         // Shared test helpers: a real mosquitto on a free loopback port, certificates, the built daemon.
-        .target(name: "TestSupport", dependencies: ["MQTT", "TestKit"]),
+        .target(name: "TestSupport", dependencies: ["GatewayProtocol", "MQTT", "TestKit"]),
 
         .testTarget(name: "SafetyCoreTests", dependencies: ["SafetyCore", "TestKit"]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "TestKit", "TestSupport"]),

@@ -11,6 +11,35 @@ public struct ContractError: Error, Hashable, Sendable, CustomStringConvertible 
     public var description: String { self.message }
 }
 
+/// A document of the MQTT contract: the one encoder the gateway publishes with and the one strict
+/// decoder every reader uses. A decoder refuses a missing member, a wrong type and a value outside
+/// its enumeration; it ignores members it does not know, so a reader of this version still reads a
+/// document that a later version extends.
+public protocol ContractDocument: Sendable {
+    init(json: JSONValue) throws(ContractError)
+    var json: JSONValue { get }
+}
+
+extension ContractDocument {
+    /// Parses `payload` as JSON and reads it as this document.
+    public init(payload: [UInt8]) throws(ContractError) {
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(payload)
+        } catch {
+            throw ContractError("not JSON: \(error)")
+        }
+        try self.init(json: json)
+    }
+}
+
+extension StatusDocument: ContractDocument {}
+extension StateDocument: ContractDocument {}
+extension ResponseDocument: ContractDocument {}
+extension EventDocument: ContractDocument {}
+extension InfoDocument: ContractDocument {}
+extension DiagnosticsDocument: ContractDocument {}
+
 /// Reads the members of one JSON object strictly: a required key must be there with its type, an
 /// optional one may be missing or `null`, and a value outside its enumeration is an error, not a
 /// silent `nil`. Every document's decoder goes through it, so all of them refuse the same way.
@@ -144,6 +173,12 @@ public enum StatusDocument: Hashable, Sendable {
     public var isOnline: Bool {
         if case .online = self { return true }
         return false
+    }
+
+    /// Why the panel went offline (`connection_lost` from the will, `shutdown`); `nil` while online.
+    public var offlineReason: String? {
+        if case .offline(let reason) = self { return reason }
+        return nil
     }
 }
 

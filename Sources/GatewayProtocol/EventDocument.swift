@@ -137,6 +137,27 @@ public struct EventDocument: Hashable, Sendable {
         }
     }
 
+    /// The fault a `fault_raised` or `fault_cleared` is about.
+    public var faultCode: FaultCode? {
+        switch self.event {
+        case .faultRaised(let fault): fault.code
+        case .faultCleared(let code): code
+        default: nil
+        }
+    }
+
+    /// Why a `paused` paused.
+    public var pauseReason: PauseReason? {
+        if case .paused(_, let reason) = self.event { return reason }
+        return nil
+    }
+
+    /// The code of a `command_rejected`.
+    public var rejectionCode: ResponseCode? {
+        if case .commandRejected(_, let code, _) = self.event { return code }
+        return nil
+    }
+
     /// How the session ended, for `completed` and `aborted`.
     public var end: End? {
         switch self.event {

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayProtocol
 import Logging
 import MQTT
 import Synchronization
@@ -130,7 +131,7 @@ public final class TestClient: Sendable {
         let deadline = ContinuousClock.now + timeout
         while alive(), ContinuousClock.now < deadline {
             let online = await self.waitForMessage(topic: "\(base)/status", timeout: .milliseconds(200)) {
-                $0.payloadText.contains(#""online""#)
+                (try? StatusDocument($0))?.isOnline == true
             }
             if online != nil { return true }
         }
