@@ -1,12 +1,16 @@
+// Compiled only against libgpiod 1.x: Package.swift defines RLT_LIBGPIOD_V2 when pkg-config finds 2.x, whose
+// header has none of these calls (LibgpiodV2Chip.swift is then the kernel backend).
+#if !RLT_LIBGPIOD_V2
 #if canImport(Glibc)
     import Glibc
 #endif
 internal import CGPIOD
 import Synchronization
 
-/// A kernel GPIO chip driven through libgpiod v1 (1.6.x): the ONLY file that calls libgpiod.
+/// A kernel GPIO chip driven through libgpiod v1 (1.6.x): the only file that calls libgpiod v1.
 ///
-/// A port to libgpiod v2 replaces this file and nothing else.
+/// `LibgpiodV2Chip` is the same backend on libgpiod 2; the build compiles exactly one of them (docs/DESIGN.md,
+/// "GPIO backends"), and both build their errors with ``LibgpiodErrors`` so messages read alike.
 ///
 /// Lines are requested without `GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW`: this type speaks physical levels and
 /// ``GPIOController`` inverts `active_low` lines itself, exactly as it does for the simulator, so `gpioinfo` shows
@@ -116,10 +120,7 @@ final class LibgpiodChip: GPIOLineBackend, @unchecked Sendable {
         let line = self.outputs[index]
         try self.withOpenLock { () throws(GPIOError) in
             if gpiod_line_set_value(line.handle, physical ? 1 : 0) != 0 {
-                let code = errno
-                throw GPIOError(
-                    .ioFailed, "\(line.description): setting \(physical ? 1 : 0) failed: \(errnoText(code))",
-                    errno: code)
+                throw LibgpiodErrors.setFailed(description: line.description, physical: physical, errno: errno)
             }
         }
     }
@@ -142,9 +143,7 @@ final class LibgpiodChip: GPIOLineBackend, @unchecked Sendable {
         if ready < 0 {
             let code = errno
             if code == EINTR { return [] }
-            throw GPIOError(
-                .ioFailed, "\(self.chipName): waiting for input events failed: \(errnoText(code))",
-                errno: code)
+            throw LibgpiodErrors.waitFailed(chipName: self.chipName, errno: code)
         }
         if ready == 0 { return [] }
         var active: [Int] = []
@@ -160,11 +159,7 @@ final class LibgpiodChip: GPIOLineBackend, @unchecked Sendable {
                 var events = [gpiod_line_event](repeating: gpiod_line_event(), count: 16)
                 let count = gpiod_line_event_read_fd_multiple(entry.fd, &events, UInt32(events.count))
                 if count < 0 {
-                    let code = errno
-                    throw GPIOError(
-                        .ioFailed,
-                        "\(self.inputs[index].description): reading edge events failed: "
-                            + errnoText(code), errno: code)
+                    throw LibgpiodErrors.readEventsFailed(description: self.inputs[index].description, errno: errno)
                 }
                 active.append(index)
             }
@@ -186,10 +181,7 @@ final class LibgpiodChip: GPIOLineBackend, @unchecked Sendable {
         try self.withOpenLock { () throws(GPIOError) -> Bool in
             let value = gpiod_line_get_value(line.handle)
             if value < 0 {
-                let code = errno
-                throw GPIOError(
-                    .ioFailed, "\(line.description): reading the level failed: \(errnoText(code))",
-                    errno: code)
+                throw LibgpiodErrors.readFailed(description: line.description, errno: errno)
             }
             return value != 0
         }
@@ -198,7 +190,7 @@ final class LibgpiodChip: GPIOLineBackend, @unchecked Sendable {
     private func withOpenLock<T>(_ body: () throws(GPIOError) -> T) throws(GPIOError) -> T {
         let result: Result<T, GPIOError> = self.lock.withLock { released in
             if released {
-                return .failure(GPIOError(.closed, "\(self.chipName): lines already released"))
+                return .failure(LibgpiodErrors.released(chipName: self.chipName))
             }
             do throws(GPIOError) { return .success(try body()) } catch { return .failure(error) }
         }
@@ -222,25 +214,7 @@ final class LibgpiodChip: GPIOLineBackend, @unchecked Sendable {
             return try Self.openChip(label: descriptor, consumer: consumer)
         }
         guard let chip = opened else {
-            let code = errno
-            switch code {
-            case ENOENT, ENODEV, ENOTTY:
-                throw GPIOError(
-                    .chipNotFound,
-                    "GPIO chip \"\(descriptor)\" not found (consumer \"\(consumer)\"): "
-                        + "\(errnoText(code)); `gpiodetect` lists the chips, name one as gpiochipN, /dev/gpiochipN "
-                        + "or by label", errno: code)
-            case EACCES, EPERM:
-                throw GPIOError(
-                    .permissionDenied,
-                    "GPIO chip \"\(descriptor)\" cannot be opened by consumer \"\(consumer)\": "
-                        + "\(errnoText(code)); run as a member of the group owning /dev/gpiochip*", errno: code)
-            default:
-                throw GPIOError(
-                    .chipOpenFailed,
-                    "GPIO chip \"\(descriptor)\" failed to open (consumer \"\(consumer)\"): "
-                        + errnoText(code), errno: code)
-            }
+            throw LibgpiodErrors.chipOpen(descriptor: descriptor, errno: errno, consumer: consumer)
         }
         return (chip, Self.name(of: chip, fallback: descriptor))
     }
@@ -248,11 +222,7 @@ final class LibgpiodChip: GPIOLineBackend, @unchecked Sendable {
     /// Finds the chip whose label is `label` by opening each chip in turn.
     private static func openChip(label: String, consumer: String) throws(GPIOError) -> (OpaquePointer, String) {
         guard let iterator = gpiod_chip_iter_new() else {
-            let code = errno
-            throw GPIOError(
-                .chipNotFound,
-                "GPIO chip labelled \"\(label)\" not found (consumer \"\(consumer)\"): listing chips "
-                    + "failed: \(errnoText(code))", errno: code)
+            throw LibgpiodErrors.chipListing(label: label, errno: errno, consumer: consumer)
         }
         var seen: [String] = []
         while let chip = gpiod_chip_iter_next_noclose(iterator) {
@@ -266,10 +236,7 @@ final class LibgpiodChip: GPIOLineBackend, @unchecked Sendable {
             gpiod_chip_close(chip)
         }
         gpiod_chip_iter_free_noclose(iterator)
-        let found = seen.isEmpty ? "no GPIO chips exist" : "chips: " + seen.joined(separator: ", ")
-        throw GPIOError(
-            .chipNotFound, "GPIO chip labelled \"\(label)\" not found (consumer \"\(consumer)\"); \(found)",
-            errno: ENOENT)
+        throw LibgpiodErrors.labelNotFound(label: label, seen: seen, consumer: consumer)
     }
 
     private static func name(of chip: OpaquePointer, fallback: String) -> String {
@@ -283,20 +250,15 @@ final class LibgpiodChip: GPIOLineBackend, @unchecked Sendable {
     ) throws(GPIOError) -> OpaquePointer {
         if let lineName {
             guard let line = gpiod_chip_find_line(chip, lineName) else {
-                let code = errno
-                throw GPIOError(
-                    .lineNotFound,
-                    "\(description): \(chipName) has no line named \"\(lineName)\" (consumer "
-                        + "\"\(consumer)\"); `gpioinfo \(chipName)` lists the line names", errno: code)
+                throw LibgpiodErrors.lineNameNotFound(
+                    description: description, chipName: chipName, lineName: lineName, errno: errno, consumer: consumer)
             }
             return line
         }
         let count = Int(gpiod_chip_num_lines(chip))
         guard offset >= 0, offset < count else {
-            throw GPIOError(
-                .lineOutOfRange,
-                "\(description): offset \(offset) is out of range, \(chipName) has lines 0…\(count - 1) "
-                    + "(consumer \"\(consumer)\")", errno: EINVAL)
+            throw LibgpiodErrors.lineOutOfRange(
+                description: description, offset: offset, chipName: chipName, lineCount: count, consumer: consumer)
         }
         guard let line = gpiod_chip_get_line(chip, UInt32(offset)) else {
             let code = errno
@@ -311,21 +273,10 @@ final class LibgpiodChip: GPIOLineBackend, @unchecked Sendable {
     private static func requestError(
         _ line: OpaquePointer, errno code: Int32, description: String, consumer: String, bias: GPIOBias?
     ) -> GPIOError {
-        if code == EBUSY {
+        LibgpiodErrors.request(description: description, errno: code, consumer: consumer, bias: bias) {
             _ = gpiod_line_update(line)
-            let holder = gpiod_line_consumer(line).map { "consumer \"\(String(cString: $0))\"" } ?? "another consumer"
-            return GPIOError(
-                .lineBusy,
-                "\(description) is busy: held by \(holder); stop it (`gpioinfo` shows the holder) or "
-                    + "pick a free line; requested by consumer \"\(consumer)\"", errno: code)
+            return gpiod_line_consumer(line).map { String(cString: $0) }
         }
-        var hint = ""
-        if code == EINVAL, let bias, bias != .asIs {
-            hint = "; bias \(bias.rawValue) needs Linux ≥ 5.5 and a driver that supports it (try bias: as-is)"
-        }
-        return GPIOError(
-            .requestFailed, "\(description): request by consumer \"\(consumer)\" failed: \(errnoText(code))\(hint)",
-            errno: code)
     }
 
     private static func biasFlags(_ bias: GPIOBias) -> Int32 {
@@ -337,3 +288,4 @@ final class LibgpiodChip: GPIOLineBackend, @unchecked Sendable {
         }
     }
 }
+#endif
