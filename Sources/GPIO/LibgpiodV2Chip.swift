@@ -305,7 +305,8 @@ final class LibgpiodV2Chip: GPIOLineBackend, @unchecked Sendable {
     }
 
     /// Finds the chip whose label is `label` by opening each GPIO character device in `/dev`, in name order (as
-    /// v1's chip iterator did).
+    /// v1's chip iterator did). A chip that cannot be opened fails the search, as it failed v1's iterator: a label
+    /// on a chip this user may not open must not read as "not found".
     private static func openChip(label: String, consumer: String) throws(GPIOError) -> (OpaquePointer, String, Int) {
         guard let directory = opendir("/dev") else {
             throw LibgpiodErrors.chipListing(label: label, errno: errno, consumer: consumer)
@@ -320,7 +321,9 @@ final class LibgpiodV2Chip: GPIOLineBackend, @unchecked Sendable {
         closedir(directory)
         var seen: [String] = []
         for path in paths.sorted() {
-            guard let chip = gpiod_chip_open(path) else { continue }
+            guard let chip = gpiod_chip_open(path) else {
+                throw LibgpiodErrors.chipListing(label: label, errno: errno, consumer: consumer)
+            }
             guard let (name, chipLabel, count) = Self.info(chip) else {
                 gpiod_chip_close(chip)
                 continue
