@@ -6,7 +6,7 @@
 #        Tests/qemu/gpiod2.sh --libdir      prints the directory holding libgpiod.so.3
 # e.g.   bash Tests/qemu/gpiod2.sh swift build -c release --product rlt-gpio-selftest --static-swift-stdlib \
 #            --scratch-path .build-gpiod2
-#        bash Tests/qemu/gpiod2.sh swift test --scratch-path .build-gpiod2-debug --filter GPIOTests
+#        bash Tests/qemu/gpiod2.sh swift test --scratch-path .build-gpiod2 --filter GPIOTests
 #
 # The first run downloads the two packages with apt-get from the suite's index (a private sources list, lists
 # and cache under the cache directory: the machine's apt configuration is not touched, and no root is needed),

@@ -6,7 +6,8 @@
 # Each variant is booted by run.sh (same kernel, gpio-sim module and tool checks) and must pass on its own. Before
 # booting, the binary's ELF dependencies must name the variant's library (libgpiod.so.2 for v1, .so.3 for v2), so a
 # PKG_CONFIG_PATH that sends the v1 build to libgpiod 2 (or the reverse) fails here instead of testing one API
-# twice; in the guest the binary's loader says which libgpiod it loaded.
+# twice; in the guest the binary's loader says which libgpiod it loaded. guest-selftest.sh runs the self-test by
+# chip name and again by chip label.
 #
 # usage: Tests/qemu/selftest.sh [v1] [v2]     (default: both)
 # Prints, per variant, run.sh's guest lines and `variant <v>: N passed, N failed`; then the time of every stage and,
@@ -58,8 +59,7 @@ for variant in "${variants[@]}"; do
 
     t0="$(now)"
     out="$(mktemp)"
-    bash "$here/run.sh" --binary "$binary" --guest-cmd \
-        "LD_TRACE_LOADED_OBJECTS=1 rlt-gpio-selftest | sed -n 's/^[[:space:]]*\(libgpiod[^ ]*\) => \([^ ]*\).*/guest: rlt-gpio-selftest loads \1 from \2/p'; rlt-gpio-selftest" \
+    bash "$here/run.sh" --binary "$binary" --binary "$here/guest-selftest.sh" --guest-cmd guest-selftest.sh \
         | tee "$out"
     rc=${PIPESTATUS[0]}
     timings+=("$variant qemu $(since "$t0")s")
