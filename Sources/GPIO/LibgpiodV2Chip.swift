@@ -91,7 +91,8 @@ final class LibgpiodV2Chip: GPIOLineBackend, @unchecked Sendable {
                     description: description, consumer: consumer)
                 inputLines.append(.init(offset: offset, settings: .input(bias: spec.bias), description: description))
             }
-            // An input on a line an output already holds: the kernel answers the input request with EBUSY.
+            // Repeats within the inputs are refused here; an input on a line one of the outputs holds is refused by
+            // the kernel (EBUSY), and request(_:_:consumer:) names that line and its holder.
             try LibgpiodV2Plan.checkDistinct(inputLines, consumer: consumer)
             inputRequest = try Self.request(chip, inputLines, consumer: consumer)
             if !inputLines.isEmpty {
