@@ -1,6 +1,28 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The libgpiod API the `GPIO` module is compiled against: `RLT_LIBGPIOD_V2` when `pkg-config` finds libgpiod 2.x.
+///
+/// libgpiod 2 (Debian 13, today's Raspberry Pi OS) removed every v1 call, so exactly one of
+/// `Sources/GPIO/LibgpiodChip.swift` (v1) and `LibgpiodV2Chip.swift` (v2) can compile against the installed
+/// header. The choice is made here, once, from the same `pkg-config libgpiod` that `CGPIOD` links with (so the
+/// Swift code and the header it sees always agree; `PKG_CONFIG_PATH` picks another libgpiod), rather than by a
+/// C shim that would have to re-export one API on top of the other (docs/DESIGN.md, "GPIO backends").
+/// No pkg-config or no libgpiod means v1, whose missing header `CGPIOD` then reports as today.
+let libgpiodIsV2: Bool = {
+    guard let pipe = popen("pkg-config --modversion libgpiod 2>/dev/null", "r") else { return false }
+    var buffer = [CChar](repeating: 0, count: 64)
+    let line = fgets(&buffer, Int32(buffer.count), pipe).map { String(cString: $0) } ?? ""
+    pclose(pipe)
+    return (Int(String(line.prefix(while: \.isNumber))) ?? 1) >= 2
+}()
+
 /// rlt-gateway: the edge daemon of a red / near-infrared LED therapy panel.
 ///
 /// The module split follows the architecture in docs/DESIGN.md: a pure safety core, one adapter per
@@ -53,7 +75,8 @@ let package = Package(
         ),
         .target(
             name: "GPIO",
-            dependencies: ["CGPIOD", "Clocks", "DedicatedThread", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CGPIOD", "Clocks", "DedicatedThread", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: libgpiodIsV2 ? [.define("RLT_LIBGPIOD_V2")] : []
         ),
         .target(
             name: "Sensors",

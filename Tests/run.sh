@@ -20,9 +20,8 @@ echo "== swift test"
 swift test --skip-build
 
 if [ "${RLT_SKIP_QEMU:-0}" != "1" ] && [ -x Tests/qemu/run.sh ]; then
-    echo "== real-kernel GPIO test (qemu + gpio-sim): the GPIO layer and the safety path on Debian's kernel"
-    swift build -c release --product rlt-gpio-selftest --static-swift-stdlib --scratch-path .build-qemu 2>&1 | tail -n 1
-    bash Tests/qemu/run.sh --binary .build-qemu/release/rlt-gpio-selftest --guest-cmd rlt-gpio-selftest
+    echo "== real-kernel GPIO test (qemu + gpio-sim): the GPIO layer and the safety path on Debian's kernel, libgpiod v1 and v2"
+    bash Tests/qemu/selftest.sh
 fi
 
 if [ "${RLT_SKIP_HA:-0}" != "1" ]; then
