@@ -6,7 +6,7 @@
 
 /// One chip's requested lines, in PHYSICAL levels: the seam between ``GPIOController`` and an implementation.
 ///
-/// Two implementations exist, ``LibgpiodChip`` (the kernel, through libgpiod v1) and ``SimulatedChip`` (files laid
+/// Two implementations exist, ``LibgpiodChip`` (the kernel, through libgpiod v1 or v2, whichever the build found) and ``SimulatedChip`` (files laid
 /// out like gpio-sim's sysfs). Both are opened with every line already requested, outputs first at their OFF level,
 /// and both deal in physical levels only: the controller alone applies `active_low`, so the inversion cannot
 /// differ between backends. Indices refer to the order of the specs the backend was opened with.

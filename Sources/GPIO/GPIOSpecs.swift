@@ -58,7 +58,7 @@ public struct GPIOInputSpec: Sendable, Hashable {
 
 /// Which GPIO implementation the controller drives (`gpio.backend` in the config).
 public enum GPIOBackendSelection: Sendable, Hashable {
-    /// A kernel GPIO chip through libgpiod v1: `gpiochip0`, `/dev/gpiochip0`, a chip number or the chip's label.
+    /// A kernel GPIO chip through libgpiod (v1 or v2): `gpiochip0`, `/dev/gpiochip0`, a chip number or the chip's label.
     case libgpiod(chip: String)
     /// The simulated chip: a directory laid out like gpio-sim's sysfs (`<dir>/sim_gpio<N>/value`, `…/pull`).
     case simulated(directory: String)

@@ -1,7 +1,7 @@
 /// The panel's GPIO wiring: which chip, which line offsets, and how each line is read or driven.
 public struct GPIOSettings: Sendable, Hashable {
     public enum Backend: String, Sendable, Hashable, CaseIterable {
-        /// The kernel's GPIO character device through libgpiod v1.
+        /// The kernel's GPIO character device through libgpiod (v1 or v2, as built).
         case libgpiod
         /// Line levels kept in files laid out like gpio-sim's sysfs (docs/DESIGN.md "Simulated GPIO chip").
         case simulated
