@@ -130,7 +130,12 @@ install_root() {
         return 1
     fi
     echo "== root made in $(elapsed "$t0")"
-    cp /etc/ssl/certs/ca-certificates.crt "$build/etc/ssl/certs/rlt-host-ca.crt"
+    # The host's CA bundle when it has one (a proxy's CA may be in it), else the root's own.
+    if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+        cp /etc/ssl/certs/ca-certificates.crt "$build/etc/ssl/certs/rlt-host-ca.crt"
+    else
+        cp "$build/etc/ssl/certs/ca-certificates.crt" "$build/etc/ssl/certs/rlt-host-ca.crt"
+    fi
     cp "$newest_requirements" "$build/tmp/requirements.txt"
     in_root "$build" python3.14 -m venv /opt/ha-venv
     in_root "$build" pip install --quiet --disable-pip-version-check "$(grep '^uv==' "$newest_requirements")"
