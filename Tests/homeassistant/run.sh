@@ -157,7 +157,7 @@ flock 9   # two runs at once would both rebuild the venv or the root
 # The oldest venv's python runs the test for every stage.
 install_venv
 for stage in "${stages[@]}"; do
-    [ "$stage" = newest ] && install_root
+    if [ "$stage" = newest ]; then install_root; fi
 done
 flock -u 9
 
