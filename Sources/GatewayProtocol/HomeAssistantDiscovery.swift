@@ -30,15 +30,20 @@ public struct HomeAssistantDiscovery: Sendable {
     public let maxDose: Double
     /// Seconds after which the temperature goes unavailable without fresh telemetry.
     public let temperatureExpireAfter: Int
+    /// Where a Home Assistant user gets help with this gateway: HA shows it with the origin in its
+    /// log and its MQTT device info. Omitted when nil (HA accepts only an absolute http(s) URL).
+    public let supportURL: String?
 
     public init(
-        topics: Topics, device: Device, maxDurationMinutes: Double, maxDose: Double, temperatureExpireAfter: Int
+        topics: Topics, device: Device, maxDurationMinutes: Double, maxDose: Double, temperatureExpireAfter: Int,
+        supportURL: String? = nil
     ) {
         self.topics = topics
         self.device = device
         self.maxDurationMinutes = maxDurationMinutes
         self.maxDose = maxDose
         self.temperatureExpireAfter = temperatureExpireAfter
+        self.supportURL = supportURL
     }
 
     /// One entity: its platform, a stable object id and its platform-specific fields.
@@ -227,12 +232,52 @@ public struct HomeAssistantDiscovery: Sendable {
     }
 
     private var originBlock: JSONValue {
-        .object([
+        var fields: [(String, JSONValue)] = [
             ("name", "rlt-gateway"), ("sw_version", .string(self.device.softwareVersion)),
-        ])
+        ]
+        if let supportURL = self.supportURL { fields.append(("support_url", .string(supportURL))) }
+        return .object(fields)
     }
 
     private func uniqueID(_ component: Component) -> String { "\(self.topics.nodeID)_\(component.objectID)" }
+
+    /// The entity id a component gets in a Home Assistant that has not registered it yet:
+    /// `<platform>.<unique id as an HA slug>`, e.g. `sensor.rlt_panel_1_temperature`. It follows the
+    /// device id, never the friendly name, so renaming a panel or switching discovery modes does not
+    /// change the ids automations use. (HA keeps the id it registered for a unique id, whatever the
+    /// document says later.)
+    public func defaultEntityID(_ component: Component) -> String {
+        "\(component.platform).\(Self.slug(self.uniqueID(component)))"
+    }
+
+    /// HA's slug of an id: lowercase ASCII letters and digits, every other run of characters one `_`,
+    /// none at either end.
+    static func slug(_ text: String) -> String {
+        var slug = ""
+        var pendingSeparator = false
+        for scalar in text.lowercased().unicodeScalars {
+            if ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar) {
+                if pendingSeparator && !slug.isEmpty { slug.append("_") }
+                pendingSeparator = false
+                slug.unicodeScalars.append(scalar)
+            } else {
+                pendingSeparator = true
+            }
+        }
+        return slug
+    }
+
+    /// How a component names its entity id for every HA the README supports. `default_entity_id`
+    /// is what HA reads since 2025.10; HA before 2025.10 drops it and reads `object_id` (the part
+    /// after the dot) instead. HA 2025.10–2026.3 warns about `object_id` only when
+    /// `default_entity_id` is missing, and 2026.4+ drops `object_id` silently, so carrying both
+    /// gives every version the same id without a warning. `object_id` can go once the oldest HA
+    /// supported is 2025.10 or later.
+    private func entityIDFields(_ component: Component) -> [(String, JSONValue)] {
+        let entityID = self.defaultEntityID(component)
+        let objectID = String(entityID.drop(while: { $0 != "." }).dropFirst())
+        return [("default_entity_id", .string(entityID)), ("object_id", .string(objectID))]
+    }
 
     /// The device-based discovery document (HA ≥ 2024.11).
     public var deviceDocument: JSONValue {
@@ -241,7 +286,7 @@ public struct HomeAssistantDiscovery: Sendable {
                 component.objectID,
                 .object(
                     [("platform", .string(component.platform)), ("unique_id", .string(self.uniqueID(component)))]
-                        + component.fields)
+                        + self.entityIDFields(component) + component.fields)
             )
         }
         return .object(
@@ -256,10 +301,7 @@ public struct HomeAssistantDiscovery: Sendable {
             (
                 self.topics.entityDiscovery(component: component.platform, objectID: component.objectID),
                 .object(
-                    [
-                        ("unique_id", .string(self.uniqueID(component))),
-                        ("object_id", .string(self.uniqueID(component))),
-                    ]
+                    [("unique_id", .string(self.uniqueID(component)))] + self.entityIDFields(component)
                         + component.fields + self.availability + [
                             ("qos", 1), ("device", self.deviceBlock), ("origin", self.originBlock),
                         ])

@@ -77,6 +77,50 @@ struct HomeAssistantDiscoveryTests {
         #expect(self.topics.deviceDiscovery == "homeassistant/device/rlt_panel-1/config")
     }
 
+    /// Today's HA (2025.10+) takes a fresh entity's id from `default_entity_id`; HA before 2025.10
+    /// drops that key and reads `object_id`. Both must name the same id, made from the device id, in
+    /// both discovery modes, so automations see one set of entity ids on every supported HA.
+    @Test func everyComponent_namesItsEntityIDAfterTheDeviceID_forOldAndNewHomeAssistant() throws {
+        let perEntity = Dictionary(
+            uniqueKeysWithValues: try self.discovery.perEntityMessages.map {
+                ($0.topic, try JSONValue.parse($0.document.bytes))
+            })
+        for (objectID, component) in self.components(of: try self.deviceDocument) {
+            let platform = try #require(self.string(component["platform"]))
+            let entity = try #require(perEntity[self.topics.entityDiscovery(component: platform, objectID: objectID)])
+            for document in [component, entity] {
+                #expect(self.string(document["default_entity_id"]) == "\(platform).rlt_panel_1_\(objectID)")
+                #expect(self.string(document["object_id"]) == "rlt_panel_1_\(objectID)")
+            }
+        }
+    }
+
+    @Test func defaultEntityIDs_areUniqueAndHomeAssistantSlugs() throws {
+        let ids = self.components(of: try self.deviceDocument).compactMap { self.string($0.1["default_entity_id"]) }
+        #expect(ids.count == self.discovery.components.count)
+        #expect(Set(ids).count == ids.count)
+        // HA slugs an id itself: lowercase letters, digits and single underscores between them.
+        let odd = HomeAssistantDiscovery(
+            topics: Topics(prefix: "rlt", deviceID: "Bath--2-"),
+            device: .init(name: "Bath", model: "M", serial: "S", softwareVersion: "1"),
+            maxDurationMinutes: 2, maxDose: 60, temperatureExpireAfter: 15)
+        let state = try #require(odd.components.first { $0.objectID == "state" })
+        #expect(odd.defaultEntityID(state) == "sensor.rlt_bath_2_state")
+    }
+
+    @Test func origin_carriesTheSupportURLOnlyWhenGiven() throws {
+        let withURL = HomeAssistantDiscovery(
+            topics: self.topics,
+            device: .init(name: "Panel 1", model: "RLT-660/850", serial: "SN1", softwareVersion: "0.1.0"),
+            maxDurationMinutes: 2, maxDose: 60, temperatureExpireAfter: 15,
+            supportURL: "https://example.org/rlt-gateway/support")
+        let document = try JSONValue.parse(withURL.deviceDocument.bytes)
+        #expect(self.string(document["o"]?["support_url"]) == "https://example.org/rlt-gateway/support")
+        let entity = try JSONValue.parse(try #require(withURL.perEntityMessages.first).document.bytes)
+        #expect(self.string(entity["origin"]?["support_url"]) == "https://example.org/rlt-gateway/support")
+        #expect(try self.deviceDocument["o"]?["support_url"] == nil)
+    }
+
     @Test func uniqueIDs_areUniqueAcrossTheDocument() throws {
         let ids = self.components(of: try self.deviceDocument).compactMap { self.string($0.1["unique_id"]) }
         #expect(ids.count == self.discovery.components.count)

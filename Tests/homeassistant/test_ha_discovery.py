@@ -59,11 +59,18 @@ EXPECTED = [
     ("sensor", "dropped_messages", "Dropped messages", "diagnostic"),
 ]
 
-# HA log lines that mean the discovery document or a template is wrong.
+# HA log lines that mean the discovery document or a template is wrong: an error or warning of HA's
+# MQTT, entity platform or template code, or any error or warning that names the gateway's ids,
+# topics or origin (a deprecation notice about a discovery option names the entity and the origin).
 BAD_LOG = re.compile(
     r"(ERROR|WARNING).*(homeassistant\.components\.(mqtt|sensor|number|select|button|binary_sensor)"
-    r"|homeassistant\.helpers\.(template|entity))"
+    r"|homeassistant\.helpers\.(template|entity)|rlt_ha|rlt-gateway|rlt/ha-panel)"
 )
+
+
+def entity_id(platform: str, node_id: str, object_id: str) -> str:
+    """The entity id the discovery document asks for: `<platform>.<node id>_<object id>`, HA-slugged."""
+    return f"{platform}.{re.sub(r'[^a-z0-9]+', '_', f'{node_id}_{object_id}'.lower()).strip('_')}"
 
 
 class Checks:
@@ -244,9 +251,13 @@ class HomeAssistant:
         status, flow = await self.post("/api/config/config_entries/flow", {"handler": "mqtt"})
         if status != 200 or flow.get("type") != "form":
             raise RuntimeError(f"MQTT config flow: HTTP {status} {flow}")
-        status, result = await self.post(
-            f"/api/config/config_entries/flow/{flow['flow_id']}", {"broker": "127.0.0.1", "port": broker_port}
-        )
+        broker = {"broker": "127.0.0.1", "port": broker_port}
+        # Newer HA (2026.11 here) asks for the TLS and transport settings in a required, collapsed
+        # "other_settings" section whose required keys have no default over REST: plain TCP, no
+        # certificates. Older HA (2025.4) has no such section and refuses unknown keys.
+        if any(field.get("name") == "other_settings" for field in flow.get("data_schema", [])):
+            broker["other_settings"] = {"set_client_cert": False, "set_ca_cert": "off", "transport": "tcp"}
+        status, result = await self.post(f"/api/config/config_entries/flow/{flow['flow_id']}", broker)
         if status != 200 or result.get("type") != "create_entry":
             raise RuntimeError(f"MQTT broker step: HTTP {status} {result}")
         return result
@@ -380,7 +391,7 @@ class Run:
         started = time.monotonic()
         hass = self.processes.start(
             "hass",
-            [self.args.hass, "-c", str(config_dir), "--skip-pip", "--log-file", str(self.work / "ha.log")],
+            [*self.args.hass, "-c", str(config_dir), "--skip-pip", "--log-file", str(self.work / "ha.log")],
             self.work / "ha.stdout",
         )
         self.ha_pid = hass.pid
@@ -396,6 +407,8 @@ class Run:
                 _, config = await ha.get("/api/config")
                 c.check(f"Home Assistant {config.get('version')} is not in recovery mode",
                         not config.get("recovery_mode") and not config.get("safe_mode"), config)
+                c.check(f"Home Assistant is the pinned {self.args.expect_version}",
+                        config.get("version") == self.args.expect_version, config.get("version"))
                 await ha.add_mqtt(self.broker_port)
                 birth = await wait_for(lambda: self.observer.saw("homeassistant/status", b"online"), 60)
                 if not c.check("HA's MQTT integration connects (birth message)", birth, "no 'online' within 60 s"):
@@ -457,6 +470,12 @@ class Run:
         c.check("per-entity discovery: every entity belongs to one device", len(devices) == 1, devices)
         names = {by_unique[u].get("original_name") for u in wanted if u in by_unique}
         c.check("per-entity discovery: the same names", names == {name for _, _, name, _ in EXPECTED}, names)
+        wrong = {
+            u: by_unique[u]["entity_id"] for platform, object_id, _, _ in EXPECTED
+            if (u := f"rlt_{device_id}_{object_id}") in by_unique
+            and by_unique[u]["entity_id"] != entity_id(platform, f"rlt_{device_id}", object_id)
+        }
+        c.check("per-entity discovery: entity ids follow the device id (rlt_ha_panel_e_*)", not wrong, wrong)
         state_id = (by_unique.get(f"rlt_{device_id}_state") or {}).get("entity_id", "sensor.none")
         idle = await wait_for(lambda: self._state_is(ha, state_id, "idle"), 20)
         c.check("per-entity discovery: State is idle", idle, (await ha.state(state_id) or {}).get("state"))
@@ -484,6 +503,11 @@ class Run:
                     entry["entity_id"].startswith(f"{platform}.") and entry.get("original_name") == name
                     and entry.get("entity_category") == category and entry.get("disabled_by") is None,
                     {k: entry.get(k) for k in ("entity_id", "original_name", "entity_category", "disabled_by")})
+        wrong = {
+            object_id: ids[object_id] for platform, object_id, _, _ in EXPECTED
+            if object_id in ids and ids[object_id] != entity_id(platform, NODE_ID, object_id)
+        }
+        c.check("entity ids follow the device id (default_entity_id / object_id: rlt_ha_panel_*)", not wrong, wrong)
         device_ids = {by_unique[u]["device_id"] for u in wanted if u in by_unique}
         c.check("every entity belongs to one device", len(device_ids) == 1, device_ids)
         device = next((d for d in devices if d["id"] in device_ids), {})
@@ -656,7 +680,9 @@ def _is_number(text) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hass", required=True, help="the venv's hass executable")
+    parser.add_argument("--hass", required=True, nargs="+",
+                        help="the command that starts hass (the venv's hass, or hass-in-root.sh ROOT WORK)")
+    parser.add_argument("--expect-version", required=True, help="the Home Assistant version the stage pins")
     parser.add_argument("--gateway", required=True, help="the rlt-gateway binary")
     parser.add_argument("--config", required=True, help="config/demo.yaml")
     parser.add_argument("--work", required=True, help="an empty temp dir (run.sh removes it)")
