@@ -35,6 +35,9 @@ getent group gpio >/dev/null || "${SUDO[@]}" groupadd --system gpio
 id rlt-gateway >/dev/null 2>&1 || "${SUDO[@]}" useradd --system --no-create-home --shell /usr/sbin/nologin --groups gpio rlt-gateway
 "${SUDO[@]}" install -d -m 0750 -o root -g rlt-gateway /etc/rlt-gateway
 [ -f /etc/rlt-gateway/gateway.yaml ] || "${SUDO[@]}" install -m 0640 -o root -g rlt-gateway config/gateway.example.yaml /etc/rlt-gateway/gateway.yaml
+# The broker password, root's own (the unit hands the daemon a copy: LoadCredential=). Empty until
+# the operator writes the panel's password into it.
+[ -f /etc/rlt-gateway/mqtt-password ] || "${SUDO[@]}" install -m 0600 -o root -g root /dev/null /etc/rlt-gateway/mqtt-password
 "${SUDO[@]}" install -d /usr/share/doc/rlt-gateway && "${SUDO[@]}" install -m 0644 README.md /usr/share/doc/rlt-gateway/README.md
 "${SUDO[@]}" install -m 0644 deploy/rlt-gateway.service /etc/systemd/system/rlt-gateway.service
 # A udev rule so the gpio group may open the GPIO character devices.

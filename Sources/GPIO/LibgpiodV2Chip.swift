@@ -69,28 +69,29 @@
             var inputRequest: OpaquePointer?
             var events: OpaquePointer?
             do throws(GPIOError) {
+                /// One line of the plan: its offset looked up on the chip, described as messages name it.
+                func planned(
+                    line: Int, lineName: String?, name: String, _ settings: LibgpiodV2Plan.LineSettings
+                ) throws(GPIOError) -> LibgpiodV2Plan.Line {
+                    let description = describeLine(chip: chipName, line: line, lineName: lineName, name: name)
+                    let offset = try Self.offset(
+                        chip, chipName: chipName, lineCount: lineCount, offset: line, lineName: lineName,
+                        description: description, consumer: consumer)
+                    return .init(offset: offset, settings: settings, description: description)
+                }
                 var outputLines: [LibgpiodV2Plan.Line] = []
                 for (spec, initial) in outputs {
-                    let description = describeLine(
-                        chip: chipName, line: spec.line, lineName: spec.lineName, name: spec.name)
-                    let offset = try Self.offset(
-                        chip, chipName: chipName, lineCount: lineCount, offset: spec.line, lineName: spec.lineName,
-                        description: description, consumer: consumer)
                     outputLines.append(
-                        .init(offset: offset, settings: .output(initialPhysical: initial), description: description))
+                        try planned(
+                            line: spec.line, lineName: spec.lineName, name: spec.name, .output(initialPhysical: initial)))
                 }
                 try LibgpiodV2Plan.checkDistinct(outputLines, consumer: consumer)
                 outputRequest = try Self.request(chip, outputLines, consumer: consumer)
 
                 var inputLines: [LibgpiodV2Plan.Line] = []
                 for spec in inputs {
-                    let description = describeLine(
-                        chip: chipName, line: spec.line, lineName: spec.lineName, name: spec.name)
-                    let offset = try Self.offset(
-                        chip, chipName: chipName, lineCount: lineCount, offset: spec.line, lineName: spec.lineName,
-                        description: description, consumer: consumer)
                     inputLines.append(
-                        .init(offset: offset, settings: .input(bias: spec.bias), description: description))
+                        try planned(line: spec.line, lineName: spec.lineName, name: spec.name, .input(bias: spec.bias)))
                 }
                 // Repeats within the inputs are refused here; an input on a line one of the outputs holds is refused by
                 // the kernel (EBUSY), and request(_:_:consumer:) names that line and its holder.

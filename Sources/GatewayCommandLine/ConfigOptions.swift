@@ -13,7 +13,13 @@ public struct ConfigOptions: ParsableArguments, Sendable {
 
     public init() {}
 
-    /// Loads and validates; every problem is printed with its key path.
+    /// The exit status of a configuration problem, the same for `check-config`, `run` and every
+    /// command that reads the config. The systemd unit does not restart a daemon that exits with it
+    /// (`RestartPreventExitStatus=2`): a broken file stays broken until someone fixes it.
+    public static let configurationProblemExitCode: Int32 = 2
+
+    /// Loads and validates. On a problem, prints each one with its key path on standard error, as
+    /// `check-config` does, and exits with ``configurationProblemExitCode``.
     public func load() throws -> GatewayConfiguration {
         do {
             if let path = self.config {
@@ -21,7 +27,14 @@ public struct ConfigOptions: ParsableArguments, Sendable {
             }
             return try ConfigLoader.parse(yaml: "{}", overrides: self.overrides)
         } catch let error as ConfigError {
-            throw ValidationError("invalid configuration:\n" + error.problems.map { "  \($0)" }.joined(separator: "\n"))
+            Self.report(error.problems, file: self.config ?? "defaults")
+            throw ExitCode(Self.configurationProblemExitCode)
         }
+    }
+
+    /// `FILE: key.path: message`, one line each, then the count, on standard error.
+    public static func report(_ problems: [ConfigProblem], file: String) {
+        for problem in problems { printError("\(file): \(problem)") }
+        printError("\(problems.count) problem\(problems.count == 1 ? "" : "s")")
     }
 }

@@ -106,4 +106,35 @@ public struct SimulatedChipDirectory: Sendable {
     public func waitForValue(line: Int, _ level: Int, timeout: Duration = .seconds(10)) async -> Bool {
         await eventually(timeout: timeout) { self.value(line: line) == level }
     }
+
+    // MARK: - The board's dead-man (docs/DESIGN.md, "Dark when the daemon dies")
+
+    /// How long the reference circuit's retriggerable monostable holds the master relay's enable after
+    /// the heartbeat line last changed.
+    public static let deadManTimeout: Duration = .milliseconds(500)
+
+    /// When line `line` last changed level, as the file the daemon wrote it to says (wall clock).
+    public func lastChange(line: Int) -> ContinuousClock.Instant? {
+        var info = stat()
+        guard stat("\(self.path)/sim_gpio\(line)/value", &info) == 0 else { return nil }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let ageNanoseconds =
+            (Int64(now.tv_sec) - Int64(info.st_mtim.tv_sec)) * 1_000_000_000
+            + (Int64(now.tv_nsec) - Int64(info.st_mtim.tv_nsec))
+        return ContinuousClock.now - .nanoseconds(ageNanoseconds)
+    }
+
+    /// Whether the master relay is energised on the board: its GPIO line is on **and** the dead-man
+    /// still holds (the heartbeat line changed within ``deadManTimeout``). A daemon that dies or
+    /// hangs stops the heartbeat, and the relay drops within the timeout whatever its lines show.
+    public func relayEnergised(master: Int, heartbeat: Int) -> Bool {
+        guard self.value(line: master) == 1, let changed = self.lastChange(line: heartbeat) else { return false }
+        return ContinuousClock.now - changed < Self.deadManTimeout
+    }
+
+    /// The instant the dead-man drops (or dropped) the relay if the heartbeat does not change again.
+    public func deadManDrop(heartbeat: Int) -> ContinuousClock.Instant? {
+        self.lastChange(line: heartbeat).map { $0 + Self.deadManTimeout }
+    }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Gateway
 import GatewayCommandLine
 import GatewayConfig
@@ -13,6 +14,14 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try self.options.load()
+        // The password is part of the configuration: a missing, empty or public password file is a
+        // configuration problem (exit 2, no restart loop), found before any line is touched.
+        do {
+            _ = try configuration.resolvedPassword(environment: ProcessInfo.processInfo.environment)
+        } catch let error as ConfigError {
+            ConfigOptions.report(error.problems, file: self.options.config ?? "defaults")
+            throw ExitCode(ConfigOptions.configurationProblemExitCode)
+        }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = configuration.logLevel
@@ -55,8 +64,7 @@ struct CheckConfig: ParsableCommand {
             print("\(self.file): OK")
             return
         }
-        for problem in problems { print("\(self.file): \(problem)") }
-        print("\(problems.count) problem\(problems.count == 1 ? "" : "s")")
-        throw ExitCode(2)
+        ConfigOptions.report(problems, file: self.file)
+        throw ExitCode(ConfigOptions.configurationProblemExitCode)
     }
 }
