@@ -444,6 +444,15 @@ class Run:
         with socket.socket() as s:
             return s.connect_ex(("127.0.0.1", port)) == 0
 
+    async def all_registered(self, ha: HomeAssistant, unique_ids: set) -> bool:
+        """Waits (up to 60 s) until HA's entity registry holds every one of `unique_ids`."""
+
+        async def registered():
+            by_unique, _ = await self.registry(ha)
+            return unique_ids <= set(by_unique)
+
+        return await wait_for(registered, 60, 1)
+
     async def registry(self, ha: HomeAssistant):
         entities, devices = await ha.websocket(
             {"type": "config/entity_registry/list"}, {"type": "config/device_registry/list"}
@@ -457,12 +466,7 @@ class Run:
         device_id = "ha-panel-e"
         self.start_gateway(device_id, "HA Panel E", mode="entity")
         wanted = {f"rlt_{device_id}_{object_id}" for _, object_id, _, _ in EXPECTED}
-
-        async def all_registered():
-            by_unique, _ = await self.registry(ha)
-            return wanted <= set(by_unique)
-
-        registered = await wait_for(all_registered, 60, 1)
+        registered = await self.all_registered(ha, wanted)
         by_unique, _ = await self.registry(ha)
         c.check(f"per-entity discovery: all {len(EXPECTED)} entities are registered", registered,
                 sorted(wanted - set(by_unique)))
@@ -485,12 +489,7 @@ class Run:
         c = self.checks
         self.start_gateway()
         wanted = {f"{NODE_ID}_{object_id}" for _, object_id, _, _ in EXPECTED}
-
-        async def all_registered():
-            by_unique, _ = await self.registry(ha)
-            return wanted <= set(by_unique)
-
-        registered = await wait_for(all_registered, 60, 1)
+        registered = await self.all_registered(ha, wanted)
         by_unique, devices = await self.registry(ha)
         c.check(f"all {len(EXPECTED)} entities are registered", registered, sorted(wanted - set(by_unique)))
         ids = {}

@@ -126,28 +126,22 @@ check "gpioget -B pull-up on line 5 reads 1 (bias reaches the simulator)" \
     sh -c "[ \"\$(gpioget -B pull-up $chip 5)\" = 1 ] && [ \"\$(cat $simdir/sim_gpio5/pull)\" = pull-up ]"
 
 # --- edges ----------------------------------------------------------------------------------------
-pull 23 pull-down
-gpiomon -n 1 --rising-edge "$chip" 23 > /tmp/mon.out 2>&1 &
-pid=$!
-if wait_for line_used 23; then
-    pull 23 pull-up
-    timeout -s KILL 10 sh -c "while kill -0 $pid 2>/dev/null; do sleep 0.05; done"
-    check "gpiomon -n 1 sees a rising edge after pull-down -> pull-up" grep -q 'RISING EDGE' /tmp/mon.out
-else
-    not_ok "gpiomon did not request line 23"
-fi
-stop $pid
-
-gpiomon -n 1 --falling-edge "$chip" 23 > /tmp/mon.out 2>&1 &
-pid=$!
-if wait_for line_used 23; then
-    pull 23 pull-down
-    timeout -s KILL 10 sh -c "while kill -0 $pid 2>/dev/null; do sleep 0.05; done"
-    check "gpiomon -n 1 sees a falling edge after pull-up -> pull-down" grep -q 'FALLING EDGE' /tmp/mon.out
-else
-    not_ok "gpiomon did not request line 23"
-fi
-stop $pid
+# edge_seen KIND FROM TO TEXT: gpiomon waits for one KIND edge on line 23 while the pull goes FROM -> TO.
+edge_seen() {
+    pull 23 "$2"
+    gpiomon -n 1 --"$1"-edge "$chip" 23 > /tmp/mon.out 2>&1 &
+    pid=$!
+    if wait_for line_used 23; then
+        pull 23 "$3"
+        timeout -s KILL 10 sh -c "while kill -0 $pid 2>/dev/null; do sleep 0.05; done"
+        check "gpiomon -n 1 sees a $1 edge after $2 -> $3" grep -q "$4" /tmp/mon.out
+    else
+        not_ok "gpiomon did not request line 23"
+    fi
+    stop $pid
+}
+edge_seen rising pull-down pull-up 'RISING EDGE'
+edge_seen falling pull-up pull-down 'FALLING EDGE'
 
 # --- exclusive ownership --------------------------------------------------------------------------
 gpioset --mode=signal "$chip" 22=1 &
