@@ -9,6 +9,6 @@ struct RLTGateway: AsyncParsableCommand {
         commandName: "rlt-gateway",
         abstract: "Edge daemon of a red / near-infrared LED therapy panel, controlled over MQTT.",
         version: GatewayVersion.current,
-        subcommands: [Run.self, CheckConfig.self, Session.self, History.self, OutputsOffCommand.self, FleetForwarder.self]
+        subcommands: [Run.self, CheckConfig.self, Session.self, History.self, DoctorCommand.self, OutputsOffCommand.self, FleetForwarder.self]
     )
 }
