@@ -74,6 +74,46 @@ public final class SessionLedger: Sendable {
         self.queue = try Self.open(path: path)
     }
 
+    /// Opens an existing ledger for reading only (`rlt-gateway history`, beside a running daemon):
+    /// never creates, migrates or writes it, so a look at the history cannot change what the daemon
+    /// will find.
+    ///
+    /// - Throws: ``LedgerError`` when there is no file, it is not an intact rlt-gateway ledger, or its
+    ///   schema is older (the daemon brings it up to date at its next start) or newer than this one.
+    public init(readingOnly path: String) throws {
+        self.path = path
+        self.retentionDays = 365
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw LedgerError.invalidArgument(
+                path: path, operation: "opening", detail: "no ledger here (the daemon creates it when it first starts)")
+        }
+        var configuration = Configuration()
+        configuration.label = "rlt-gateway.ledger.reader"
+        configuration.readonly = true
+        configuration.busyMode = .timeout(5)
+        do {
+            self.queue = try DatabaseQueue(path: path, configuration: configuration)
+            try self.queue.read { db in
+                try Self.checkIntegrity(db, path: path)
+                try Self.checkOwnership(db, path: path)
+                let migrator = LedgerSchema.migrator
+                if try migrator.hasBeenSuperseded(db) {
+                    let unknown = try migrator.appliedIdentifiers(db).subtracting(migrator.migrations)
+                    throw LedgerError.newerSchema(path: path, unknownMigrations: Array(unknown))
+                }
+                guard try migrator.hasCompletedMigrations(db) else {
+                    throw LedgerError.invalidArgument(
+                        path: path, operation: "opening",
+                        detail: "an older ledger schema; the daemon brings it up to date when it next starts")
+                }
+            }
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError.wrapping(error, path: path, operation: "opening")
+        }
+    }
+
     // MARK: - Opening
 
     /// Closes the database now instead of when the last reference goes: a process that opens many

@@ -14,7 +14,7 @@ struct DoctorCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try self.options.load()
-        print("ok   config: \(self.options.config ?? "defaults") is valid")
+        print("ok   config: \(self.options.path ?? "built-in defaults") is valid")
         var logger = Logger(label: "rlt-gateway doctor")
         logger.logLevel = .critical
         let findings = await Doctor.examine(

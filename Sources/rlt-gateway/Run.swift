@@ -19,10 +19,16 @@ struct Run: AsyncParsableCommand {
         do {
             _ = try configuration.resolvedPassword(environment: ProcessInfo.processInfo.environment)
         } catch let error as ConfigError {
-            ConfigOptions.report(error.problems, file: self.options.config ?? "defaults")
+            ConfigOptions.report(error.problems, file: self.options.path ?? "defaults")
             throw ExitCode(ConfigOptions.configurationProblemExitCode)
         }
+        let underJournal = JournalLogHandler.isJournal(ProcessInfo.processInfo.environment)
         LoggingSystem.bootstrap { label in
+            if underJournal {
+                var handler = JournalLogHandler(label: label)
+                handler.logLevel = configuration.logLevel
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = configuration.logLevel
             return handler

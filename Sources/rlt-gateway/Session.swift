@@ -6,17 +6,29 @@ import GatewayConfig
 import GatewayProtocol
 import Logging
 
-/// `rlt-gateway session start|stop|status`: a terminal client for one panel.
+/// `rlt-gateway session start|stop|pause|resume|status|ack|identify`: a terminal client for one panel.
 struct Session: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Start, stop or watch a session on a panel over MQTT.",
-        subcommands: [Start.self, Stop.self, Status.self])
+        abstract: "Start, stop, pause or watch a session on a panel over MQTT.",
+        subcommands: [
+            Start.self, Stop.self, Pause.self, Resume.self, Status.self, Acknowledge.self, Identify.self,
+        ])
 
     struct Connection: ParsableArguments {
         @OptionGroup var options: ConfigOptions
         @Option(help: "Broker URL (overrides mqtt.url).") var url: String?
         @Option(help: "Panel device id (overrides device.id).") var device: String?
         @Option(help: "Seconds to wait for the panel's response.") var timeout: Double = 10
+
+        /// Sends `name`, prints the answer (and follows the session with `watch`) and exits with the
+        /// console's status when it is not 0.
+        func send(_ name: String, arguments: JSONValue? = nil, watch: Bool = false, json: Bool = false) async throws {
+            let client = try self.client()
+            let code = await SessionConsole(client: client, timeout: self.timeout, json: json)
+                .command(name, arguments: arguments, watch: watch)
+            await client.stop()
+            if code != 0 { throw ExitCode(code) }
+        }
 
         func client() throws -> GatewayClient {
             var options = self.options
@@ -52,11 +64,7 @@ struct Session: AsyncParsableCommand {
             if let channels = self.channels { arguments.append(("channels", .string(channels))) }
             if let intensity = self.intensity { arguments.append(("intensity_pct", .number(intensity))) }
             if let dose = self.dose { arguments.append(("dose_j_cm2", .number(dose))) }
-            let client = try self.connection.client()
-            let code = await SessionConsole(client: client, timeout: self.connection.timeout)
-                .command("start", arguments: .object(arguments), watch: self.watch)
-            await client.stop()
-            if code != 0 { throw ExitCode(code) }
+            try await self.connection.send("start", arguments: .object(arguments), watch: self.watch)
         }
     }
 
@@ -65,11 +73,46 @@ struct Session: AsyncParsableCommand {
         @OptionGroup var connection: Connection
 
         func run() async throws {
-            let client = try self.connection.client()
-            let code = await SessionConsole(client: client, timeout: self.connection.timeout)
-                .command("stop", arguments: nil, watch: false)
-            await client.stop()
-            if code != 0 { throw ExitCode(code) }
+            try await self.connection.send("stop")
+        }
+    }
+
+    struct Pause: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Pause the running session (light off, time kept).")
+        @OptionGroup var connection: Connection
+
+        func run() async throws {
+            try await self.connection.send("pause")
+        }
+    }
+
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Resume the paused session.")
+        @OptionGroup var connection: Connection
+        @Flag(help: "Follow the session with a live progress bar until it ends.") var watch = false
+
+        func run() async throws {
+            try await self.connection.send("resume", watch: self.watch)
+        }
+    }
+
+    struct Acknowledge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ack", abstract: "Acknowledge a latched fault whose condition is gone (never starts light).")
+        @OptionGroup var connection: Connection
+        @Argument(help: "The fault code (F_OVERTEMP, F_SENSOR_STALE, …) or all.") var fault = "all"
+
+        func run() async throws {
+            try await self.connection.send("ack", arguments: .object([("fault", .string(self.fault))]))
+        }
+    }
+
+    struct Identify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Blink the panel's indicator so it can be found.")
+        @OptionGroup var connection: Connection
+
+        func run() async throws {
+            try await self.connection.send("identify")
         }
     }
 
@@ -77,13 +120,14 @@ struct Session: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the panel's state; --watch follows it.")
         @OptionGroup var connection: Connection
         @Flag(help: "Follow the running session with a live progress bar.") var watch = false
+        @Flag(help: "Print the panel's state document (the contract's JSON) instead of a summary.") var json = false
+
+        func validate() throws {
+            if self.watch && self.json { throw ValidationError("--watch and --json: choose one") }
+        }
 
         func run() async throws {
-            let client = try self.connection.client()
-            let code = await SessionConsole(client: client, timeout: self.connection.timeout)
-                .command("get", arguments: nil, watch: self.watch)
-            await client.stop()
-            if code != 0 { throw ExitCode(code) }
+            try await self.connection.send("get", watch: self.watch, json: self.json)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Gateway
+import GatewayCommandLine
 import GatewayProtocol
 
 /// Sends one command, prints the response, and with `watch` draws a live progress bar from the
@@ -7,9 +8,13 @@ import GatewayProtocol
 struct SessionConsole {
     let client: GatewayClient
     let timeout: Double
+    /// Prints the response (and for `get` the state document) as the contract's JSON instead of text.
+    var json = false
 
     /// Returns the process exit code: 0 on success, 1 when the panel refused, 3 when it never answered.
     func command(_ name: String, arguments: JSONValue?, watch: Bool) async -> Int32 {
+        let interrupt = watch ? Self.explainInterruptWhileWatching() : nil
+        defer { interrupt?.cancel() }
         let updates = self.client.updates
         self.client.start()
         let deadline = ContinuousClock.now + .milliseconds(Int(self.timeout * 1000))
@@ -33,16 +38,20 @@ struct SessionConsole {
             case .response(let value):
                 guard let id, let response = try? ResponseDocument(json: value), response.id == id else { continue }
                 timer.cancel()
-                if !response.ok {
-                    print("refused: \(response.code?.rawValue ?? "?"): \(response.message)")
+                if self.json {
+                    print((name == "get" ? response.data?.json : nil)?.text ?? response.json.text)
+                    if !response.ok { return 1 }
+                } else if !response.ok {
+                    printError("refused: \(response.code?.rawValue ?? "?"): \(response.message)")
                     return 1
-                }
-                if name == "get", let data = response.data {
+                } else if name == "get", let data = response.data {
                     print(ProgressRenderer.summary(data))
                 } else {
                     print("ok: \(response.message)")
                 }
                 if !watch { return 0 }
+                // Watching is live output: the answer goes out now, to a pipe or a file too.
+                fflush(nil)
                 if let data = response.data, data.state != .running, data.state != .paused {
                     return 0
                 }
@@ -123,5 +132,20 @@ struct ProgressRenderer {
             + "\(state.temperatureC.map { String(format: "%.1f °C", $0) } ?? "--"), "
             + "24 h dose \(state.dose24h) J/cm² in \(state.sessions24h) sessions, "
             + "interlock \(state.interlock.rawValue), faults \(faults)"
+    }
+}
+
+extension SessionConsole {
+    /// Ctrl-C while watching ends the watching, not the session: the panel goes on by itself, so say
+    /// so, and how to stop it. Exits 130, as an interrupted command does.
+    static func explainInterruptWhileWatching() -> DispatchSourceSignal {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler {
+            printError("\nstopped watching; the session goes on on the panel. Stop it with: rlt-gateway session stop")
+            exit(130)
+        }
+        source.resume()
+        return source
     }
 }

@@ -8,12 +8,14 @@ import Testing
 @Suite(.timeLimit(.minutes(10)))
 struct CLIClientTests {
     /// Runs the built executable with `arguments`; returns its exit code and what it printed.
-    static func run(_ arguments: [String], in harness: GatewayHarness) async -> (code: Int32?, output: String) {
+    static func run(
+        _ arguments: [String], in harness: GatewayHarness, environment: [String: String]? = nil
+    ) async -> (code: Int32?, output: String) {
         let outputPath = harness.directory.file("cli-\(UUID().uuidString).out")
         guard
             let child = try? ChildProcess(
                 executable: GatewayProcess.executablePath, arguments: arguments, standardOutput: outputPath,
-                standardError: outputPath)
+                standardError: outputPath, environment: environment)
         else { return (nil, "could not start \(GatewayProcess.executablePath)") }
         if !(await child.waitForExit(timeout: .seconds(60))) { await child.terminate() }
         let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
