@@ -1,6 +1,7 @@
 import Foundation
 import GatewayProtocol
 import SafetyCore
+import TestKit
 import TestSupport
 
 enum SensorFault: String, CaseIterable {
@@ -85,41 +86,121 @@ enum SensorScenarios {
     }
 }
 
-/// The interlock flaps at random 3–40 ms intervals through the simulated chip while a session
-/// runs. A line must never be on once the interlock has been open for longer than the simulator's
-/// 50 ms poll plus the input debounce and a loop pass (150 ms); the session must end paused, and
-/// never resume by itself when the interlock settles closed.
+/// The interlock flaps through the simulated chip while a session runs: bursts of random 3–40 ms
+/// toggles, each followed by one long open interval (``longOpenMilliseconds``) started while the
+/// session emits. A line must never be on once the interlock has been open for longer than
+/// ``openBound`` (the simulator's 50 ms poll plus the input debounce and a loop pass): every open
+/// interval longer than the bound is counted, and one with a line on past the bound is a violation.
+/// Each long open must pause the session; the session is resumed (interlock closed) before each long
+/// open, so every one of them starts with the lines on.
+/// At the end the interlock settles open, the session must end paused, and never resume by itself
+/// when the interlock settles closed.
 enum InterlockScenarios {
+    static let openBound: Duration = .milliseconds(150)
+    static let longOpenMilliseconds = 300
+
+    /// Open intervals longer than ``openBound`` and those with a line on after the bound.
+    struct OpenIntervals {
+        var long = 0
+        var violating = 0
+        /// Slowest time from opening to all lines off, over the long intervals.
+        var slowestOff: Duration = .zero
+        private var openSince: ContinuousClock.Instant?
+        private var offSeen = false
+        private var countedLong = false
+        private var countedViolation = false
+
+        /// One sample: whether the interlock is open now and whether a line is on.
+        mutating func sample(open: Bool, lineOn: Bool, now: ContinuousClock.Instant) {
+            guard open else {
+                self.openSince = nil
+                return
+            }
+            guard let since = self.openSince else {
+                self.openSince = now
+                self.offSeen = !lineOn
+                self.countedLong = false
+                self.countedViolation = false
+                return
+            }
+            if !lineOn, !self.offSeen {
+                self.offSeen = true
+                self.slowestOff = max(self.slowestOff, now - since)
+            }
+            guard now - since > InterlockScenarios.openBound else { return }
+            if !self.countedLong {
+                self.countedLong = true
+                self.long += 1
+            }
+            if lineOn, !self.countedViolation {
+                self.countedViolation = true
+                self.violating += 1
+            }
+        }
+    }
+
     static func flapping(seconds: Double) async throws -> String? {
         try await withPanel { panel in
             try await panel.startGateway()
-            let response = try await panel.start(duration: 60)
+            let response = try await panel.start(duration: 120)
             try require(response?.ok == true, "start refused: \(String(describing: response))")
-            var openSince: ContinuousClock.Instant?
-            var violations = 0
+            var intervals = OpenIntervals()
             var toggles = 0
+            var longOpensWhileEmitting = 0
             var closed = true
-            var nextToggle = ContinuousClock.now
-            let end = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-            while ContinuousClock.now < end {
-                let now = ContinuousClock.now
-                if now >= nextToggle {
-                    closed.toggle()
-                    panel.setInterlock(closed: closed)
-                    openSince = closed ? nil : now
-                    toggles += 1
-                    nextToggle = now + .milliseconds(Int.random(in: 3...40))
+            let cycles = max(3, Int(seconds))
+            for cycle in 1...cycles {
+                let burstEnd = ContinuousClock.now + .milliseconds(900)
+                var nextToggle = ContinuousClock.now
+                while ContinuousClock.now < burstEnd {
+                    let now = ContinuousClock.now
+                    if now >= nextToggle {
+                        closed.toggle()
+                        panel.setInterlock(closed: closed)
+                        toggles += 1
+                        nextToggle = now + .milliseconds(Int.random(in: 3...40))
+                    }
+                    intervals.sample(open: !closed, lineOn: panel.anyLineOn, now: now)
+                    try? await Task.sleep(for: .milliseconds(1))
                 }
-                if let since = openSince, now - since > .milliseconds(150), panel.anyLineOn { violations += 1 }
-                try? await Task.sleep(for: .milliseconds(1))
+                // One long open interval, started from closed while the session emits (resumed if the
+                // burst paused it).
+                panel.setInterlock(closed: true)
+                closed = true
+                intervals.sample(open: false, lineOn: panel.anyLineOn, now: ContinuousClock.now)
+                if !panel.anyLineOn {
+                    let resumed = try await eventually(timeout: .seconds(10), every: .milliseconds(200)) {
+                        if try await panel.command("resume", timeout: .seconds(5))?.ok != true { return false }
+                        return await panel.chip.waitForValue(line: Panel.red, 1, timeout: .seconds(1))
+                    }
+                    try require(resumed, "cycle \(cycle): the session did not resume with the interlock closed")
+                }
+                if panel.anyLineOn { longOpensWhileEmitting += 1 }
+                panel.setInterlock(closed: false)
+                closed = false
+                toggles += 1
+                let longEnd = ContinuousClock.now + .milliseconds(Self.longOpenMilliseconds)
+                while ContinuousClock.now < longEnd {
+                    intervals.sample(open: true, lineOn: panel.anyLineOn, now: ContinuousClock.now)
+                    try? await Task.sleep(for: .milliseconds(1))
+                }
+                intervals.sample(open: false, lineOn: panel.anyLineOn, now: ContinuousClock.now)
+                let state = try await panel.snapshot()?.state
+                try require(state == .paused, "cycle \(cycle): state \(String(describing: state)) after a long open")
             }
             panel.setInterlock(closed: false)
             let off = await panel.secondsUntilLinesOff(timeout: 0.5)
-            try require(violations == 0, "\(violations) samples with a line on while the interlock was open")
+            try require(
+                intervals.violating == 0,
+                "\(intervals.violating) of \(intervals.long) open intervals > 150 ms had a line on past the bound")
+            try require(
+                longOpensWhileEmitting == cycles,
+                "only \(longOpensWhileEmitting) of \(cycles) long opens began while emitting")
             try require(off != nil, "lines on 0.5 s after the interlock settled open")
             panel.setInterlock(closed: true)
-            await sleep(1.0)
-            try require(panel.linesOff, "emission resumed by itself after the interlock closed")
+            // Whether the session came back by itself: a second of watching, sampled, is the event here.
+            let resumedByItself = await panel.chip.waitForValue(line: Panel.red, 1, timeout: .seconds(1))
+            try require(!resumedByItself && panel.linesOff, "emission resumed by itself after the interlock closed")
             let snapshot = try await panel.snapshot()
             let state = snapshot?.state
             try require(state == .paused, "state \(String(describing: state)) after flapping, expected paused")
@@ -127,7 +208,10 @@ enum InterlockScenarios {
             try require(resumed?.ok == true, "resume refused with the interlock closed: \(String(describing: resumed))")
             try require(await panel.chip.waitForValue(line: Panel.red, 1, timeout: .seconds(2)), "resume did not emit")
             _ = try await panel.command("stop")
-            return "\(toggles) toggles, 0 emitting samples with the interlock open > 150 ms"
+            return String(
+                format: "%d toggles, %d open intervals > 150 ms (%d begun emitting), 0 with a line on past the bound; "
+                    + "slowest off %.0f ms",
+                toggles, intervals.long, longOpensWhileEmitting, Panel.seconds(intervals.slowestOff) * 1000)
         }
     }
 }
