@@ -185,6 +185,10 @@ enum InterlockScenarios {
                     try? await Task.sleep(for: .milliseconds(1))
                 }
                 intervals.sample(open: false, lineOn: panel.anyLineOn, now: ContinuousClock.now)
+                try require(
+                    intervals.violating == 0,
+                    "cycle \(cycle): \(intervals.violating) of \(intervals.long) open intervals > 150 ms had a line on "
+                        + "past the bound")
                 let state = try await panel.snapshot()?.state
                 try require(state == .paused, "cycle \(cycle): state \(String(describing: state)) after a long open")
             }
