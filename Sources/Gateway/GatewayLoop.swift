@@ -37,6 +37,8 @@ package final class GatewayLoop {
     private var lastStateAt: Instant?
     /// The v5 response address of the command being handled, if the requester gave one.
     private var replyTo: (topic: String, correlation: [UInt8]?)?
+    /// Whether the MQTT link is up, as the last connection event said.
+    private var linkUp = false
     /// When the outputs were last driven off, for the fault event's reaction time.
     private var outputsOffAt: Instant?
     private var lastCommandedOutputs: OutputCommand = .off
@@ -86,7 +88,13 @@ package final class GatewayLoop {
         // which the core learns from the event after that list, so the state goes out once both are in.
         if self.statePending {
             self.statePending = false
-            self.publishState(now: self.clock.now)
+            let now = self.clock.now
+            self.publishState(now: now)
+            // Telemetry carries every change too, not only the periodic samples: a reader of `tele`
+            // alone (Home Assistant's live progress entities) sees a session end when it ends. Only
+            // while connected: offline, telemetry is dropped (and counted), and the retained state
+            // already carries the change to whoever connects.
+            if self.linkUp { self.publishTelemetry(now: now) }
         }
     }
 
@@ -94,9 +102,11 @@ package final class GatewayLoop {
         switch input {
         case .mqtt(.connected):
             self.logger.info("MQTT connected", metadata: ["mqtt.topic": "\(self.topics.base)"])
+            self.linkUp = true
             self.feed(.linkChanged(connected: true))
             self.publishRetainedDocuments(now: self.clock.now)
         case .mqtt(.disconnected(let reason)):
+            self.linkUp = false
             self.logger.warning("MQTT link lost", metadata: ["mqtt.reason": "\(reason)"])
             self.feed(.linkChanged(connected: false))
         case .mqtt(.message(let message)):
@@ -346,15 +356,20 @@ package final class GatewayLoop {
         let emitting = self.lastCommandedOutputs.emitting
         let interval = emitting ? self.parts.telemetry.runningSeconds : self.parts.telemetry.idleSeconds
         if let last = self.lastTelemetryAt, now.seconds(since: last) < interval { return }
+        self.publishTelemetry(now: now)
+        if let last = self.lastStateAt, now.seconds(since: last) < self.parts.telemetry.idleSeconds { return }
+        self.publishState(now: now)
+        self.publishDiagnostics(now: now)
+    }
+
+    /// One `tele` document; the periodic schedule counts from it, so samples stay an interval apart.
+    private func publishTelemetry(now: Instant) {
         self.lastTelemetryAt = now
         self.seq += 1
         let payload = self.stateDocument(now: now).json
         self.parts.mqtt.publish(
             MQTTMessage(topic: self.topics.telemetry, payload: payload.bytes, qos: .atMostOnce, retain: false),
             queueing: .dropWhenOffline)
-        if let last = self.lastStateAt, now.seconds(since: last) < self.parts.telemetry.idleSeconds { return }
-        self.publishState(now: now)
-        self.publishDiagnostics(now: now)
     }
 
     private func publishDiagnostics(now: Instant) {

@@ -64,14 +64,20 @@ public struct HomeAssistantDiscovery: Sendable {
                     ("payload_press", .string(payload)), ("icon", .string(icon)),
                 ])
         }
-        func sensor(_ id: String, _ name: String, _ template: String, extra: [(String, JSONValue)]) -> Component {
+        func sensor(
+            _ id: String, _ name: String, _ template: String, topic: String? = nil, extra: [(String, JSONValue)]
+        ) -> Component {
             Component(
                 platform: "sensor", objectID: id,
                 fields: [
-                    ("name", .string(name)), ("state_topic", .string(state)), ("value_template", .string(template)),
+                    ("name", .string(name)), ("state_topic", .string(topic ?? state)),
+                    ("value_template", .string(template)),
                 ]
                     + extra)
         }
+        // Session progress reads `tele`: every second while emitting and on every change, where the
+        // retained `state` moves only on changes and the idle heartbeat.
+        let live = self.topics.telemetry
         func setTemplate(_ key: String, _ value: String) -> String {
             #"{"cmd":"set","args":{"\#(key)":\#(value)}}"#
         }
@@ -146,15 +152,15 @@ public struct HomeAssistantDiscovery: Sendable {
                     ("expire_after", .number(Double(self.temperatureExpireAfter))),
                 ]),
             sensor(
-                "elapsed", "Elapsed", "{{ value_json.elapsed_s | round(0) }}",
+                "elapsed", "Elapsed", "{{ value_json.elapsed_s | round(0) }}", topic: live,
                 extra: [("device_class", "duration"), ("unit_of_measurement", "s"), ("icon", "mdi:timer-sand")]),
             sensor(
-                "remaining", "Remaining", "{{ value_json.remaining_s | round(0) }}",
+                "remaining", "Remaining", "{{ value_json.remaining_s | round(0) }}", topic: live,
                 extra: [
                     ("device_class", "duration"), ("unit_of_measurement", "s"), ("icon", "mdi:timer-sand-complete"),
                 ]),
             sensor(
-                "session_dose", "Session dose", "{{ value_json.dose_j_cm2.total }}",
+                "session_dose", "Session dose", "{{ value_json.dose_j_cm2.total }}", topic: live,
                 extra: [("unit_of_measurement", "J/cm²"), ("state_class", "measurement"), ("icon", "mdi:sun-wireless")]),
             sensor(
                 "dose_24h", "24 h dose", "{{ value_json.dose_24h_j_cm2 }}",

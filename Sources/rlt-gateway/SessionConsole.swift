@@ -13,8 +13,7 @@ struct SessionConsole {
 
     /// Returns the process exit code: 0 on success, 1 when the panel refused, 3 when it never answered.
     func command(_ name: String, arguments: JSONValue?, watch: Bool) async -> Int32 {
-        let interrupt = watch ? Self.explainInterruptWhileWatching() : nil
-        defer { interrupt?.cancel() }
+        if watch { Self.explainInterruptWhileWatching() }
         let updates = self.client.updates
         self.client.start()
         let deadline = ContinuousClock.now + .milliseconds(Int(self.timeout * 1000))
@@ -138,14 +137,15 @@ struct ProgressRenderer {
 extension SessionConsole {
     /// Ctrl-C while watching ends the watching, not the session: the panel goes on by itself, so say
     /// so, and how to stop it. Exits 130, as an interrupted command does.
-    static func explainInterruptWhileWatching() -> DispatchSourceSignal {
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler {
-            printError("\nstopped watching; the session goes on on the panel. Stop it with: rlt-gateway session stop")
-            exit(130)
+    ///
+    /// A plain signal handler that only writes a fixed text and exits (both safe in a handler): a
+    /// dispatch signal source can miss the signal when another thread of the process takes it.
+    static func explainInterruptWhileWatching() {
+        signal(SIGINT) { _ in
+            let text: StaticString =
+                "\nstopped watching; the session goes on on the panel. Stop it with: rlt-gateway session stop\n"
+            _ = write(STDERR_FILENO, text.utf8Start, text.utf8CodeUnitCount)
+            _exit(130)
         }
-        source.resume()
-        return source
     }
 }

@@ -591,6 +591,22 @@ class Run:
         remaining = await wait_for(lambda: self._ha_above(ha, ids, "remaining", 40), 10)
         c.check("HA's Remaining shows the longer session", remaining,
                 (await ha.state(ids["remaining"]) or {}).get("state"))
+        # Live progress: while the session runs, Remaining and Session dose move at least every 2 s
+        # (they read the per-second telemetry). Sampled for 8 s through HA's REST API.
+        changes = {"remaining": [], "session_dose": []}
+        last = {}
+        started = time.monotonic()
+        while time.monotonic() - started < 8:
+            for key in changes:
+                shown = (await ha.state(ids[key]) or {}).get("state")
+                if shown != last.get(key):
+                    changes[key].append(time.monotonic())
+                    last[key] = shown
+            await asyncio.sleep(0.2)
+        gaps = {key: max((b - a for a, b in zip(t, t[1:])), default=None) for key, t in changes.items()}
+        counts = {key: len(t) for key, t in changes.items()}
+        c.check("live progress: Remaining and Session dose change at least every 2 s during a session",
+                all(g is not None and g <= 2.0 and counts[k] >= 4 for k, g in gaps.items()), (gaps, counts))
         await self.press(ha, ids["stop"])
         c.check("Stop in HA stops the 60 s session",
                 await wait_for(lambda: self.retained_state().get("emitting") is False and self.gpio(17) == "0", 15),
