@@ -45,7 +45,14 @@ if [ -z "$binary" ]; then
     [ "$arch" = "$host_arch" ] ||
         die "no cross build here: build the $arch binary elsewhere and pass --binary (deploy/deb/README.md)"
     command -v swift >/dev/null || die "no swift on PATH (expected /opt/swift/usr/bin)"
-    bash deploy/setup.sh >/dev/null
+    . /etc/os-release
+    if [ "${VERSION_CODENAME:-}" = bookworm ]; then
+        bash deploy/setup.sh >/dev/null   # Debian 12's package names
+    else
+        for lib in libgpiod libmosquitto sqlite3; do
+            pkg-config --exists "$lib" || die "no $lib development files (Debian: libgpiod-dev libmosquitto-dev libsqlite3-dev)"
+        done
+    fi
     echo "deb: swift build -c release --product rlt-gateway --static-swift-stdlib"
     nice -n 10 swift build -c release --product rlt-gateway --static-swift-stdlib
     binary="$(swift build -c release --show-bin-path)/rlt-gateway"
@@ -115,7 +122,7 @@ done
 # --- Depends: what the binary is linked against, as dpkg-shlibdeps maps it to packages ------------
 mkdir -p "$work/src/debian"
 printf 'Source: %s\n\nPackage: %s\nArchitecture: any\n' "$name" "$name" >"$work/src/debian/control"
-shlibs=$(cd "$work/src" && dpkg-shlibdeps -O -a"$arch" -e"$tree/usr/bin/rlt-gateway" 2>"$work/shlibdeps.err") ||
+shlibs=$(cd "$work/src" && DEB_HOST_ARCH="$arch" dpkg-shlibdeps -O -e"$tree/usr/bin/rlt-gateway" 2>"$work/shlibdeps.err") ||
     { cat "$work/shlibdeps.err" >&2; die "dpkg-shlibdeps failed (the binary's libraries must be installed here, for $arch)"; }
 shlib_depends=${shlibs#shlibs:Depends=}
 depends="adduser, $shlib_depends"
@@ -131,7 +138,7 @@ Architecture: $arch
 Maintainer: $maint_name <$maint_email>
 Installed-Size: $installed_size
 Depends: $depends
-Recommends: init-system-helpers, udev
+Recommends: udev
 Suggests: mosquitto, mosquitto-clients
 Section: misc
 Priority: optional
@@ -141,8 +148,8 @@ Description: gateway daemon for red / near-infrared LED therapy panels
  the session safety rules (interlock, stop button, temperature, dose and time
  limits) and speaks MQTT to Home Assistant and to operators.
  .
- Built on ${PRETTY_NAME}: install it on that release (the libgpiod
- dependency differs between Debian 12 and Debian 13).
+ Built on ${PRETTY_NAME}: install it on that release
+ (the libgpiod dependency differs between Debian 12 and Debian 13).
 EOF
 
 (cd "$tree" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) \
@@ -162,9 +169,10 @@ if [ "$lint" = 1 ]; then
         "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends lintian >/dev/null ||
             die "could not install lintian (apt-get install lintian), or run with --no-lintian"
     fi
-    echo "deb: lintian --info --display-info --suppress-tags-from-file deploy/deb/lintian-explained"
-    # Tags listed in lintian-explained are explained in deploy/deb/README.md; anything else fails.
-    lintian --info --display-info --suppress-tags-from-file deploy/deb/lintian-explained "$deb" ||
+    # Tags listed in lintian-explained are explained in deploy/deb/README.md; any other error or
+    # warning fails the build. (Info tags are listed by --display-info, they do not fail.)
+    echo "deb: lintian --fail-on error,warning --suppress-tags-from-file deploy/deb/lintian-explained"
+    lintian --fail-on error,warning --suppress-tags-from-file deploy/deb/lintian-explained "$deb" ||
         die "lintian found problems not explained in deploy/deb/README.md"
     echo "deb: lintian: nothing beyond the tags explained in deploy/deb/README.md"
 fi
