@@ -111,11 +111,17 @@ echo "deb $mirror $release main" >"$root/etc/apt/sources.list"
 for f in /etc/apt/apt.conf.d/99artifact-registry; do [ -f "$f" ] && cp "$f" "$root/etc/apt/apt.conf.d/"; done
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"; chmod +x "$root/usr/sbin/policy-rc.d"
 # Stand-ins for a running systemd and udev: they log what the maintainer scripts ask.
-mkdir -p "$root/run/systemd/system" "$root/run/udev" "$root/usr/local/sbin"
+# They replace the real programs (the root is thrown away); stubs in /usr/local/sbin were never called
+# in a first attempt (not investigated). udev (the package recommends it) is installed first, or apt would install
+# it with the package and overwrite the udevadm stub.
+chroot "$root" env DEBIAN_FRONTEND=noninteractive sh -c 'apt-get update -qq && apt-get install -y -qq udev' >/dev/null 2>&1 ||
+    die "could not install udev in the root"
+mkdir -p "$root/run/systemd/system" "$root/run/udev"
 for stub in deb-systemd-invoke deb-systemd-helper udevadm; do
-    printf '#!/bin/sh\necho "%s $*" >>/var/log/rlt-stub.log\nexit 0\n' "$stub" >"$root/usr/local/sbin/$stub"
-    chmod +x "$root/usr/local/sbin/$stub"
+    printf '#!/bin/sh\necho "%s $*" >>/var/log/rlt-stub.log\nexit 0\n' "$stub" >"$root/usr/bin/$stub"
+    chmod +x "$root/usr/bin/$stub"
 done
+: >"$root/var/log/rlt-stub.log"
 cp "$deb" "$root/tmp/"
 pkg="/tmp/$(basename "$deb")"
 log "machine: $(chroot "$root" sh -c '. /etc/os-release; echo "$PRETTY_NAME"'), package $(basename "$deb")"
@@ -139,13 +145,12 @@ stub_log_has() { echo "grep -qx '$1' /var/log/rlt-stub.log"; }
 
 # --- install -----------------------------------------------------------------------------------
 t0=$(date +%s)
-CMD="apt-get update -qq" in_root >/dev/null 2>&1 || true
 check "apt-get install ./$(basename "$deb")" "apt-get install -y -q $pkg >/tmp/install.log 2>&1 || { cat /tmp/install.log; exit 1; }"
 log "install took $(( $(date +%s) - t0 )) s"
 check "dependencies pulled in: libgpiod, libmosquitto1" \
     "dpkg-query -W -f='\${Status}\n' libmosquitto1 | grep -q 'install ok installed' &&
      dpkg-query -W -f='\${Package} \${Status}\n' 'libgpiod*' | grep -q 'install ok installed'"
-check "rlt-gateway --version prints $version" "rlt-gateway --version | tee /dev/stderr | grep -qF '${version%-*}'"
+check "rlt-gateway --version prints ${version%-*}" "rlt-gateway --version | tee /dev/stderr | grep -qF '${version%-*}'"
 check "rlt-gateway check-config /etc/rlt-gateway/gateway.yaml exits 0" "rlt-gateway check-config /etc/rlt-gateway/gateway.yaml"
 check "user rlt-gateway: system account, nologin, in gpio" \
     "uid=\$(id -u rlt-gateway) && [ \"\$uid\" -lt 1000 ] && getent passwd rlt-gateway | grep -q ':/usr/sbin/nologin\$' &&
