@@ -66,9 +66,15 @@ cat >"$root/etc/gitconfig" <<GIT
 GIT
 
 src=/build/rlt-gateway
-rm -rf "$root$src" && mkdir -p "$root/build"
-git clone -q --no-hardlinks "$repo" "$root$src"
-git -C "$root$src" checkout -q --detach "$(git -C "$repo" rev-parse HEAD)"
+# A clone kept from an earlier run keeps its .build (incremental); the sources are the commit's.
+if [ ! -d "$root$src/.git" ]; then
+    mkdir -p "$root/build"
+    git clone -q --no-hardlinks "$repo" "$root$src"
+fi
+git -C "$root$src" fetch -q "$repo" HEAD
+git -C "$root$src" checkout -q --force --detach FETCH_HEAD
+git -C "$root$src" clean -q -fdx -e .build
+rm -rf "$root/build/out"
 chroot "$root" env -i HOME=/root PATH="$swift_dir/usr/bin:/usr/sbin:/usr/bin:/sbin:/bin" LANG=C.UTF-8 \
     DEB_MAINTAINER_NAME="$(git -C "$repo" config user.name)" DEB_MAINTAINER_EMAIL="$(git -C "$repo" config user.email)" \
     bash -c "cd $src && bash deploy/deb/build.sh --no-lintian --out /build/out"
