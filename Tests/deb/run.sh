@@ -26,7 +26,7 @@ repo="$(cd "$(dirname "$0")/../.." && pwd)"
 [ "$(id -u)" -eq 0 ] || exec sudo --preserve-env=RLT_FRESH_CACHE bash "$0" "$@"
 export PATH="$PATH:/usr/sbin:/sbin"
 
-deb="" release=bookworm keep=0
+deb="" release=bookworm keep=0 built_out=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --deb) deb="$(realpath "${2:?--deb needs a path}")"; shift ;;
@@ -45,6 +45,7 @@ t_start=$(date +%s)
 # --- the package -----------------------------------------------------------------------------------
 if [ -z "$deb" ]; then
     out=$(mktemp -d /var/tmp/rlt-deb-out.XXXXXX)
+    built_out=$out
     t0=$(date +%s)
     bash "$repo/deploy/deb/build.sh" --arch amd64 --out "$out" || die "deploy/deb/build.sh failed"
     deb=$(ls "$out"/rlt-gateway_*_amd64.deb)
@@ -93,6 +94,7 @@ cleanup() {
     else
         rm -rf --one-file-system "$root"
     fi
+    [ -n "$built_out" ] && [ "$keep" = 0 ] && rm -rf "$built_out"
     exit $status
 }
 trap cleanup EXIT
