@@ -27,19 +27,22 @@ done
 swift_dir=/opt/swift packages_dir=/opt/swift-packages
 mirror=$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v security | head -n 1 || true)
 [ -n "$mirror" ] || mirror=$(grep -hs '^deb ' /etc/apt/sources.list | awk '{print $2}' | grep -v security | head -n 1)
-# The swift.org toolchain dependencies (libcurl4t64: the 64-bit time_t name since trixie), the
-# project's libraries, and binutils' strip / dpkg-dev for build.sh.
-incl=binutils,gcc,g++,git,libcurl4t64,libedit-dev,libicu-dev,libncurses-dev,libpython3-dev,libsqlite3-dev,libxml2-dev
-incl+=,pkg-config,tzdata,uuid-dev,libgpiod-dev,libmosquitto-dev,ca-certificates,file,dpkg-dev
+# The swift.org toolchain dependencies (libcurl4t64: the 64-bit time_t name since trixie; gold,
+# which the Swift driver links with, is its own package since trixie: without it the driver fell
+# back to ld.bfd, whose link had no GNU_RELRO segment), the project's libraries, and dpkg-dev for
+# build.sh.
+incl=binutils,binutils-gold,gcc,g++,git,libcurl4t64,libedit-dev,libicu-dev,libncurses-dev,libpython3-dev,libsqlite3-dev
+incl+=,libxml2-dev,pkg-config,tzdata,uuid-dev,libgpiod-dev,libmosquitto-dev,ca-certificates,file,dpkg-dev
 if [ ! -x "$root/usr/bin/pkg-config" ]; then
     mkdir -p "$(dirname "$root")"
     echo "deb: debootstrap --variant=minbase $release $root"
     debootstrap --variant=minbase --include="$incl" "$release" "$root" "$mirror" >"$(dirname "$root")/debootstrap.log" 2>&1 ||
         { tail -n 20 "$(dirname "$root")/debootstrap.log"; exit 1; }
 fi
-chroot "$root" sh -c 'command -v dpkg-shlibdeps >/dev/null' || {
+chroot "$root" sh -c 'command -v dpkg-shlibdeps && command -v ld.gold' >/dev/null || {
     cp /etc/resolv.conf "$root/etc/resolv.conf"
-    chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dpkg-dev file >/dev/null
+    chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        dpkg-dev file binutils-gold >/dev/null
 }
 
 mounted=()

@@ -53,8 +53,7 @@ if [ -z "$binary" ]; then
             pkg-config --exists "$lib" || die "no $lib development files (Debian: libgpiod-dev libmosquitto-dev libsqlite3-dev)"
         done
     fi
-    # Full RELRO asked for explicitly: the trixie build (no ld.gold in trixie's binutils) had none,
-    # bookworm's only a partial one (lintian: hardening-no-relro).
+    # Full RELRO (relro and BIND_NOW): the default link gives a partial one only.
     relro=(-Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now)
     echo "deb: swift build -c release --product rlt-gateway --static-swift-stdlib ${relro[*]}"
     nice -n 10 swift build -c release --product rlt-gateway --static-swift-stdlib "${relro[@]}"
