@@ -130,23 +130,42 @@ extension GatewayConfiguration {
             settings: self.safety)
     }
 
+    /// The retained discovery messages, in the order they must reach HA: the removals of whatever a
+    /// different mode or config left on the broker first, then the documents. (The other order would
+    /// have HA see one unique id from two discovery topics, and refuse the second.)
+    ///
+    /// Stateless on purpose: every start clears every topic this version could have used and does not
+    /// use now, so a mode switch, an entity the config no longer supports or discovery switched off
+    /// leaves nothing stale, without remembering what was published before. Clearing an empty topic
+    /// costs one message and changes nothing.
     func discoveryMessages(topics: Topics, version: String) -> [MQTTMessage] {
-        guard self.mqtt.discovery.enabled else { return [] }
         let discovery = HomeAssistantDiscovery(
             topics: topics,
-            device: .init(name: self.device.name, model: self.device.model, serial: self.device.serial, softwareVersion: version),
+            device: .init(
+                name: self.device.name, model: self.device.model, serial: self.device.serial, softwareVersion: version,
+                manufacturer: self.device.manufacturer),
             maxDurationMinutes: (self.limits.maxSessionSeconds / 6).rounded(.down) / 10,
             maxDose: self.limits.maxSessionDoseJPerCm2,
-            temperatureExpireAfter: max(10, Int(self.telemetry.idleIntervalSeconds * 3)))
+            temperatureExpireAfter: max(10, Int(self.telemetry.idleIntervalSeconds * 3)),
+            supportURL: self.mqtt.discovery.supportURL,
+            hardware: .init(
+                dimmable: self.gpio.outputs.red.pwm != nil || self.gpio.outputs.nir.pwm != nil,
+                interlock: self.gpio.inputs.interlock != nil, indicator: self.gpio.outputs.indicator != nil))
+        func retained(_ topic: String, _ document: JSONValue) -> MQTTMessage {
+            MQTTMessage(topic: topic, payload: document.bytes, qos: .atLeastOnce, retain: true)
+        }
+        func cleared(_ topic: String) -> MQTTMessage {
+            MQTTMessage(topic: topic, payload: [], qos: .atLeastOnce, retain: true)
+        }
+        guard self.mqtt.discovery.enabled else {
+            return ([topics.deviceDiscovery] + discovery.allPerEntityTopics).map(cleared)
+        }
         switch self.mqtt.discovery.mode {
         case .device:
-            return [
-                MQTTMessage(topic: topics.deviceDiscovery, payload: discovery.deviceDocument.bytes, qos: .atLeastOnce, retain: true)
-            ]
+            return discovery.allPerEntityTopics.map(cleared) + [retained(topics.deviceDiscovery, discovery.deviceDocument)]
         case .entity:
-            return discovery.perEntityMessages.map {
-                MQTTMessage(topic: $0.topic, payload: $0.document.bytes, qos: .atLeastOnce, retain: true)
-            }
+            return ([topics.deviceDiscovery] + discovery.perEntityRemovalTopics).map(cleared)
+                + discovery.perEntityMessages.map { retained($0.topic, $0.document) }
         }
     }
 }

@@ -58,8 +58,31 @@ public struct Topics: Hashable, Sendable {
         "\(self.discoveryPrefix)/\(component)/\(self.nodeID)/\(objectID)/config"
     }
 
-    /// HA node ids allow `[a-zA-Z0-9_-]`; device ids are `[a-z0-9-]`, prefixed to stay unique per product.
-    public var nodeID: String { "rlt_\(self.deviceID)" }
+    /// The Home Assistant node id: in the discovery topics, the device's identifier and every unique id.
+    ///
+    /// HA node ids allow `[a-zA-Z0-9_-]`. Under the default prefix it is `rlt_<device id>`, the id
+    /// every installation has had since 0.1. Under any other prefix the prefix is part of it,
+    /// `rlt_<prefix>_<device id>`, so two gateways with the same device id under different prefixes
+    /// (two sites on one broker) never share a unique id. The prefix keeps `[a-zA-Z0-9-]` and writes
+    /// every other byte as `_xx_` (hex): device ids hold no `_`, so the mapping cannot collide.
+    public var nodeID: String {
+        guard self.prefix != "rlt" else { return "rlt_\(self.deviceID)" }
+        return "rlt_\(Self.nodeIDEscaped(self.prefix))_\(self.deviceID)"
+    }
+
+    static func nodeIDEscaped(_ text: String) -> String {
+        var escaped = ""
+        for byte in text.utf8 {
+            let scalar = Unicode.Scalar(byte)
+            if ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar) || byte == 0x2D {
+                escaped.unicodeScalars.append(scalar)
+            } else {
+                let hex = String(byte, radix: 16)
+                escaped += "_" + (hex.count == 1 ? "0" + hex : hex) + "_"
+            }
+        }
+        return escaped
+    }
 
     /// Every topic the gateway subscribes to for commands, with where each came from.
     public var commandSubscriptions: [(topic: String, source: CommandSource)] {
