@@ -106,6 +106,11 @@ extension GatewayConfiguration {
         if self.mqtt.discovery.enabled {
             configuration.subscriptions.append(MQTTSubscription(filter: topics.homeAssistantStatus, qos: .atLeastOnce))
         }
+        // The discovery sweep reads back this node's retained configs, then its probe (even with
+        // discovery off: that is how configs left from when it was on get removed).
+        for filter in topics.discoveryConfigFilters + [topics.discoverySweepProbe] {
+            configuration.subscriptions.append(MQTTSubscription(filter: filter, qos: .atLeastOnce))
+        }
         return configuration
     }
 
@@ -130,15 +135,9 @@ extension GatewayConfiguration {
             settings: self.safety)
     }
 
-    /// The retained discovery messages, in the order they must reach HA: the removals of whatever a
-    /// different mode or config left on the broker first, then the documents. (The other order would
-    /// have HA see one unique id from two discovery topics, and refuse the second.)
-    ///
-    /// Stateless on purpose: every start clears every topic this version could have used and does not
-    /// use now, so a mode switch, an entity the config no longer supports or discovery switched off
-    /// leaves nothing stale, without remembering what was published before. Clearing an empty topic
-    /// costs one message and changes nothing.
-    func discoveryMessages(topics: Topics, version: String) -> [MQTTMessage] {
+    /// Home Assistant discovery for this config: today's documents, and which stale configs an
+    /// earlier mode leaves for HA to migrate rather than drop (``DiscoverySweep``).
+    func discoverySweep(topics: Topics, version: String) -> DiscoverySweep {
         let discovery = HomeAssistantDiscovery(
             topics: topics,
             device: .init(
@@ -151,21 +150,19 @@ extension GatewayConfiguration {
             hardware: .init(
                 dimmable: self.gpio.outputs.red.pwm != nil || self.gpio.outputs.nir.pwm != nil,
                 interlock: self.gpio.inputs.interlock != nil, indicator: self.gpio.outputs.indicator != nil))
-        func retained(_ topic: String, _ document: JSONValue) -> MQTTMessage {
-            MQTTMessage(topic: topic, payload: document.bytes, qos: .atLeastOnce, retain: true)
+        let documents: [(topic: String, payload: [UInt8])]
+        let migratable: Set<String>
+        switch (self.mqtt.discovery.enabled, self.mqtt.discovery.mode) {
+        case (false, _):
+            (documents, migratable) = ([], [])
+        case (true, .device):
+            documents = [(topics.deviceDiscovery, discovery.deviceDocument.bytes)]
+            // Per-entity configs of entities the device document carries on: migrated, not dropped.
+            migratable = Set(discovery.perEntityMessages.map(\.topic))
+        case (true, .entity):
+            documents = discovery.perEntityMessages.map { ($0.topic, $0.document.bytes) }
+            migratable = [topics.deviceDiscovery]
         }
-        func cleared(_ topic: String) -> MQTTMessage {
-            MQTTMessage(topic: topic, payload: [], qos: .atLeastOnce, retain: true)
-        }
-        guard self.mqtt.discovery.enabled else {
-            return ([topics.deviceDiscovery] + discovery.allPerEntityTopics).map(cleared)
-        }
-        switch self.mqtt.discovery.mode {
-        case .device:
-            return discovery.allPerEntityTopics.map(cleared) + [retained(topics.deviceDiscovery, discovery.deviceDocument)]
-        case .entity:
-            return ([topics.deviceDiscovery] + discovery.perEntityRemovalTopics).map(cleared)
-                + discovery.perEntityMessages.map { retained($0.topic, $0.document) }
-        }
+        return DiscoverySweep(documents: documents, migratable: migratable, probeTopic: topics.discoverySweepProbe)
     }
 }

@@ -382,20 +382,6 @@ public struct HomeAssistantDiscovery: Sendable {
             ])
     }
 
-    /// The per-entity discovery topics of every component removed here: an empty retained payload on
-    /// each removes the entity from HA and the config from the broker.
-    public var perEntityRemovalTopics: [String] {
-        self.removedComponents.map { self.topics.entityDiscovery(component: $0.platform, objectID: $0.objectID) }
-    }
-
-    /// Every per-entity topic this version could have used: a device-mode gateway clears them, so a
-    /// switch from per-entity mode leaves no stale entity behind.
-    public var allPerEntityTopics: [String] {
-        (self.catalogue.map { ($0.platform, $0.objectID) } + Self.retired).map {
-            self.topics.entityDiscovery(component: $0.0, objectID: $0.1)
-        }
-    }
-
     /// Per-entity discovery messages (topic, document) for Home Assistant before 2024.11.
     public var perEntityMessages: [(topic: String, document: JSONValue)] {
         self.components.map { component in

@@ -182,6 +182,11 @@ class Observer:
             payload = self.last.get(topic)
         return json.loads(payload) if payload else None
 
+    def retained_under(self, pattern: str) -> list[str]:
+        """Topics matching `pattern` whose last message is not empty (what the broker keeps for them)."""
+        with self.lock:
+            return sorted(t for t, p in self.last.items() if p and mqtt.topic_matches_sub(pattern, t))
+
     def saw(self, topic: str, payload: bytes) -> bool:
         with self.lock:
             return (topic, payload) in self.seen
@@ -516,6 +521,24 @@ class Run:
         self.processes.kill(f"gateway-{device_id}", signal.SIGTERM)
         await self.restart_without_interlock(ha, "per-entity discovery", device_id, "HA Panel E", "entity", wanted)
         self.processes.kill(f"gateway-{device_id}", signal.SIGTERM)
+        # The same panel switches to device discovery: HA's migration keeps every entity's registry
+        # entry (same registry id, same entity id), and the per-entity configs leave the broker.
+        before, _ = await self.registry(ha)
+        self.start_gateway(device_id, "HA Panel E", mode="device")
+
+        async def migrated():
+            by_unique, _ = await self.registry(ha)
+            return wanted <= set(by_unique) and not self.observer.retained_under(f"homeassistant/+/rlt_{device_id}/+/config")
+
+        ok = await wait_for(migrated, 30, 1)
+        after, _ = await self.registry(ha)
+        changed = {u: (before[u]["id"], after.get(u, {}).get("id")) for u in wanted
+                   if u in before and before[u]["id"] != after.get(u, {}).get("id")}
+        c.check("per-entity → device discovery: every entity migrated in place (same registry entries), "
+                "per-entity configs cleared", ok and not changed,
+                {"changed": changed, "missing": sorted(wanted - set(after)),
+                 "left": self.observer.retained_under(f"homeassistant/+/rlt_{device_id}/+/config")})
+        self.processes.kill(f"gateway-{device_id}", signal.SIGTERM)
 
     async def drive(self, ha: HomeAssistant) -> None:
         c = self.checks
@@ -673,7 +696,7 @@ class Run:
         await wait_for(lambda: self._ha_state(ha, ids, "state", "idle"), 20)
 
         # The other presets from HA, one at a time.
-        for name, service, data, key, wanted in [
+        for name, service, data, key, preset in [
             ("Channels red", "select/select_option", {"entity_id": ids["channels"], "option": "red"},
              "channels", "red"),
             ("Dose target 2.5", "number/set_value", {"entity_id": ids["dose_target"], "value": 2.5}, "dose_j_cm2", 2.5),
@@ -682,7 +705,7 @@ class Run:
         ]:  # fmt: skip
             status, body = await ha.post(f"/api/services/{service}", data)
             done = status == 200 and await wait_for(
-                lambda: self.retained_state().get("presets", {}).get(key, "absent") == wanted, 10)
+                lambda: self.retained_state().get("presets", {}).get(key, "absent") == preset, 10)
             c.check(f"{name} in HA sets the gateway's preset", done,
                     f"HTTP {status} {body}; presets {self.retained_state().get('presets')}; "
                     f"last response {self.observer.json(f'{BASE}/res')}")
