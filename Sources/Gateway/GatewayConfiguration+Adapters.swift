@@ -106,6 +106,11 @@ extension GatewayConfiguration {
         if self.mqtt.discovery.enabled {
             configuration.subscriptions.append(MQTTSubscription(filter: topics.homeAssistantStatus, qos: .atLeastOnce))
         }
+        // The discovery sweep reads back this node's retained configs, then its probe (even with
+        // discovery off: that is how configs left from when it was on get removed).
+        for filter in topics.discoveryConfigFilters + [topics.discoverySweepProbe] {
+            configuration.subscriptions.append(MQTTSubscription(filter: filter, qos: .atLeastOnce))
+        }
         return configuration
     }
 
@@ -130,23 +135,34 @@ extension GatewayConfiguration {
             settings: self.safety)
     }
 
-    func discoveryMessages(topics: Topics, version: String) -> [MQTTMessage] {
-        guard self.mqtt.discovery.enabled else { return [] }
+    /// Home Assistant discovery for this config: today's documents, and which stale configs an
+    /// earlier mode leaves for HA to migrate rather than drop (``DiscoverySweep``).
+    func discoverySweep(topics: Topics, version: String) -> DiscoverySweep {
         let discovery = HomeAssistantDiscovery(
             topics: topics,
-            device: .init(name: self.device.name, model: self.device.model, serial: self.device.serial, softwareVersion: version),
+            device: .init(
+                name: self.device.name, model: self.device.model, serial: self.device.serial, softwareVersion: version,
+                manufacturer: self.device.manufacturer),
             maxDurationMinutes: (self.limits.maxSessionSeconds / 6).rounded(.down) / 10,
             maxDose: self.limits.maxSessionDoseJPerCm2,
-            temperatureExpireAfter: max(10, Int(self.telemetry.idleIntervalSeconds * 3)))
-        switch self.mqtt.discovery.mode {
-        case .device:
-            return [
-                MQTTMessage(topic: topics.deviceDiscovery, payload: discovery.deviceDocument.bytes, qos: .atLeastOnce, retain: true)
-            ]
-        case .entity:
-            return discovery.perEntityMessages.map {
-                MQTTMessage(topic: $0.topic, payload: $0.document.bytes, qos: .atLeastOnce, retain: true)
-            }
+            temperatureExpireAfter: max(10, Int(self.telemetry.idleIntervalSeconds * 3)),
+            supportURL: self.mqtt.discovery.supportURL,
+            hardware: .init(
+                dimmable: self.gpio.outputs.red.pwm != nil || self.gpio.outputs.nir.pwm != nil,
+                interlock: self.gpio.inputs.interlock != nil, indicator: self.gpio.outputs.indicator != nil))
+        let documents: [(topic: String, payload: [UInt8])]
+        let migratable: Set<String>
+        switch (self.mqtt.discovery.enabled, self.mqtt.discovery.mode) {
+        case (false, _):
+            (documents, migratable) = ([], [])
+        case (true, .device):
+            documents = [(topics.deviceDiscovery, discovery.deviceDocument.bytes)]
+            // Per-entity configs of entities the device document carries on: migrated, not dropped.
+            migratable = Set(discovery.perEntityMessages.map(\.topic))
+        case (true, .entity):
+            documents = discovery.perEntityMessages.map { ($0.topic, $0.document.bytes) }
+            migratable = [topics.deviceDiscovery]
         }
+        return DiscoverySweep(documents: documents, migratable: migratable, probeTopic: topics.discoverySweepProbe)
     }
 }

@@ -51,6 +51,12 @@ package final class GatewayLoop {
     private var overdueReported = false
     /// When this run started, for the uptime in `diag`.
     private let startedAt: Instant
+    /// Home Assistant discovery's sweep, owned here: it changes with every connect.
+    private var sweep: DiscoverySweep?
+    /// When the current discovery sweep's probe went out; `nil` while none is out.
+    private var sweepStartedAt: Instant?
+    /// How long a sweep waits for its probe before publishing discovery without it.
+    static let sweepPatience = 5.0
     private(set) package var isShuttingDown = false
     /// True while any output is commanded on or reads back on: the tick must then run at its fast
     /// pace (``TickPace``). A line stuck on while commanded off keeps it fast too, for S9.
@@ -62,6 +68,7 @@ package final class GatewayLoop {
     ) {
         self.machine = machine
         self.parts = parts
+        self.sweep = parts.discovery
         self.topics = topics
         self.clock = clock
         self.logger = logger
@@ -105,6 +112,7 @@ package final class GatewayLoop {
             self.linkUp = true
             self.feed(.linkChanged(connected: true))
             self.publishRetainedDocuments(now: self.clock.now)
+            self.beginDiscoverySweep()
         case .mqtt(.disconnected(let reason)):
             self.linkUp = false
             self.logger.warning("MQTT link lost", metadata: ["mqtt.reason": "\(reason)"])
@@ -131,10 +139,14 @@ package final class GatewayLoop {
             self.checkOverdueRecords()
             self.publishTelemetryIfDue(now: self.clock.now)
             self.parts.outputs.healthyTick()
+            self.giveUpSweepIfOverdue()
         case .ledger(let completion):
             self.recordCompleted(completion)
         case .republishDiscovery:
             self.publishRetainedDocuments(now: self.clock.now)
+            if let sweep = self.sweep, !sweep.isCollecting {
+                self.publishDiscovery(sweep.documentPublications)
+            }
         case .shutdown:
             self.isShuttingDown = true
             self.feed(.shutdown)
@@ -164,6 +176,16 @@ package final class GatewayLoop {
         case .homeAssistantStatus:
             if String(decoding: message.payload, as: UTF8.self) == "online" {
                 self.parts.scheduleDiscoveryRepublish()
+            }
+        case .discoveryConfig:
+            self.sweep?.observed(topic: message.topic, payload: message.payload, retained: message.retain)
+        case .discoverySweepProbe:
+            if let plan = self.sweep?.probeReturned(payload: message.payload) {
+                self.sweepStartedAt = nil
+                let removed = plan.filter { $0.retain && $0.payload.isEmpty }.count
+                self.logger.info(
+                    "discovery swept", metadata: ["discovery.stale_removed": "\(removed)", "mqtt.topic": "\(self.topics.nodeID)"])
+                self.publishDiscovery(plan)
             }
         case .other:
             break
@@ -384,16 +406,50 @@ package final class GatewayLoop {
             queueing: .latestWins(key: "diag"))
     }
 
-    /// `info`, discovery and `state`: retained documents a (re)connecting client expects.
+    /// `info`, `state` and `diag`: retained documents a (re)connecting client expects. Discovery
+    /// follows its sweep.
     private func publishRetainedDocuments(now: Instant) {
         self.parts.mqtt.publish(
             MQTTMessage(topic: self.topics.info, payload: self.parts.info.json.bytes, qos: .atLeastOnce, retain: true),
             queueing: .latestWins(key: "info"))
-        for message in self.parts.discovery {
-            self.parts.mqtt.publish(message, queueing: .latestWins(key: message.topic))
-        }
         self.publishState(now: now)
         self.publishDiagnostics(now: now)
+    }
+
+    // MARK: - Discovery
+
+    /// Sends the sweep's probe; discovery goes out when it comes back (``DiscoverySweep``).
+    private func beginDiscoverySweep() {
+        guard let probe = self.sweep?.begin(tag: self.machine.bootID) else { return }
+        self.sweepStartedAt = self.clock.now
+        self.parts.mqtt.publish(
+            MQTTMessage(topic: probe.topic, payload: probe.payload, qos: .atLeastOnce, retain: false),
+            queueing: .dropWhenOffline)
+    }
+
+    /// A probe that does not come back (an ACL that hides the discovery topics from the panel)
+    /// must not keep the panel out of Home Assistant: discovery then goes out unswept.
+    private func giveUpSweepIfOverdue() {
+        guard let startedAt = self.sweepStartedAt, self.linkUp,
+            self.clock.now.seconds(since: startedAt) > Self.sweepPatience,
+            let publications = self.sweep?.gaveUp()
+        else { return }
+        self.sweepStartedAt = nil
+        self.logger.warning(
+            """
+            discovery: the sweep's probe did not come back; publishing without removing stale configs \
+            (may the panel's broker account read its own discovery topics?)
+            """,
+            metadata: ["mqtt.topic": "\(self.topics.discoverySweepProbe)"])
+        self.publishDiscovery(publications)
+    }
+
+    private func publishDiscovery(_ publications: [DiscoverySweep.Publication]) {
+        for publication in publications {
+            self.parts.mqtt.publish(
+                MQTTMessage(topic: publication.topic, payload: publication.payload, qos: .atLeastOnce, retain: publication.retain),
+                queueing: publication.retain ? .latestWins(key: publication.topic) : .bounded)
+        }
     }
 }
 

@@ -21,7 +21,8 @@ package struct GatewayParts {
     /// `nil` runs without a ledger (records are dropped).
     package var ledger: (any LedgerWriting)?
     package var info: DeviceInfo
-    package var discovery: [MQTTMessage]
+    /// Home Assistant discovery, swept on every connect; `nil` publishes none.
+    package var discovery: DiscoverySweep?
     package var telemetry: Telemetry
     /// Blinks the indicator (or logs where there is none).
     package var identify: () -> Void
@@ -34,7 +35,7 @@ package struct GatewayParts {
 
     package init(
         mqtt: any MessagePublisher, outputs: OutputDriver, sensor: SensorDriver?, ledger: (any LedgerWriting)?,
-        info: DeviceInfo, discovery: [MQTTMessage], telemetry: Telemetry, identify: @escaping () -> Void,
+        info: DeviceInfo, discovery: DiscoverySweep?, telemetry: Telemetry, identify: @escaping () -> Void,
         scheduleDiscoveryRepublish: @escaping () -> Void, shedIncoming: @escaping () -> Int = { 0 }
     ) {
         self.mqtt = mqtt

@@ -100,7 +100,7 @@ public struct GatewayService: Service {
         let parts = GatewayParts(
             mqtt: mqtt, outputs: outputs, sensor: sensor, ledger: writer,
             info: configuration.deviceInfo(version: version),
-            discovery: configuration.discoveryMessages(topics: topics, version: version),
+            discovery: configuration.discoverySweep(topics: topics, version: version),
             telemetry: .init(
                 runningSeconds: configuration.telemetry.runningIntervalSeconds,
                 idleSeconds: configuration.telemetry.idleIntervalSeconds),

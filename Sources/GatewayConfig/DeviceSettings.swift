@@ -5,18 +5,21 @@ public struct DeviceSettings: Sendable, Hashable {
     /// Friendly name, in payloads only, so renaming never breaks automations.
     public var name: String
     public var model: String
+    /// Who made the panel, as Home Assistant's device page shows it; defaults to `rlt`.
+    public var manufacturer: String
     /// Defaults to ``id`` when the config gives none.
     public var serial: String
     /// Fleet groups this panel answers on `<prefix>/_group/<g>/cmd`; same charset as ``id``.
     public var groups: [String]
 
     public init(
-        id: String = "panel-1", name: String? = nil, model: String = "RLT-660/850", serial: String? = nil,
-        groups: [String] = []
+        id: String = "panel-1", name: String? = nil, model: String = "RLT-660/850", manufacturer: String = "rlt",
+        serial: String? = nil, groups: [String] = []
     ) {
         self.id = id
         self.name = name ?? id
         self.model = model
+        self.manufacturer = manufacturer
         self.serial = serial ?? id
         self.groups = groups
     }

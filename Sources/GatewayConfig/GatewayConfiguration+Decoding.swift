@@ -54,6 +54,7 @@ extension GatewayConfiguration {
             id: id,
             name: r.string("name", default: id),
             model: r.string("model", default: defaults.model),
+            manufacturer: r.string("manufacturer", default: defaults.manufacturer),
             serial: r.string("serial", default: id),
             groups: r.stringList("groups", default: [])
         )
@@ -93,7 +94,8 @@ extension GatewayConfiguration {
                 DiscoverySettings(
                     enabled: d.bool("enabled", default: defaults.discovery.enabled),
                     prefix: d.string("prefix", default: defaults.discovery.prefix),
-                    mode: d.choice("mode", default: defaults.discovery.mode)
+                    mode: d.choice("mode", default: defaults.discovery.mode),
+                    supportURL: d.optionalString("support_url", default: nil)
                 )
             },
             clientID: r.optionalString("client_id", default: nil) ?? "rlt-\(deviceID)"

@@ -55,6 +55,7 @@ extension GatewayConfiguration {
         }
         check.nonEmpty("device.name", self.device.name)
         check.nonEmpty("device.model", self.device.model)
+        check.nonEmpty("device.manufacturer", self.device.manufacturer)
         check.nonEmpty("device.serial", self.device.serial)
     }
 
@@ -68,6 +69,10 @@ extension GatewayConfiguration {
         }
         check.topicPrefix("mqtt.prefix", mqtt.prefix)
         check.topicPrefix("mqtt.discovery.prefix", mqtt.discovery.prefix)
+        if let url = mqtt.discovery.supportURL, !Self.isAbsoluteWebURL(url) {
+            // HA refuses the whole discovery document over a malformed origin URL.
+            check.add("mqtt.discovery.support_url", "'\(url)' is not an absolute http:// or https:// URL")
+        }
         check.range("mqtt.keepalive_s", Double(mqtt.keepaliveSeconds), 5...65535)
         check.nonEmpty("mqtt.client_id", mqtt.clientID)
         if mqtt.certFile != nil, mqtt.keyFile == nil {
@@ -366,6 +371,16 @@ extension GatewayConfiguration {
 }
 
 /// Accumulates validation problems with uniform wording.
+extension GatewayConfiguration {
+    /// `http(s)://host…` with a host and no whitespace: what HA's `origin.support_url` accepts.
+    static func isAbsoluteWebURL(_ text: String) -> Bool {
+        guard let scheme = ["https://", "http://"].first(where: { text.hasPrefix($0) }) else { return false }
+        let rest = text.dropFirst(scheme.count)
+        let host = rest.prefix(while: { $0 != "/" && $0 != "?" && $0 != "#" })
+        return !host.isEmpty && !text.contains(where: { $0.isWhitespace })
+    }
+}
+
 private struct Checker {
     var problems: [ConfigProblem] = []
 

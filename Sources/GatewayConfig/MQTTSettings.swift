@@ -67,11 +67,15 @@ public struct DiscoverySettings: Sendable, Hashable {
     /// HA's discovery prefix (HA's default is `homeassistant`).
     public var prefix: String
     public var mode: Mode
+    /// Where a Home Assistant user gets help with this panel (HA shows it with the discovery origin);
+    /// an absolute http(s) URL, or none.
+    public var supportURL: String?
 
-    public init(enabled: Bool = true, prefix: String = "homeassistant", mode: Mode = .device) {
+    public init(enabled: Bool = true, prefix: String = "homeassistant", mode: Mode = .device, supportURL: String? = nil) {
         self.enabled = enabled
         self.prefix = prefix
         self.mode = mode
+        self.supportURL = supportURL
     }
 }
 

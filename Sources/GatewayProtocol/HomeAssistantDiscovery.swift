@@ -33,10 +33,31 @@ public struct HomeAssistantDiscovery: Sendable {
     /// Where a Home Assistant user gets help with this gateway: HA shows it with the origin in its
     /// log and its MQTT device info. Omitted when nil (HA accepts only an absolute http(s) URL).
     public let supportURL: String?
+    /// What the panel has: discovery offers only the entities that work on it.
+    public let hardware: Hardware
+
+    /// The parts of a panel that decide whether an entity makes sense.
+    public struct Hardware: Hashable, Sendable {
+        /// A channel has PWM: without it every intensity below 100 % is refused, so no Intensity.
+        public var dimmable: Bool
+        /// An interlock input is wired: without one an Interlock sensor would show "safe" for nothing.
+        public var interlock: Bool
+        /// An indicator output is wired: `identify` blinks it, so only then an Identify button.
+        public var indicator: Bool
+
+        public init(dimmable: Bool, interlock: Bool, indicator: Bool) {
+            self.dimmable = dimmable
+            self.interlock = interlock
+            self.indicator = indicator
+        }
+
+        /// Everything wired: the largest entity set.
+        public static let complete = Hardware(dimmable: true, interlock: true, indicator: true)
+    }
 
     public init(
         topics: Topics, device: Device, maxDurationMinutes: Double, maxDose: Double, temperatureExpireAfter: Int,
-        supportURL: String? = nil
+        supportURL: String? = nil, hardware: Hardware = .complete
     ) {
         self.topics = topics
         self.device = device
@@ -44,6 +65,7 @@ public struct HomeAssistantDiscovery: Sendable {
         self.maxDose = maxDose
         self.temperatureExpireAfter = temperatureExpireAfter
         self.supportURL = supportURL
+        self.hardware = hardware
     }
 
     /// One entity: its platform, a stable object id and its platform-specific fields.
@@ -53,7 +75,32 @@ public struct HomeAssistantDiscovery: Sendable {
         public var fields: [(String, JSONValue)]
     }
 
+    /// The entities this panel offers.
     public var components: [Component] {
+        self.catalogue.filter { self.offers($0.objectID) }
+    }
+
+    /// Entities a gateway may have published before and no longer does here: those the hardware
+    /// lacks, and those an earlier version had (`uptime`, replaced by `started`). Discovery removes
+    /// them, so HA drops an entity as soon as the config no longer gives the panel what it needs.
+    public var removedComponents: [(platform: String, objectID: String)] {
+        self.catalogue.filter { !self.offers($0.objectID) }.map { ($0.platform, $0.objectID) } + Self.retired
+    }
+
+    /// Components of earlier versions, still removed on every start for installations that had them.
+    static let retired: [(platform: String, objectID: String)] = [("sensor", "uptime")]
+
+    private func offers(_ objectID: String) -> Bool {
+        switch objectID {
+        case "intensity": self.hardware.dimmable
+        case "interlock": self.hardware.interlock
+        case "identify": self.hardware.indicator
+        default: true
+        }
+    }
+
+    /// Every component this version can publish, whatever the panel has.
+    private var catalogue: [Component] {
         let state = self.topics.state
         func button(_ id: String, _ name: String, _ command: String, icon: String, args: String = "") -> Component {
             let payload = args.isEmpty ? #"{"cmd":"\#(command)"}"# : #"{"cmd":"\#(command)","args":\#(args)}"#
@@ -87,6 +134,7 @@ public struct HomeAssistantDiscovery: Sendable {
             button("resume", "Resume", "resume", icon: "mdi:play-pause"),
             button("stop", "Stop", "stop", icon: "mdi:stop"),
             button("ack", "Acknowledge fault", "ack", icon: "mdi:alert-remove", args: #"{"fault":"all"}"#),
+            button("identify", "Identify", "identify", icon: "mdi:lightbulb-on-outline"),
             Component(
                 platform: "select", objectID: "channels",
                 fields: [
@@ -159,9 +207,19 @@ public struct HomeAssistantDiscovery: Sendable {
                 extra: [
                     ("device_class", "duration"), ("unit_of_measurement", "s"), ("icon", "mdi:timer-sand-complete"),
                 ]),
+            // When the running session ends at this pace: the publish time plus what remains, to the
+            // second; unknown while nothing runs (a paused session has no end time yet).
+            sensor(
+                "ends_at", "Session ends at",
+                "{{ ((value_json.ts / 1000 + value_json.remaining_s) | round(0)) | timestamp_custom('%Y-%m-%dT%H:%M:%S+00:00', false) if value_json.state == 'running' else None }}",
+                topic: live, extra: [("device_class", "timestamp"), ("icon", "mdi:timer-check-outline")]),
+            // Grows through a session and starts again at 0 with the next: HA's `total_increasing`,
+            // so long-term statistics sum sessions instead of averaging them.
             sensor(
                 "session_dose", "Session dose", "{{ value_json.dose_j_cm2.total }}", topic: live,
-                extra: [("unit_of_measurement", "J/cm²"), ("state_class", "measurement"), ("icon", "mdi:sun-wireless")]),
+                extra: [
+                    ("unit_of_measurement", "J/cm²"), ("state_class", "total_increasing"), ("icon", "mdi:sun-wireless"),
+                ]),
             sensor(
                 "dose_24h", "24 h dose", "{{ value_json.dose_24h_j_cm2 }}",
                 extra: [("unit_of_measurement", "J/cm²"), ("state_class", "measurement"), ("icon", "mdi:sun-clock")]),
@@ -197,26 +255,45 @@ public struct HomeAssistantDiscovery: Sendable {
                     ("value_template", "{{ value_json.sw_version }}"), ("entity_category", "diagnostic"),
                     ("icon", "mdi:information-outline"),
                 ]),
+            // A timestamp, as HA wants for "since when": an uptime in seconds would write a new state
+            // (and a recorder row) on every diagnostics message. `diag`'s own `ts` minus its uptime,
+            // to the second, is the same instant each time.
             Component(
-                platform: "sensor", objectID: "uptime",
+                platform: "sensor", objectID: "started",
                 fields: [
-                    ("name", "Uptime"), ("state_topic", .string(self.topics.diagnostics)),
-                    ("value_template", "{{ value_json.uptime_s | int }}"), ("device_class", "duration"),
-                    ("unit_of_measurement", "s"), ("entity_category", "diagnostic"),
+                    ("name", "Started"), ("state_topic", .string(self.topics.diagnostics)),
+                    (
+                        "value_template",
+                        "{{ ((value_json.ts / 1000 - value_json.uptime_s) | round(0)) | timestamp_custom('%Y-%m-%dT%H:%M:%S+00:00', false) }}"
+                    ),
+                    ("device_class", "timestamp"), ("entity_category", "diagnostic"), ("icon", "mdi:restart"),
                 ]),
+            // Counters for troubleshooting: registered but disabled until a user turns them on, as HA
+            // asks of noisy diagnostics.
             Component(
                 platform: "sensor", objectID: "reconnects",
                 fields: [
                     ("name", "MQTT reconnects"), ("state_topic", .string(self.topics.diagnostics)),
                     ("value_template", "{{ value_json.reconnects }}"), ("state_class", "total_increasing"),
-                    ("entity_category", "diagnostic"), ("icon", "mdi:lan-disconnect"),
+                    ("entity_category", "diagnostic"), ("enabled_by_default", false), ("icon", "mdi:lan-disconnect"),
                 ]),
             Component(
                 platform: "sensor", objectID: "dropped_messages",
                 fields: [
                     ("name", "Dropped messages"), ("state_topic", .string(self.topics.diagnostics)),
                     ("value_template", "{{ value_json.dropped_messages }}"), ("state_class", "total_increasing"),
-                    ("entity_category", "diagnostic"), ("icon", "mdi:email-remove-outline"),
+                    ("entity_category", "diagnostic"), ("enabled_by_default", false),
+                    ("icon", "mdi:email-remove-outline"),
+                ]),
+            // Everything `<base>/event` reports, refusals included (their code and message become the
+            // event's attributes), so automations trigger on an HA event entity, not on raw MQTT.
+            Component(
+                platform: "event", objectID: "event",
+                fields: [
+                    ("name", "Event"), ("state_topic", .string(self.topics.event)),
+                    ("event_types", .array(EventDocument.Kind.allCases.map { .string($0.rawValue) })),
+                    ("value_template", "{{ dict(value_json, event_type=value_json.event) | tojson }}"),
+                    ("icon", "mdi:bell-ring-outline"),
                 ]),
         ]
     }
@@ -295,9 +372,13 @@ public struct HomeAssistantDiscovery: Sendable {
                         + self.entityIDFields(component) + component.fields)
             )
         }
+        // A component holding nothing but its platform is HA's removal: the entity goes, if it was there.
+        let removals = self.removedComponents.map { removed -> (String, JSONValue) in
+            (removed.objectID, .object([("platform", .string(removed.platform))]))
+        }
         return .object(
             [("dev", self.deviceBlock), ("o", self.originBlock)] + self.availability + [
-                ("qos", 1), ("cmps", .object(components)),
+                ("qos", 1), ("cmps", .object(components + removals)),
             ])
     }
 

@@ -58,8 +58,49 @@ public struct Topics: Hashable, Sendable {
         "\(self.discoveryPrefix)/\(component)/\(self.nodeID)/\(objectID)/config"
     }
 
-    /// HA node ids allow `[a-zA-Z0-9_-]`; device ids are `[a-z0-9-]`, prefixed to stay unique per product.
-    public var nodeID: String { "rlt_\(self.deviceID)" }
+    /// The Home Assistant node id: in the discovery topics, the device's identifier and every unique id.
+    ///
+    /// Where the discovery sweep sends its probe (``DiscoverySweep``): never retained, and not a
+    /// `…/config` topic, so Home Assistant does not read it.
+    public var discoverySweepProbe: String { "\(self.discoveryPrefix)/device/\(self.nodeID)/sweep" }
+
+    /// The filters that bring back this node's retained discovery configs, in both forms.
+    public var discoveryConfigFilters: [String] {
+        [self.deviceDiscovery, "\(self.discoveryPrefix)/+/\(self.nodeID)/+/config"]
+    }
+
+    /// Whether `topic` is one of this node's discovery configs (device topic or per-entity topic).
+    func isDiscoveryConfig(_ topic: String) -> Bool {
+        if topic == self.deviceDiscovery { return true }
+        guard topic.hasPrefix(self.discoveryPrefix + "/") else { return false }
+        let levels = topic.dropFirst(self.discoveryPrefix.count + 1).split(separator: "/", omittingEmptySubsequences: false)
+        return levels.count == 4 && levels[1] == self.nodeID && levels[3] == "config" && !levels[0].isEmpty
+            && !levels[2].isEmpty
+    }
+
+    /// HA node ids allow `[a-zA-Z0-9_-]`. Under the default prefix it is `rlt_<device id>`, the id
+    /// every installation has had since 0.1. Under any other prefix the prefix is part of it,
+    /// `rlt_<prefix>_<device id>`, so two gateways with the same device id under different prefixes
+    /// (two sites on one broker) never share a unique id. The prefix keeps `[a-zA-Z0-9-]` and writes
+    /// every other byte as `_xx_` (hex): device ids hold no `_`, so the mapping cannot collide.
+    public var nodeID: String {
+        guard self.prefix != "rlt" else { return "rlt_\(self.deviceID)" }
+        return "rlt_\(Self.nodeIDEscaped(self.prefix))_\(self.deviceID)"
+    }
+
+    static func nodeIDEscaped(_ text: String) -> String {
+        var escaped = ""
+        for byte in text.utf8 {
+            let scalar = Unicode.Scalar(byte)
+            if ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar) || byte == 0x2D {
+                escaped.unicodeScalars.append(scalar)
+            } else {
+                let hex = String(byte, radix: 16)
+                escaped += "_" + (hex.count == 1 ? "0" + hex : hex) + "_"
+            }
+        }
+        return escaped
+    }
 
     /// Every topic the gateway subscribes to for commands, with where each came from.
     public var commandSubscriptions: [(topic: String, source: CommandSource)] {
@@ -82,6 +123,8 @@ public struct Topics: Hashable, Sendable {
         if topic == self.fleetAll { return .command(.fleetAll) }
         for group in self.groups where topic == self.fleetGroup(group) { return .command(.fleetGroup(group)) }
         if topic == self.homeAssistantStatus { return .homeAssistantStatus }
+        if topic == self.discoverySweepProbe { return .discoverySweepProbe }
+        if self.isDiscoveryConfig(topic) { return .discoveryConfig }
         return .other
     }
 }
@@ -91,5 +134,9 @@ public enum IncomingTopic: Hashable, Sendable {
     /// A command topic, and which one: the core's own ``SafetyCore/CommandSource``.
     case command(CommandSource)
     case homeAssistantStatus
+    /// One of this node's own discovery configs, read back for the sweep.
+    case discoveryConfig
+    /// The sweep's probe, back from the broker.
+    case discoverySweepProbe
     case other
 }

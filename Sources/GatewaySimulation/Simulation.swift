@@ -358,7 +358,7 @@ package final class Simulation {
             info: DeviceInfo(
                 name: "sim", model: "sim", serial: "sim", softwareVersion: "sim",
                 wavelengthsNm: PerChannel(red: 660, nir: 850), settings: self.settings),
-            discovery: [], telemetry: .init(runningSeconds: 5, idleSeconds: 60), identify: {},
+            discovery: nil, telemetry: .init(runningSeconds: 5, idleSeconds: 60), identify: {},
             scheduleDiscoveryRepublish: {})
         let loop = GatewayLoop(
             machine: SafetyMachine(settings: self.settings, bootID: "b\(self.bootCount)"), parts: parts,

@@ -60,6 +60,14 @@ import Testing
                 #expect(
                     await observer.waitForMessage(topic: "homeassistant/device/rlt_panel-2/config", timeout: .seconds(10))
                         != nil, "panel-2's discovery")
+                // The example ACL lets each panel read back its own discovery configs: the sweep
+                // that removes stale ones completes (without it the panel logs a warning instead).
+                for panel in panels {
+                    #expect(
+                        await eventually(timeout: .seconds(10), every: .milliseconds(100)) {
+                            panel.gateway.log.contains("discovery swept")
+                        }, "\(panel.deviceID)'s discovery sweep did not complete under the example ACL")
+                }
 
                 // An intruder holding panel-2's password.
                 let intruder = try TestClient(

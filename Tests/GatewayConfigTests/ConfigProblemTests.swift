@@ -12,6 +12,20 @@ struct ConfigProblemTests {
         #expect(found.first?.description == "limits.max_sesion_s: unknown key; did you mean max_session_s?")
     }
 
+    /// HA refuses a whole discovery document over a bad origin URL, so the config refuses it first.
+    @Test func supportURL_mustBeAnAbsoluteWebURL_andManufacturerNonEmpty() throws {
+        for bad in ["ftp://example.org", "example.org/help", "https://", "https://exa mple.org"] {
+            #expect(
+                messages(problems("mqtt: {discovery: {support_url: '\(bad)'}}"), at: "mqtt.discovery.support_url")
+                    == ["'\(bad)' is not an absolute http:// or https:// URL"])
+        }
+        #expect(problems("mqtt: {discovery: {support_url: 'https://example.org/rlt/help'}}").isEmpty)
+        #expect(messages(problems("device: {manufacturer: ''}"), at: "device.manufacturer").count == 1)
+        let config = try ConfigLoader.parse(yaml: "device: {manufacturer: Acme Light}")
+        #expect(config.device.manufacturer == "Acme Light")
+        #expect(try ConfigLoader.parse(yaml: "{}").device.manufacturer == "rlt")
+    }
+
     @Test func unknownKeyFarFromAnyKnownKey_listsTheKnownKeys() {
         let found = problems("telemetry: {frobnicate: 1}")
         #expect(

@@ -20,9 +20,22 @@ struct HomeAssistantDiscoveryTests {
         get throws { try JSONValue.parse(self.discovery.deviceDocument.bytes) }
     }
 
+    /// The components HA sets up: everything in `cmps` but the removals.
     func components(of document: JSONValue) -> [(String, JSONValue)] {
         guard case .object(let members) = document["cmps"] else { return [] }
-        return members
+        return members.filter { !self.isRemoval($0.1) }
+    }
+
+    /// `cmps` entries holding nothing but a platform: HA's removal of a component.
+    func removals(of document: JSONValue) -> [String: String] {
+        guard case .object(let members) = document["cmps"] else { return [:] }
+        return Dictionary(
+            uniqueKeysWithValues: members.filter { self.isRemoval($0.1) }.map { ($0.0, self.string($0.1["platform"]) ?? "?") })
+    }
+
+    func isRemoval(_ component: JSONValue) -> Bool {
+        if case .object(let fields) = component { return fields.count == 1 && fields[0].0 == "platform" }
+        return false
     }
 
     func string(_ value: JSONValue?) -> String? {
@@ -39,13 +52,75 @@ struct HomeAssistantDiscoveryTests {
         let found = Set(
             self.components(of: try self.deviceDocument).map { "\(self.string($0.1["platform"]) ?? "?")/\($0.0)" })
         let expected: Set<String> = [
-            "button/start", "button/pause", "button/resume", "button/stop", "button/ack", "select/channels",
-            "number/duration", "number/intensity", "number/dose_target", "sensor/state", "sensor/temperature",
-            "sensor/elapsed", "sensor/remaining", "sensor/session_dose", "sensor/dose_24h", "sensor/sessions_24h",
-            "binary_sensor/emitting", "binary_sensor/fault", "binary_sensor/interlock", "sensor/software_version",
-            "sensor/uptime", "sensor/reconnects", "sensor/dropped_messages",
+            "button/start", "button/pause", "button/resume", "button/stop", "button/ack", "button/identify",
+            "select/channels", "number/duration", "number/intensity", "number/dose_target", "sensor/state",
+            "sensor/temperature", "sensor/elapsed", "sensor/remaining", "sensor/ends_at", "sensor/session_dose",
+            "sensor/dose_24h", "sensor/sessions_24h", "binary_sensor/emitting", "binary_sensor/fault",
+            "binary_sensor/interlock", "event/event", "sensor/software_version", "sensor/started",
+            "sensor/reconnects", "sensor/dropped_messages",
         ]
         #expect(found == expected)
+        // The retired uptime counter is removed on every start, for installations that had it.
+        #expect(self.removals(of: try self.deviceDocument) == ["uptime": "sensor"])
+    }
+
+    /// A panel without PWM, interlock input or indicator gets no Intensity, Interlock or Identify, in
+    /// both modes, and both modes remove them from an HA that has them from an earlier config.
+    @Test func entitySet_followsTheHardware_andRemovesWhatThePanelLacks() throws {
+        let bare = HomeAssistantDiscovery(
+            topics: self.topics,
+            device: .init(name: "Panel 1", model: "RLT-660/850", serial: "SN1", softwareVersion: "0.1.0"),
+            maxDurationMinutes: 2, maxDose: 60, temperatureExpireAfter: 15,
+            hardware: .init(dimmable: false, interlock: false, indicator: false))
+        let document = try JSONValue.parse(bare.deviceDocument.bytes)
+        let offered = Set(self.components(of: document).map(\.0))
+        for missing in ["intensity", "interlock", "identify"] {
+            #expect(!offered.contains(missing), "\(missing) offered without the hardware")
+        }
+        #expect(offered.count == self.discovery.components.count - 3)
+        #expect(
+            self.removals(of: document)
+                == ["intensity": "number", "interlock": "binary_sensor", "identify": "button", "uptime": "sensor"])
+        #expect(!bare.perEntityMessages.contains { $0.topic.contains("/interlock/") })
+    }
+
+    /// HA's event entity needs `event_type` in what the template renders, and every type listed.
+    @Test func eventEntity_listsEveryEventKind_andRendersItsType() throws {
+        let components = Dictionary(uniqueKeysWithValues: self.components(of: try self.deviceDocument))
+        let event = try #require(components["event"])
+        #expect(self.string(event["state_topic"]) == "rlt/panel-1/event")
+        #expect(event["event_types"] == .array(EventDocument.Kind.allCases.map { .string($0.rawValue) }))
+        #expect(self.string(event["value_template"])?.contains("event_type=value_json.event") == true)
+    }
+
+    @Test func diagnosticCounters_areDisabledByDefault_andTheStartIsATimestamp() throws {
+        let components = Dictionary(uniqueKeysWithValues: self.components(of: try self.deviceDocument))
+        for objectID in ["reconnects", "dropped_messages"] {
+            #expect(components[objectID]?["enabled_by_default"] == false, "\(objectID)")
+            #expect(self.string(components[objectID]?["entity_category"]) == "diagnostic")
+        }
+        #expect(self.string(components["started"]?["device_class"]) == "timestamp")
+        #expect(self.string(components["ends_at"]?["device_class"]) == "timestamp")
+        #expect(self.string(components["session_dose"]?["state_class"]) == "total_increasing")
+    }
+
+    /// Two gateways with one device id under different prefixes must not share unique ids; the
+    /// default prefix keeps the ids installations have.
+    @Test func nodeID_includesAnyPrefixButTheDefault_withoutCollisions() {
+        #expect(Topics(prefix: "rlt", deviceID: "panel-1").nodeID == "rlt_panel-1")
+        #expect(Topics(prefix: "site-b", deviceID: "panel-1").nodeID == "rlt_site-b_panel-1")
+        #expect(Topics(prefix: "home/rlt", deviceID: "panel-1").nodeID == "rlt_home_2f_rlt_panel-1")
+        let prefixes = ["rlt", "site-b", "site_b", "site/b", "site_2f_b", "rlt_x", "rlt/x", "a", "a_", "é"]
+        let ids = ["panel-1", "x-panel-1", "b-panel-1", "1"]
+        var seen: [String: String] = [:]
+        for prefix in prefixes {
+            for id in ids {
+                let node = Topics(prefix: prefix, deviceID: id).nodeID
+                #expect(node.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") })
+                #expect(seen[node] == nil, "\(prefix)/\(id) and \(seen[node] ?? "") share \(node)")
+                seen[node] = "\(prefix)/\(id)"
+            }
+        }
     }
 
     @Test func deviceDocument_everyComponentHasPlatformAndNodeScopedUniqueID() throws {
@@ -128,7 +203,9 @@ struct HomeAssistantDiscoveryTests {
     }
 
     @Test func controls_publishToTheCommandTopic_andReadersListenToContractTopics() throws {
-        let readable: Set<String> = ["rlt/panel-1/state", "rlt/panel-1/tele", "rlt/panel-1/info", "rlt/panel-1/diag"]
+        let readable: Set<String> = [
+            "rlt/panel-1/state", "rlt/panel-1/tele", "rlt/panel-1/info", "rlt/panel-1/diag", "rlt/panel-1/event",
+        ]
         for (objectID, component) in self.components(of: try self.deviceDocument) {
             let platform = self.string(component["platform"])
             if ["button", "select", "number"].contains(platform) {

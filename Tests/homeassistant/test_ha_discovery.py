@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import aiohttp
@@ -31,39 +32,64 @@ DEVICE_NAME = "HA Panel"
 NODE_ID = f"rlt_{DEVICE_ID}"
 BASE = f"rlt/{DEVICE_ID}"
 SOFTWARE_VERSION = "0.1.0"
+MANUFACTURER = "RLT test works"
+EVENT_TYPES = {
+    "session_started", "paused", "resumed", "completed", "aborted", "fault_raised", "fault_cleared",
+    "command_rejected", "temperature_warning",
+}
 
-# (platform, object id, friendly name, entity category): what the discovery document must create.
+# (platform, object id, friendly name, entity category, enabled): what the discovery document must
+# create for the demo panel (no PWM, so no Intensity; interlock and indicator wired).
 EXPECTED = [
-    ("button", "start", "Start", None),
-    ("button", "pause", "Pause", None),
-    ("button", "resume", "Resume", None),
-    ("button", "stop", "Stop", None),
-    ("button", "ack", "Acknowledge fault", None),
-    ("select", "channels", "Channels", None),
-    ("number", "duration", "Duration", None),
-    ("number", "intensity", "Intensity", None),
-    ("number", "dose_target", "Dose target", None),
-    ("sensor", "state", "State", None),
-    ("sensor", "temperature", "Temperature", None),
-    ("sensor", "elapsed", "Elapsed", None),
-    ("sensor", "remaining", "Remaining", None),
-    ("sensor", "session_dose", "Session dose", None),
-    ("sensor", "dose_24h", "24 h dose", None),
-    ("sensor", "sessions_24h", "Sessions in 24 h", None),
-    ("binary_sensor", "emitting", "Emitting", None),
-    ("binary_sensor", "fault", "Fault", None),
-    ("binary_sensor", "interlock", "Interlock", None),
-    ("sensor", "software_version", "Software version", "diagnostic"),
-    ("sensor", "uptime", "Uptime", "diagnostic"),
-    ("sensor", "reconnects", "MQTT reconnects", "diagnostic"),
-    ("sensor", "dropped_messages", "Dropped messages", "diagnostic"),
+    ("button", "start", "Start", None, True),
+    ("button", "pause", "Pause", None, True),
+    ("button", "resume", "Resume", None, True),
+    ("button", "stop", "Stop", None, True),
+    ("button", "ack", "Acknowledge fault", None, True),
+    ("button", "identify", "Identify", None, True),
+    ("select", "channels", "Channels", None, True),
+    ("number", "duration", "Duration", None, True),
+    ("number", "dose_target", "Dose target", None, True),
+    ("sensor", "state", "State", None, True),
+    ("sensor", "temperature", "Temperature", None, True),
+    ("sensor", "elapsed", "Elapsed", None, True),
+    ("sensor", "remaining", "Remaining", None, True),
+    ("sensor", "ends_at", "Session ends at", None, True),
+    ("sensor", "session_dose", "Session dose", None, True),
+    ("sensor", "dose_24h", "24 h dose", None, True),
+    ("sensor", "sessions_24h", "Sessions in 24 h", None, True),
+    ("binary_sensor", "emitting", "Emitting", None, True),
+    ("binary_sensor", "fault", "Fault", None, True),
+    ("binary_sensor", "interlock", "Interlock", None, True),
+    ("event", "event", "Event", None, True),
+    ("sensor", "software_version", "Software version", "diagnostic", True),
+    ("sensor", "started", "Started", "diagnostic", True),
+    ("sensor", "reconnects", "MQTT reconnects", "diagnostic", False),
+    ("sensor", "dropped_messages", "Dropped messages", "diagnostic", False),
 ]
+# (object id: domain, device class, unit, state class) as HA registers them: checked per entity.
+CLASSES = {
+    "temperature": ("sensor", "temperature", "°C", "measurement"),
+    "elapsed": ("sensor", "duration", "s", None),
+    "remaining": ("sensor", "duration", "s", None),
+    "ends_at": ("sensor", "timestamp", None, None),
+    "session_dose": ("sensor", None, "J/cm²", "total_increasing"),
+    "dose_24h": ("sensor", None, "J/cm²", "measurement"),
+    "sessions_24h": ("sensor", None, None, "measurement"),
+    "started": ("sensor", "timestamp", None, None),
+    "state": ("sensor", "enum", None, None),
+    "emitting": ("binary_sensor", "light", None, None),
+    "fault": ("binary_sensor", "problem", None, None),
+    "interlock": ("binary_sensor", "safety", None, None),
+    "duration": ("number", None, "min", None),
+    "dose_target": ("number", None, "J/cm²", None),
+}
 
 # HA log lines that mean the discovery document or a template is wrong: an error or warning of HA's
 # MQTT, entity platform or template code, or any error or warning that names the gateway's ids,
 # topics or origin (a deprecation notice about a discovery option names the entity and the origin).
 BAD_LOG = re.compile(
-    r"(ERROR|WARNING).*(homeassistant\.components\.(mqtt|sensor|number|select|button|binary_sensor)"
+    r"(ERROR|WARNING).*(homeassistant\.components\.(mqtt|sensor|number|select|button|binary_sensor|event)"
     r"|homeassistant\.helpers\.(template|entity)|rlt_ha|rlt-gateway|rlt/ha-panel)"
 )
 
@@ -155,6 +181,11 @@ class Observer:
         with self.lock:
             payload = self.last.get(topic)
         return json.loads(payload) if payload else None
+
+    def retained_under(self, pattern: str) -> list[str]:
+        """Topics matching `pattern` whose last message is not empty (what the broker keeps for them)."""
+        with self.lock:
+            return sorted(t for t, p in self.last.items() if p and mqtt.topic_matches_sub(pattern, t))
 
     def saw(self, topic: str, payload: bytes) -> bool:
         with self.lock:
@@ -333,7 +364,8 @@ class Run:
         )
         self.processes.start("mosquitto", ["mosquitto", "-c", str(config)], self.work / "mosquitto.log")
 
-    def start_gateway(self, device_id: str = DEVICE_ID, device_name: str = DEVICE_NAME, mode: str = "device") -> None:
+    def start_gateway(self, device_id: str = DEVICE_ID, device_name: str = DEVICE_NAME, mode: str = "device",
+                      extra: list[str] | None = None) -> None:
         """The panel of the test (device-based discovery), or a second one using per-entity discovery."""
         a = self.args
         suffix = "" if device_id == DEVICE_ID else f"-{device_id}"
@@ -353,6 +385,8 @@ class Run:
             "--set", f"mqtt.discovery.mode={mode}",
             "--set", "presets.duration_s=20",
             "--set", "limits.cooldown_s=2",
+            "--set", f"device.manufacturer={MANUFACTURER}",
+            *(extra or []),
         ]  # fmt: skip
         self.processes.start(f"gateway{suffix}", argv, self.work / f"gateway{suffix}.log")
 
@@ -465,7 +499,7 @@ class Run:
         c = self.checks
         device_id = "ha-panel-e"
         self.start_gateway(device_id, "HA Panel E", mode="entity")
-        wanted = {f"rlt_{device_id}_{object_id}" for _, object_id, _, _ in EXPECTED}
+        wanted = {f"rlt_{device_id}_{object_id}" for _, object_id, _, _, _ in EXPECTED}
         registered = await self.all_registered(ha, wanted)
         by_unique, _ = await self.registry(ha)
         c.check(f"per-entity discovery: all {len(EXPECTED)} entities are registered", registered,
@@ -473,9 +507,9 @@ class Run:
         devices = {by_unique[u]["device_id"] for u in wanted if u in by_unique}
         c.check("per-entity discovery: every entity belongs to one device", len(devices) == 1, devices)
         names = {by_unique[u].get("original_name") for u in wanted if u in by_unique}
-        c.check("per-entity discovery: the same names", names == {name for _, _, name, _ in EXPECTED}, names)
+        c.check("per-entity discovery: the same names", names == {name for _, _, name, _, _ in EXPECTED}, names)
         wrong = {
-            u: by_unique[u]["entity_id"] for platform, object_id, _, _ in EXPECTED
+            u: by_unique[u]["entity_id"] for platform, object_id, _, _, _ in EXPECTED
             if (u := f"rlt_{device_id}_{object_id}") in by_unique
             and by_unique[u]["entity_id"] != entity_id(platform, f"rlt_{device_id}", object_id)
         }
@@ -483,28 +517,53 @@ class Run:
         state_id = (by_unique.get(f"rlt_{device_id}_state") or {}).get("entity_id", "sensor.none")
         idle = await wait_for(lambda: self._state_is(ha, state_id, "idle"), 20)
         c.check("per-entity discovery: State is idle", idle, (await ha.state(state_id) or {}).get("state"))
+        # The panel loses its interlock input: after a restart HA has no Interlock entity for it.
+        self.processes.kill(f"gateway-{device_id}", signal.SIGTERM)
+        await self.restart_without_interlock(ha, "per-entity discovery", device_id, "HA Panel E", "entity", wanted)
+        self.processes.kill(f"gateway-{device_id}", signal.SIGTERM)
+        # The same panel switches to device discovery: HA's migration keeps every entity's registry
+        # entry (same registry id, same entity id), and the per-entity configs leave the broker.
+        before, _ = await self.registry(ha)
+        self.start_gateway(device_id, "HA Panel E", mode="device")
+
+        async def migrated():
+            by_unique, _ = await self.registry(ha)
+            return wanted <= set(by_unique) and not self.observer.retained_under(f"homeassistant/+/rlt_{device_id}/+/config")
+
+        ok = await wait_for(migrated, 30, 1)
+        after, _ = await self.registry(ha)
+        changed = {u: (before[u]["id"], after.get(u, {}).get("id")) for u in wanted
+                   if u in before and before[u]["id"] != after.get(u, {}).get("id")}
+        c.check("per-entity → device discovery: every entity migrated in place (same registry entries), "
+                "per-entity configs cleared", ok and not changed,
+                {"changed": changed, "missing": sorted(wanted - set(after)),
+                 "left": self.observer.retained_under(f"homeassistant/+/rlt_{device_id}/+/config")})
         self.processes.kill(f"gateway-{device_id}", signal.SIGTERM)
 
     async def drive(self, ha: HomeAssistant) -> None:
         c = self.checks
         self.start_gateway()
-        wanted = {f"{NODE_ID}_{object_id}" for _, object_id, _, _ in EXPECTED}
+        wanted = {f"{NODE_ID}_{object_id}" for _, object_id, _, _, _ in EXPECTED}
         registered = await self.all_registered(ha, wanted)
         by_unique, devices = await self.registry(ha)
         c.check(f"all {len(EXPECTED)} entities are registered", registered, sorted(wanted - set(by_unique)))
         ids = {}
-        for platform, object_id, name, category in EXPECTED:
+        all_ids = {}
+        for platform, object_id, name, category, enabled in EXPECTED:
             entry = by_unique.get(f"{NODE_ID}_{object_id}")
             if entry is None:
                 continue
-            ids[object_id] = entry["entity_id"]
-            c.check(f"{object_id}: {platform} named '{name}'",
+            all_ids[object_id] = entry["entity_id"]
+            if enabled:
+                ids[object_id] = entry["entity_id"]
+            disabled_by = None if enabled else "integration"
+            c.check(f"{object_id}: {platform} named '{name}'" + ("" if enabled else ", disabled by default"),
                     entry["entity_id"].startswith(f"{platform}.") and entry.get("original_name") == name
-                    and entry.get("entity_category") == category and entry.get("disabled_by") is None,
+                    and entry.get("entity_category") == category and entry.get("disabled_by") == disabled_by,
                     {k: entry.get(k) for k in ("entity_id", "original_name", "entity_category", "disabled_by")})
         wrong = {
-            object_id: ids[object_id] for platform, object_id, _, _ in EXPECTED
-            if object_id in ids and ids[object_id] != entity_id(platform, NODE_ID, object_id)
+            object_id: all_ids[object_id] for platform, object_id, _, _, _ in EXPECTED
+            if object_id in all_ids and all_ids[object_id] != entity_id(platform, NODE_ID, object_id)
         }
         c.check("entity ids follow the device id (default_entity_id / object_id: rlt_ha_panel_*)", not wrong, wrong)
         device_ids = {by_unique[u]["device_id"] for u in wanted if u in by_unique}
@@ -512,13 +571,13 @@ class Run:
         device = next((d for d in devices if d["id"] in device_ids), {})
         c.check("the device is the panel",
                 ["mqtt", NODE_ID] in device.get("identifiers", []) and device.get("name") == DEVICE_NAME
-                and device.get("sw_version") == SOFTWARE_VERSION and device.get("manufacturer") == "rlt",
+                and device.get("sw_version") == SOFTWARE_VERSION and device.get("manufacturer") == MANUFACTURER,
                 device)
         extra = [
             e["entity_id"] for e in by_unique.values() if e["device_id"] in device_ids and e["unique_id"] not in wanted
         ]
         c.check("the device has no entity the test does not know", not extra, extra)
-        if len(ids) != len(EXPECTED):
+        if len(all_ids) != len(EXPECTED):
             return
 
         # Initial states: retained state arrives right after discovery; telemetry within 5 s.
@@ -538,11 +597,20 @@ class Run:
                 s["temperature"])
         c.check("Software version is the gateway's", value["software_version"] == SOFTWARE_VERSION,
                 value["software_version"])
-        c.check("Uptime is a number of seconds", _is_number(value["uptime"]), value["uptime"])
-        c.check("Reconnects start at 0", value["reconnects"] == "0", value["reconnects"])
-        c.check("Dropped messages start at 0", value["dropped_messages"] == "0", value["dropped_messages"])
+        started_at = _timestamp(value["started"])
+        c.check("Started is a timestamp within the last 5 minutes",
+                started_at is not None and time.time() - 300 < started_at <= time.time() + 2, value["started"])
+        c.check("Session ends at is unknown while idle", value["ends_at"] == "unknown", value["ends_at"])
+        for key, (domain, device_class, unit, state_class) in CLASSES.items():
+            attributes = s[key].get("attributes", {})
+            shown = (ids[key].split(".")[0], attributes.get("device_class"), attributes.get("unit_of_measurement"),
+                     attributes.get("state_class"))
+            c.check(f"{key}: domain, device class, unit and state class", shown == (domain, device_class, unit,
+                    state_class), shown)
+        c.check("Event offers every event type of the contract",
+                set(s["event"].get("attributes", {}).get("event_types", [])) == EVENT_TYPES,
+                s["event"].get("attributes"))
         c.check("Channels shows the preset", value["channels"] == "both", value["channels"])
-        c.check("Intensity shows the preset", _float(value["intensity"]) == 100.0, value["intensity"])
         c.check("Duration shows the 20 s preset as 0.3 min", _float(value["duration"]) == 0.3, value["duration"])
         attributes = s["duration"].get("attributes", {})
         c.check("Duration offers 0.1 to 2 min (max_session_s 120)",
@@ -554,6 +622,14 @@ class Run:
                 (value["elapsed"], value["remaining"]))
         c.check("no entity is unavailable", "unavailable" not in value.values(), value)
 
+        # A refusal is an HA event with its code: Resume while idle is refused E_STATE, and HA's button
+        # sends no id, so the answer is a command_rejected event.
+        await self.press(ha, ids["resume"])
+        refused = await wait_for(lambda: self._event_is(ha, ids, "command_rejected", code="E_STATE"), 10)
+        event = (await ha.state(ids["event"]) or {}).get("attributes", {})
+        c.check("Resume while idle: the Event entity fires command_rejected with code E_STATE and a message",
+                refused and bool(event.get("message")) and event.get("cmd") == "resume", event)
+
         # Start from HA: the session runs and the red line of the simulated chip goes high.
         await self.press(ha, ids["start"])
         running = await wait_for(lambda: self._ha_state(ha, ids, "state", "running"), 15)
@@ -563,6 +639,12 @@ class Run:
         c.check("Start in HA: the simulated chip's line 17 (red) is high", self.gpio(17) == "1", self.gpio(17))
         c.check("Start in HA: the gateway runs the 20 s preset", self.retained_state().get("planned_s") == 20,
                 self.retained_state().get("planned_s"))
+        c.check("Start in HA: the Event entity fires session_started",
+                await wait_for(lambda: self._event_is(ha, ids, "session_started"), 10),
+                (await ha.state(ids["event"]) or {}).get("attributes"))
+        ends = await wait_for(lambda: self._ends_within(ha, ids, 5, 25), 10)
+        c.check("Start in HA: Session ends at lies 5–25 s ahead (20 s session)", ends,
+                (await ha.state(ids["ends_at"]) or {}).get("state"))
 
         # Stop from HA.
         await self.press(ha, ids["stop"])
@@ -614,7 +696,7 @@ class Run:
         await wait_for(lambda: self._ha_state(ha, ids, "state", "idle"), 20)
 
         # The other presets from HA, one at a time.
-        for name, service, data, key, wanted in [
+        for name, service, data, key, preset in [
             ("Channels red", "select/select_option", {"entity_id": ids["channels"], "option": "red"},
              "channels", "red"),
             ("Dose target 2.5", "number/set_value", {"entity_id": ids["dose_target"], "value": 2.5}, "dose_j_cm2", 2.5),
@@ -623,20 +705,10 @@ class Run:
         ]:  # fmt: skip
             status, body = await ha.post(f"/api/services/{service}", data)
             done = status == 200 and await wait_for(
-                lambda: self.retained_state().get("presets", {}).get(key, "absent") == wanted, 10)
+                lambda: self.retained_state().get("presets", {}).get(key, "absent") == preset, 10)
             c.check(f"{name} in HA sets the gateway's preset", done,
                     f"HTTP {status} {body}; presets {self.retained_state().get('presets')}; "
                     f"last response {self.observer.json(f'{BASE}/res')}")
-
-        # The demo panel has no PWM: the gateway refuses 40 % and HA keeps showing 100 %.
-        status, body = await ha.post("/api/services/number/set_value", {"entity_id": ids["intensity"], "value": 40})
-        refused = status == 200 and await wait_for(
-            lambda: (self.observer.json(f"{BASE}/res") or {}).get("code") == "E_RANGE", 10)
-        c.check("Intensity 40 % in HA reaches the gateway, which refuses it (no PWM)", refused,
-                f"HTTP {status} {body}; last response {self.observer.json(f'{BASE}/res')}")
-        c.check("Intensity in HA stays at the gateway's 100 %",
-                await wait_for(lambda: self._ha_value(ha, ids, "intensity", 100.0), 10),
-                (await ha.state(ids["intensity"]) or {}).get("state"))
 
         # The gateway dies: its last will makes every entity unavailable; a restart brings them back.
         self.processes.kill("gateway", signal.SIGKILL)
@@ -661,7 +733,35 @@ class Run:
         c.check("after the restart State is a known state",
                 after["state"].get("state") in ("idle", "fault"), after["state"].get("state"))
 
+        # The panel loses its interlock input: after a restart HA has no Interlock entity for it.
+        self.processes.kill("gateway", signal.SIGTERM)
+        await self.restart_without_interlock(ha, "device discovery", DEVICE_ID, DEVICE_NAME, "device", wanted)
+
         await self.per_entity_mode(ha)
+
+    async def restart_without_interlock(self, ha, label, device_id, name, mode, wanted) -> None:
+        """Restarts a panel with `gpio.inputs.interlock` unset: its Interlock entity must leave HA's
+        registry (discovery removes it), while every other entity stays."""
+        c = self.checks
+        gone = f"rlt_{device_id}_interlock"
+        self.start_gateway(device_id, name, mode=mode, extra=["--set", "gpio.inputs.interlock=null"])
+
+        async def removed():
+            by_unique, _ = await self.registry(ha)
+            return gone not in by_unique and (wanted - {gone}) <= set(by_unique)
+
+        ok = await wait_for(removed, 30, 1)
+        by_unique, _ = await self.registry(ha)
+        c.check(f"{label}: restarted without an interlock input, HA drops Interlock and keeps the rest", ok,
+                {"interlock registered": gone in by_unique, "missing": sorted((wanted - {gone}) - set(by_unique))})
+
+    async def _event_is(self, ha, ids, event_type, code=None) -> bool:
+        attributes = ((await ha.state(ids["event"])) or {}).get("attributes", {})
+        return attributes.get("event_type") == event_type and (code is None or attributes.get("code") == code)
+
+    async def _ends_within(self, ha, ids, low: float, high: float) -> bool:
+        at = _timestamp(((await ha.state(ids["ends_at"])) or {}).get("state"))
+        return at is not None and low <= at - time.time() <= high
 
     async def press(self, ha: HomeAssistant, entity_id: str) -> None:
         status, body = await ha.post("/api/services/button/press", {"entity_id": entity_id})
@@ -685,6 +785,14 @@ class Run:
 def _float(text):
     try:
         return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _timestamp(text):
+    """An HA timestamp state (ISO 8601 with offset) as unix seconds, or None."""
+    try:
+        return datetime.fromisoformat(text).timestamp()
     except (TypeError, ValueError):
         return None
 
