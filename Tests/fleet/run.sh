@@ -8,7 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 source Tests/fleet/lib.sh
 
-# prometheus, tmux, curl and python3 come with the tests' set-up (root or sudo; stops if it cannot).
+# prometheus (with promtool), tmux, curl and python3 come with the tests' set-up (root or sudo; stops if it cannot).
 bash deploy/setup.sh --tests || exit 1
 
 # The panels run rlt-gateway, the tools rlt-fleet (RLT_BIN / RLT_FLEET_BIN skip the build).
@@ -38,6 +38,12 @@ eventually() {
     shift 2
     check "$name" wait_for "$seconds" "$@"
 }
+
+echo "== alert rules (promtool, from Debian's prometheus package)"
+check "promtool check config: deploy/prometheus/prometheus.yml and its rules" \
+    promtool check config deploy/prometheus/prometheus.yml
+check "promtool test rules: an offline panel raises only RLTPanelOffline, an online faulted one RLTPanelFault" \
+    promtool test rules deploy/prometheus/rlt-alerts.test.yml
 
 edge=$(free_port) ops=$(free_port) http=$(free_port) prom=$(free_port)
 echo "== brokers: edge 127.0.0.1:$edge (panels), ops 127.0.0.1:$ops (tools), bridged edge -> ops"
