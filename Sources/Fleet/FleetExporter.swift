@@ -12,6 +12,7 @@ public final class FleetExporter: Sendable {
     private let monitor: FleetMonitor
     private let server: HTTPServer
     private let startedAt: Double
+    private let version: String
     private let logger: Logger
     /// Set by ``stop()``: closing the listening socket makes FlyingFox's `run()` throw, which is then
     /// the expected end, not a failure.
@@ -20,8 +21,12 @@ public final class FleetExporter: Sendable {
     /// - Parameters:
     ///   - host: IPv4 address to listen on (`127.0.0.1` keeps it local, `0.0.0.0` for a Prometheus elsewhere).
     ///   - port: TCP port; 0 picks a free one (see ``listeningPort()``).
+    ///   - version: the program's version for `rlt_exporter_build_info`; passed in because `Fleet`
+    ///     does not link the gateway module that defines it.
     /// - Throws: ``FleetError`` when the address is not an IPv4 address.
-    public init(monitor: FleetMonitor, host: String, port: UInt16, logger: Logger) throws(FleetError) {
+    public init(
+        monitor: FleetMonitor, host: String, port: UInt16, version: String, logger: Logger
+    ) throws(FleetError) {
         let address: sockaddr_in
         do {
             address = try .inet(ip4: host, port: port)
@@ -30,6 +35,7 @@ public final class FleetExporter: Sendable {
         }
         self.monitor = monitor
         self.logger = logger
+        self.version = version
         self.startedAt = Date().timeIntervalSince1970
         self.server = HTTPServer(
             address: address, timeout: 15, pool: NoDelaySocketPool(base: HTTPServer.defaultPool()), logger: .disabled)
@@ -39,7 +45,7 @@ public final class FleetExporter: Sendable {
     public func metricsText() -> String {
         let facts = PrometheusExposition.ExporterFacts(
             mqttConnected: self.monitor.isConnected, mqttReconnects: self.monitor.reconnects,
-            startedAt: self.startedAt)
+            startedAt: self.startedAt, version: self.version)
         return PrometheusExposition.render(self.monitor.snapshot(), exporter: facts, now: Date().timeIntervalSince1970)
     }
 

@@ -112,6 +112,8 @@ public struct FleetRegistry: Hashable, Sendable {
         record.emitting = state.emitting
         record.interlock = state.interlock.rawValue
         record.faults = state.faults.map(\.rawValue)
+        record.counters.delivered.observe(
+            sessionID: state.sessionID, dose: state.dose.total, elapsedSeconds: state.elapsedSeconds)
         // A panel that publishes state live is connected, even if its retained status was missed; a
         // retained state alone may be the last word of a panel long gone.
         if record.online == nil, !retained { record.online = true }
@@ -123,12 +125,24 @@ public struct FleetRegistry: Hashable, Sendable {
         guard !retained else { return }
         switch event.event {
         case .sessionStarted: record.counters.sessionsStarted += 1
-        case .completed: record.counters.sessionsCompleted += 1
-        case .aborted: record.counters.sessionsAborted += 1
+        case .completed(let end):
+            record.counters.sessionsCompleted += 1
+            Self.countEnd(end, in: &record)
+        case .aborted(let end):
+            record.counters.sessionsAborted += 1
+            Self.countEnd(end, in: &record)
         case .faultRaised(let fault):
             record.counters.faultsRaised += 1
             if !record.faults.contains(fault.code.rawValue) { record.faults.append(fault.code.rawValue) }
         default: break
         }
+    }
+
+    /// A session's end event carries its final figures; the state published right after has no
+    /// session any more, so without this the light between the last snapshot and the end (up to a
+    /// telemetry interval) would never be counted.
+    static func countEnd(_ end: EventDocument.End, in record: inout PanelRecord) {
+        record.counters.delivered.observe(
+            sessionID: end.sessionID, dose: end.dose.total, elapsedSeconds: end.elapsedSeconds)
     }
 }

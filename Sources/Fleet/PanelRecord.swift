@@ -41,6 +41,8 @@ public struct PanelRecord: Hashable, Sendable {
         /// Offline → online transitions, and new boot ids seen while online.
         public var reconnects = 0
         public var messages = 0
+        /// Dose and emitting seconds delivered in the sessions seen (see ``DeliveryTally``).
+        public var delivered = DeliveryTally()
     }
 
     public init(device: String) {

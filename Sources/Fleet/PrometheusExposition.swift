@@ -14,11 +14,14 @@ public enum PrometheusExposition {
         public var mqttConnected: Bool
         public var mqttReconnects: Int
         public var startedAt: Double
+        /// The exporter's own software version, for `rlt_exporter_build_info`.
+        public var version: String
 
-        public init(mqttConnected: Bool, mqttReconnects: Int, startedAt: Double) {
+        public init(mqttConnected: Bool, mqttReconnects: Int, startedAt: Double, version: String) {
             self.mqttConnected = mqttConnected
             self.mqttReconnects = mqttReconnects
             self.startedAt = startedAt
+            self.version = version
         }
     }
 
@@ -81,6 +84,21 @@ public enum PrometheusExposition {
             out.sample("rlt_panel_sessions_total", p.device, [("event", "aborted")], Double(p.counters.sessionsAborted))
         }
 
+        out.family(
+            "rlt_panel_dose_joules_per_cm2_total", "counter",
+            "Dose (J/cm², all channels) delivered in the sessions this exporter saw; "
+                + "the panel's ledger has its lifetime total.")
+        for p in panels {
+            out.sample("rlt_panel_dose_joules_per_cm2_total", p.device, [], p.counters.delivered.doseJoulesPerCm2)
+        }
+
+        out.family(
+            "rlt_panel_emitting_seconds_total", "counter",
+            "Seconds of emission (session elapsed_s) in the sessions this exporter saw.")
+        for p in panels {
+            out.sample("rlt_panel_emitting_seconds_total", p.device, [], p.counters.delivered.emittingSeconds)
+        }
+
         out.family("rlt_panel_faults_raised_total", "counter", "fault_raised events seen by this exporter.")
         for p in panels { out.sample("rlt_panel_faults_raised_total", p.device, [], Double(p.counters.faultsRaised)) }
 
@@ -101,6 +119,12 @@ public enum PrometheusExposition {
                 "rlt_panel_info", p.device, [("version", p.version ?? ""), ("boot_id", p.bootID ?? "")], 1)
         }
 
+        out.family("rlt_panel_build_info", "gauge", "Always 1; the software version from the panel's online status.")
+        for p in panels {
+            guard let version = p.version else { continue }
+            out.sample("rlt_panel_build_info", p.device, [("version", version)], 1)
+        }
+
         out.family("rlt_fleet_panels", "gauge", "Panels known to the exporter, by link state.")
         let online = panels.filter { $0.online == true }.count
         let offline = panels.filter { $0.online == false }.count
@@ -119,6 +143,8 @@ public enum PrometheusExposition {
         out.plain("rlt_exporter_invalid_messages_total", [], Double(registry.invalidMessages))
         out.family("rlt_exporter_start_time_seconds", "gauge", "Unix time the exporter started.")
         out.plain("rlt_exporter_start_time_seconds", [], exporter.startedAt)
+        out.family("rlt_exporter_build_info", "gauge", "Always 1; the exporter's software version as a label.")
+        out.plain("rlt_exporter_build_info", [("version", exporter.version)], 1)
         return out.text
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Fleet
+import Gateway
 import Logging
 
 /// `rlt-fleet exporter`: the fleet's MQTT telemetry as Prometheus metrics over HTTP.
@@ -23,7 +24,8 @@ struct FleetExporterCommand: AsyncParsableCommand {
         let monitor = try FleetMonitor(connection: connection, topics: topics, logger: logger)
         let exporter: FleetExporter
         do {
-            exporter = try FleetExporter(monitor: monitor, host: self.listen, port: self.port, logger: logger)
+            exporter = try FleetExporter(
+                monitor: monitor, host: self.listen, port: self.port, version: GatewayVersion.current, logger: logger)
         } catch {
             throw ValidationError(error.description)
         }

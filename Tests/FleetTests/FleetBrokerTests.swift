@@ -40,7 +40,8 @@ import TestSupport
             connection: TestClient.configuration(port: broker.port, clientID: "fleet-exporter-test"), topics: topics,
             logger: Self.logger())
         let monitorTask = Task { await monitor.run() }
-        let exporter = try FleetExporter(monitor: monitor, host: "127.0.0.1", port: 0, logger: Self.logger())
+        let exporter = try FleetExporter(
+            monitor: monitor, host: "127.0.0.1", port: 0, version: "0.0.0-test", logger: Self.logger())
         let serverTask = Task { try await exporter.run() }
         defer { serverTask.cancel() }
         let port = try #require(try await exporter.listeningPort())

@@ -14,11 +14,11 @@ enum Payload {
 
     static func state(
         _ state: SessionState = .running, temperature: Double? = 31.5, total: Double = 1.25, remaining: Double = 90,
-        faults: [FaultCode] = [], ts: Int64 = 1_700_000_000_000
+        faults: [FaultCode] = [], session: String? = "b1-1", elapsed: Double = 30, ts: Int64 = 1_700_000_000_000
     ) -> [UInt8] {
         StateDocument(
-            state: state, sessionID: "b1-1", channels: .both, intensityPercent: 100, plannedSeconds: 120,
-            elapsedSeconds: 30, remainingSeconds: remaining, dose: DoseDocument(total: total, red: 0.75, nir: 0.5),
+            state: state, sessionID: session, channels: .both, intensityPercent: 100, plannedSeconds: 120,
+            elapsedSeconds: elapsed, remainingSeconds: remaining, dose: DoseDocument(total: total, red: 0.75, nir: 0.5),
             dose24h: 7.5, sessions24h: 2, temperatureC: temperature, emitting: state == .running, faults: faults,
             unixMs: ts, seq: 4
         ).json.bytes
@@ -31,8 +31,12 @@ enum Payload {
     static let started = EventDocument.Event.sessionStarted(
         .init(sessionID: "b1-1", channels: .both, intensityPercent: 100, plannedSeconds: 120))
 
-    static func ended(_ reason: SessionEndReason) -> EventDocument.End {
-        .init(sessionID: "b1-1", elapsedSeconds: 120, dose: DoseDocument(total: 1.25, red: 0.75, nir: 0.5), reason: reason)
+    static func ended(
+        _ reason: SessionEndReason, session: String = "b1-1", total: Double = 1.25, elapsed: Double = 120
+    ) -> EventDocument.End {
+        .init(
+            sessionID: session, elapsedSeconds: elapsed, dose: DoseDocument(total: total, red: 0.75, nir: 0.5),
+            reason: reason)
     }
 }
 

@@ -3,7 +3,8 @@ import Testing
 @testable import Fleet
 
 @Suite struct PrometheusExpositionTests {
-    let facts = PrometheusExposition.ExporterFacts(mqttConnected: true, mqttReconnects: 2, startedAt: 1_700_000_000)
+    let facts = PrometheusExposition.ExporterFacts(
+        mqttConnected: true, mqttReconnects: 2, startedAt: 1_700_000_000, version: "9.8.7")
 
     func samples(_ registry: FleetRegistry) -> [String] {
         PrometheusExposition.render(registry, exporter: self.facts, now: 1_700_000_100)
@@ -41,6 +42,37 @@ import Testing
             "rlt_exporter_mqtt_reconnects_total 2",
         ] {
             #expect(lines.contains(expected), "missing \(expected)")
+        }
+    }
+
+    @Test func deliveredCounters_andBuildInfo_areExported() {
+        var registry = FleetRegistry()
+        registry.feed("p1", .status, Payload.online(version: "1.2.3"))
+        registry.feed("p1", .state, Payload.state(total: 1.25, elapsed: 30))
+        registry.feed("p1", .telemetry, Payload.state(total: 2.5, elapsed: 60))
+        registry.feed("p2", .state, Payload.state(.idle, session: nil), retained: true)
+        let lines = Set(self.samples(registry))
+        for expected in [
+            #"rlt_panel_dose_joules_per_cm2_total{device="p1"} 2.5"#,
+            #"rlt_panel_emitting_seconds_total{device="p1"} 60"#,
+            #"rlt_panel_dose_joules_per_cm2_total{device="p2"} 0"#,  // a counter starts at 0, not absent
+            #"rlt_panel_emitting_seconds_total{device="p2"} 0"#,
+            #"rlt_panel_build_info{device="p1",version="1.2.3"} 1"#,
+            #"rlt_exporter_build_info{version="9.8.7"} 1"#,
+        ] {
+            #expect(lines.contains(expected), "missing \(expected)")
+        }
+        #expect(!lines.contains { $0.hasPrefix(#"rlt_panel_build_info{device="p2""#) }, "no status, no version invented")
+    }
+
+    @Test func deliveredCounters_areTypedCounter_buildInfoGauge() {
+        let text = PrometheusExposition.render(FleetRegistry(), exporter: self.facts, now: 0)
+        for (name, type) in [
+            ("rlt_panel_dose_joules_per_cm2_total", "counter"), ("rlt_panel_emitting_seconds_total", "counter"),
+            ("rlt_panel_build_info", "gauge"), ("rlt_exporter_build_info", "gauge"),
+        ] {
+            #expect(text.contains("# TYPE \(name) \(type)\n"), "\(name) is not a \(type)")
+            #expect(text.contains("# HELP \(name) "), "\(name) has no HELP")
         }
     }
 

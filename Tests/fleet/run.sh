@@ -8,7 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 source Tests/fleet/lib.sh
 
-# prometheus, tmux, curl and python3 come with the tests' set-up (root or sudo; stops if it cannot).
+# prometheus (with promtool), tmux, curl and python3 come with the tests' set-up (root or sudo; stops if it cannot).
 bash deploy/setup.sh --tests || exit 1
 
 # The panels run rlt-gateway, the tools rlt-fleet (RLT_BIN / RLT_FLEET_BIN skip the build).
@@ -39,6 +39,12 @@ eventually() {
     check "$name" wait_for "$seconds" "$@"
 }
 
+echo "== alert rules (promtool, from Debian's prometheus package)"
+check "promtool check config: deploy/prometheus/prometheus.yml and its rules" \
+    promtool check config deploy/prometheus/prometheus.yml
+check "promtool test rules: an offline panel raises only RLTPanelOffline, an online faulted one RLTPanelFault" \
+    promtool test rules deploy/prometheus/rlt-alerts.test.yml
+
 edge=$(free_port) ops=$(free_port) http=$(free_port) prom=$(free_port)
 echo "== brokers: edge 127.0.0.1:$edge (panels), ops 127.0.0.1:$ops (tools), bridged edge -> ops"
 start_broker ops "$ops"
@@ -62,6 +68,9 @@ online_all() { [ "$(prom_query "$prom" 'rlt_panel_online')" = "$(printf 'gw-1 1\
 eventually 40 "prometheus has rlt_panel_online = 1 for gw-1..gw-4 (through the bridge)" online_all
 
 echo "== a session on gw-1, started from the ops side (command crosses the bridge inward)"
+# gw-1's events, for the session's final dose and emitting time (compared with the exporter's counters).
+mosquitto_sub -h 127.0.0.1 -p "$ops" -t rlt/gw-1/event >"$work/gw-1-events.jsonl" &
+pids+=($!)
 check "session start on gw-1 via ops" \
     "$bin" session start --url "mqtt://127.0.0.1:$ops" --device gw-1 --duration 90s --timeout 10
 running_gw1() { [ "$(prom_query "$prom" 'rlt_panel_state{state="running"} == 1')" = "gw-1 1" ]; }
@@ -74,7 +83,7 @@ idle_count() { [ "$(prom_query "$prom" 'count(rlt_panel_state{state="idle"} == 1
 check "prometheus: the other three are idle" idle_count
 
 check "grafana dashboards: every query is valid PromQL, fleet panels have data" \
-    python3 Tests/fleet/check-dashboards.py "http://127.0.0.1:$prom" gw-1
+    python3 Tests/fleet/check-dashboards.py "http://127.0.0.1:$prom" gw-1 "http://127.0.0.1:$http/metrics"
 
 echo "== gw-4 dies (kill -9): its last will crosses the bridge"
 kill -KILL "$gw_pid_gw_4"
@@ -143,6 +152,44 @@ stopped_gw1() { [ "$(prom_query "$prom" 'rlt_panel_state{state="running"} == 1')
 eventually 15 "prometheus: no panel is running after the stop" stopped_gw1
 completed() { prom_query "$prom" 'rlt_panel_sessions_total{event="aborted",device="gw-1"} == 1' | grep -q gw-1; }
 eventually 10 "prometheus: gw-1 counts one aborted session" completed
+# The delivered counters (exporter, straight from /metrics) against the aborted event's own final
+# figures: gw-1's one session, counted once; the idle panels' counters exist and are 0.
+delivered_matches() {
+    curl -sf "http://127.0.0.1:$http/metrics" | python3 -c '
+import json, sys
+samples = {}
+for line in sys.stdin:
+    if not line.startswith("#") and line.strip():
+        name, value = line.rsplit(" ", 1)
+        samples[name] = float(value)
+ends = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+ends = [e for e in ends if e.get("event") == "aborted"]
+assert len(ends) == 1, ends
+dose, seconds = ends[0]["dose_j_cm2"]["total"], ends[0]["elapsed_s"]
+got_dose = samples["rlt_panel_dose_joules_per_cm2_total{device=\"gw-1\"}"]
+got_seconds = samples["rlt_panel_emitting_seconds_total{device=\"gw-1\"}"]
+assert dose > 0 and seconds > 0, (dose, seconds)
+assert abs(got_dose - dose) <= 1e-6, ("dose", got_dose, dose)
+assert abs(got_seconds - seconds) <= 1e-6, ("seconds", got_seconds, seconds)
+for device in ("gw-2", "gw-3", "gw-4"):
+    assert samples["rlt_panel_dose_joules_per_cm2_total{device=\"%s\"}" % device] == 0, device
+    assert samples["rlt_panel_emitting_seconds_total{device=\"%s\"}" % device] == 0, device
+' "$work/gw-1-events.jsonl"
+}
+eventually 10 "exporter: gw-1's dose and emitting-seconds counters equal its aborted session's (1e-6), others 0" \
+    delivered_matches
+delivered_in_prometheus() {
+    [ "$(prom_query "$prom" 'increase(rlt_panel_dose_joules_per_cm2_total[10m]) > 0' | cut -d' ' -f1)" = "gw-1" ]
+}
+eventually 10 "prometheus: increase(rlt_panel_dose_joules_per_cm2_total) > 0 for gw-1 only" delivered_in_prometheus
+build_info() {
+    local version
+    version="$("$fleet_bin" --version)"
+    [ "$(prom_query "$prom" "count(rlt_panel_build_info{version=\"$version\"})")" = "- 4" ] &&
+        [ "$(prom_query "$prom" "rlt_exporter_build_info{version=\"$version\"}")" = "- 1" ]
+}
+check "prometheus: rlt_panel_build_info for the four panels, rlt_exporter_build_info, both at $("$fleet_bin" --version)" \
+    build_info
 "$fleet_bin" stop --all --timeout 3 --url "mqtt://127.0.0.1:$ops" >"$work/stop-all.txt"
 all_rc=$?
 cat "$work/stop-all.txt"
