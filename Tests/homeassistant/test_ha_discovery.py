@@ -19,8 +19,11 @@ import signal
 import socket
 import subprocess
 import sys
+import shutil
 import threading
 import time
+import zoneinfo
+from datetime import timedelta
 from datetime import datetime
 from pathlib import Path
 
@@ -33,6 +36,8 @@ NODE_ID = f"rlt_{DEVICE_ID}"
 BASE = f"rlt/{DEVICE_ID}"
 SOFTWARE_VERSION = "0.1.0"
 MANUFACTURER = "RLT test works"
+BLUEPRINTS = Path(__file__).resolve().parents[2] / "deploy" / "homeassistant" / "blueprints" / "automation" / "rlt-gateway"
+HA_TIME_ZONE = "Europe/Berlin"
 EVENT_TYPES = {
     "session_started", "paused", "resumed", "completed", "aborted", "fault_raised", "fault_cleared",
     "command_rejected", "temperature_warning",
@@ -317,6 +322,9 @@ class HomeAssistant:
 
 def write_ha_config(config_dir: Path, http_port: int) -> None:
     config_dir.mkdir()
+    # The repository's blueprints, imported as a user would: copied under blueprints/automation/.
+    shutil.copytree(BLUEPRINTS, config_dir / "blueprints" / "automation" / "rlt-gateway")
+    (config_dir / "automations.yaml").write_text("[]\n")
     (config_dir / "configuration.yaml").write_text(
         "homeassistant:\n"
         "  name: RLT test\n"
@@ -324,7 +332,7 @@ def write_ha_config(config_dir: Path, http_port: int) -> None:
         "  longitude: 13.405\n"
         "  elevation: 34\n"
         "  unit_system: metric\n"
-        "  time_zone: Europe/Berlin\n"
+        f"  time_zone: {HA_TIME_ZONE}\n"
         "  country: DE\n"
         "  currency: EUR\n"
         "  language: en\n"
@@ -335,6 +343,7 @@ def write_ha_config(config_dir: Path, http_port: int) -> None:
         "auth:\n"
         "onboarding:\n"
         "config:\n"
+        "automation: !include automations.yaml\n"
         "logger:\n"
         "  default: warning\n"
         "  logs:\n"
@@ -710,6 +719,8 @@ class Run:
                     f"HTTP {status} {body}; presets {self.retained_state().get('presets')}; "
                     f"last response {self.observer.json(f'{BASE}/res')}")
 
+        await self.blueprints(ha, ids)
+
         # The gateway dies: its last will makes every entity unavailable; a restart brings them back.
         self.processes.kill("gateway", signal.SIGKILL)
 
@@ -738,6 +749,82 @@ class Run:
         await self.restart_without_interlock(ha, "device discovery", DEVICE_ID, DEVICE_NAME, "device", wanted)
 
         await self.per_entity_mode(ha)
+
+    async def blueprints(self, ha: HomeAssistant, ids: dict) -> None:
+        """Each shipped blueprint, used by an automation, triggers and does what it says."""
+        c = self.checks
+        tracker = "device_tracker.rlt_test_phone"
+        await ha.post(f"/api/states/{tracker}", {"state": "home"})
+        now = datetime.now(zoneinfo.ZoneInfo(HA_TIME_ZONE))
+        busy_at = (now + timedelta(seconds=25)).strftime("%H:%M:%S")
+        idle_at = (now + timedelta(seconds=45)).strftime("%H:%M:%S")
+
+        def scheduled(at: str) -> dict:
+            return {"path": "rlt-gateway/scheduled_session.yaml", "input": {
+                "start_button": ids["start"], "panel_state": ids["state"], "panel_event": ids["event"], "at": at}}
+
+        automations = [
+            {"id": "rlt_notify", "alias": "RLT notify",
+             "use_blueprint": {"path": "rlt-gateway/notify_on_fault_or_refusal.yaml",
+                               "input": {"panel_event": ids["event"]}}},
+            {"id": "rlt_leaving", "alias": "RLT leaving",
+             "use_blueprint": {"path": "rlt-gateway/stop_when_leaving.yaml",
+                               "input": {"who": tracker, "stop_button": ids["stop"]}}},
+            {"id": "rlt_sched_busy", "alias": "RLT sched busy", "use_blueprint": scheduled(busy_at)},
+            {"id": "rlt_sched_idle", "alias": "RLT sched idle", "use_blueprint": scheduled(idle_at)},
+        ]
+        (self.work / "ha-config" / "automations.yaml").write_text(json.dumps(automations, indent=1) + "\n")
+        status, body = await ha.post("/api/services/automation/reload", {})
+        names = ["automation.rlt_notify", "automation.rlt_leaving", "automation.rlt_sched_busy",
+                 "automation.rlt_sched_idle"]
+
+        async def loaded():
+            return all([((await ha.state(n)) or {}).get("state") == "on" for n in names])
+
+        c.check("blueprints: the three blueprints load into four automations (all on)",
+                status == 200 and await wait_for(loaded, 20), {n: ((await ha.state(n)) or {}).get("state") for n in names})
+
+        # Notify on fault or refusal: Resume while idle is refused; a notification names E_STATE.
+        await self.press(ha, ids["resume"])
+        c.check("blueprint notify_on_fault_or_refusal: a refusal (Resume while idle) notifies with its code",
+                await wait_for(lambda: self._notification(ha, "E_STATE"), 15), await self._notifications(ha))
+
+        # Stop when leaving: a session runs; the phone leaves home; the session stops.
+        await self.press(ha, ids["start"])
+        c.check("blueprint stop_when_leaving: a session runs first",
+                await wait_for(lambda: self.gpio(17) == "1", 15), self.retained_state().get("state"))
+        await ha.post(f"/api/states/{tracker}", {"state": "not_home"})
+        c.check("blueprint stop_when_leaving: leaving home stops it (line 17 low, session aborted)",
+                await wait_for(lambda: self.gpio(17) == "0" and self.retained_state().get("state") != "running", 15),
+                self.retained_state().get("state"))
+        await wait_for(lambda: self._ha_state(ha, ids, "state", "idle"), 20)
+
+        # Scheduled session, busy: a session runs at the scheduled time, so Start is not pressed and
+        # the notification says why.
+        await self.press(ha, ids["start"])
+        await wait_for(lambda: self.gpio(17) == "1", 15)
+        session = self.retained_state().get("session_id")
+        notified = await wait_for(lambda: self._notification(ha, "not idle"), 60)
+        c.check("blueprint scheduled_session: at its time with the panel running, it does not press Start "
+                "and notifies why", notified and self.retained_state().get("session_id") == session,
+                (await self._notifications(ha), self.retained_state().get("session_id"), session))
+        await self.press(ha, ids["stop"])
+        await wait_for(lambda: self._ha_state(ha, ids, "state", "idle"), 20)
+
+        # Scheduled session, idle: at its time the panel starts a session with its presets.
+        started = await wait_for(lambda: self.gpio(17) == "1" and self.retained_state().get("state") == "running", 60)
+        c.check("blueprint scheduled_session: at its time with the panel idle, a session starts", started,
+                self.retained_state().get("state"))
+        await self.press(ha, ids["stop"])
+        await wait_for(lambda: self.gpio(17) == "0", 15)
+        await wait_for(lambda: self._ha_state(ha, ids, "state", "idle"), 20)
+
+    async def _notifications(self, ha) -> list:
+        (result,) = await ha.websocket({"type": "persistent_notification/get"})
+        return [f"{n.get('title')}: {n.get('message')}" for n in result]
+
+    async def _notification(self, ha, text: str) -> bool:
+        return any(text in n for n in await self._notifications(ha))
 
     async def restart_without_interlock(self, ha, label, device_id, name, mode, wanted) -> None:
         """Restarts a panel with `gpio.inputs.interlock` unset: its Interlock entity must leave HA's
