@@ -252,6 +252,7 @@ final class MosquittoSession: @unchecked Sendable {
                 if rc != MOSQ_ERR_SUCCESS.rawValue {
                     failure = "rc=\(rc) (\(Self.text(rc)))"
                 } else {
+                    self.limitReceiveBuffer()
                     while rc == MOSQ_ERR_SUCCESS.rawValue && !self.state.withLock({ $0.abandonLoop }) {
                         rc = mosquitto_loop(self.handle, 1000, 1)
                     }
@@ -293,6 +294,18 @@ final class MosquittoSession: @unchecked Sendable {
             self.sleep(seconds: delay)
         }
         self.state.withLock { $0.loopFinished = true }
+    }
+
+    /// Applies ``MQTTClientConfiguration/receiveBufferBytes`` to the socket `mosquitto_connect_async`
+    /// just opened (libmosquitto has no option for it); a failure only costs the bound, so it is logged.
+    private func limitReceiveBuffer() {
+        guard let bytes = self.configuration.receiveBufferBytes else { return }
+        let socket = mosquitto_socket(self.handle)
+        guard socket >= 0 else { return }
+        var value = Int32(clamping: bytes)
+        if setsockopt(socket, SOL_SOCKET, SO_RCVBUF, &value, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            self.logger.warning("MQTT: could not limit the socket's receive buffer: \(Self.errnoText())")
+        }
     }
 
     /// How long a connection must have lasted for the next reconnect to start again at the minimum delay.
