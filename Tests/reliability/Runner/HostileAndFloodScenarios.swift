@@ -345,7 +345,10 @@ enum FloodScenarios {
             }
             flooder.pause(false)
             let floodResumed = ContinuousClock.now
-            try require(resumed, "the session could not be resumed in the flood's break")
+            try require(
+                resumed,
+                "the session could not be resumed in the flood's break (interlock before it: lines off after "
+                    + "\(interlockReaction.map { "\($0) s" } ?? "more than 5 s"))")
 
             // 3. A stop mid-flood, at least 3 s after the flood resumed: lines off within 1 s.
             await drain(until: max(at(0.75), floodResumed + .seconds(3)))
