@@ -461,7 +461,9 @@ final class MosquittoSession: @unchecked Sendable {
                 // ones one per key, shed events past a higher limit; all of it counted.
                 let inFlight = self.inFlight.load(ordering: .relaxed)
                 self.release(&state, inFlight: inFlight)
-                switch state.queue.routeWhileConnected(message, queueing: queueing, inFlight: inFlight, limits: self.limits) {
+                let route = state.queue.routeWhileConnected(
+                    message, queueing: queueing, inFlight: inFlight, limits: self.limits)
+                switch route {
                 case .send:
                     break
                 case .held, .dropped:

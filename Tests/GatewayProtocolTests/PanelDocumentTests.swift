@@ -69,15 +69,17 @@ import Testing
             .commandRejected(command: "start", code: .rate, message: "slow down", suppressed: 41), unixMs: 7)
         #expect(
             coalesced.json.text
-                == #"{"event":"command_rejected","cmd":"start","code":"E_RATE","message":"slow down","suppressed":41,"ts":7}"#)
+                == #"{"event":"command_rejected","cmd":"start","code":"E_RATE","message":"slow down","#
+                + #""suppressed":41,"ts":7}"#)
         #expect(try EventDocument(json: coalesced.json) == coalesced)
         #expect(coalesced.suppressedRejections == 41)
         let plain = EventDocument(.commandRejected(command: nil, code: .json, message: "m"), unixMs: 7)
         #expect(!plain.json.text.contains("suppressed"))
         #expect(try EventDocument(json: plain.json).suppressedRejections == 0)
         for bad in ["0", "-3", "1.5", "\"many\"", "1e300"] {
-            let value = try JSONValue.parse(
-                Array(#"{"event":"command_rejected","cmd":null,"code":"E_RATE","message":"m","suppressed":\#(bad),"ts":1}"#.utf8))
+            let text = #"{"event":"command_rejected","cmd":null,"code":"E_RATE","message":"m","#
+                + #""suppressed":\#(bad),"ts":1}"#
+            let value = try JSONValue.parse(Array(text.utf8))
             #expect(throws: ContractError.self, "suppressed \(bad)") { try EventDocument(json: value) }
         }
     }

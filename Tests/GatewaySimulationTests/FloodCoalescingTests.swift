@@ -22,9 +22,10 @@ import Testing
         let first = coalescer.offer(command: nil, code: .json, message: "m0", now: t0)
         #expect(first == .init(command: nil, code: .json, message: "m0", suppressed: 0))
         var published = 0
-        for index in 1...5
-        where coalescer.offer(command: "c\(index)", code: .json, message: "m\(index)", now: t0.adding(seconds: 0.1)) != nil {
-            published += 1
+        for index in 1...5 {
+            let rejection = coalescer.offer(
+                command: "c\(index)", code: .json, message: "m\(index)", now: t0.adding(seconds: 0.1))
+            if rejection != nil { published += 1 }
         }
         #expect(published == 0, "folded within the window")
         // Another code has its own window.
@@ -119,11 +120,13 @@ import Testing
         let harness = Harness(topics: self.topics)
         _ = harness.publisher.take()
         for _ in 0..<50 {
-            harness.loop.handle(.mqtt(.message(MQTTMessage(topic: self.topics.command, text: "not json", qos: .atLeastOnce))))
+            let command = MQTTMessage(topic: self.topics.command, text: "not json", qos: .atLeastOnce)
+            harness.loop.handle(.mqtt(.message(command)))
         }
         let sent = harness.publisher.take()
         let responses = sent.filter { $0.topic == self.topics.response }
-        var events = try sent.filter { $0.topic == self.topics.event }.map { try EventDocument(json: JSONValue.parse($0.payload)) }
+        var events = try sent.filter { $0.topic == self.topics.event }
+            .map { try EventDocument(json: JSONValue.parse($0.payload)) }
         #expect(responses.count == 50, "every refused command still gets its answer")
         // The rate bucket (burst 10) refuses the later ones E_RATE: one event per code at once.
         #expect(events.map(\.rejectionCode) == [.json, .rate])

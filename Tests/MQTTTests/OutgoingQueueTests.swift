@@ -61,7 +61,8 @@ import Testing
             case .bounded: "event"
             case .dropWhenOffline: "res"
             }
-        return queue.routeWhileConnected(self.message(topic, text), queueing: queueing, inFlight: inFlight, limits: self.limits)
+        return queue.routeWhileConnected(
+            self.message(topic, text), queueing: queueing, inFlight: inFlight, limits: self.limits)
     }
 
     @Test func belowTheLimit_everythingIsSent() {
