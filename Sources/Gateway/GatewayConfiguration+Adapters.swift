@@ -111,6 +111,9 @@ extension GatewayConfiguration {
         for filter in topics.discoveryConfigFilters + [topics.discoverySweepProbe] {
             configuration.subscriptions.append(MQTTSubscription(filter: filter, qos: .atLeastOnce))
         }
+        // A stop must not wait behind megabytes of a flood in the kernel (S15: stop always passes):
+        // 64 KiB is about a thousand commands, tens of milliseconds of the loop's work.
+        configuration.receiveBufferBytes = 64 * 1024
         return configuration
     }
 

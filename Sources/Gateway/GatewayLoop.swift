@@ -49,6 +49,11 @@ package final class GatewayLoop {
     private var outstandingRecords: [(ticket: LedgerTicket, submittedAt: Instant)] = []
     /// Set once an overdue record was reported, until the queue is empty again.
     private var overdueReported = false
+    /// Which `command_rejected` events go out: one per code per second under a flood.
+    private var rejections = RejectionCoalescer()
+    /// A Home Assistant birth asked for a republish that has not happened yet: further births until
+    /// it does ask for nothing more (a flood of births costs one republish, not one timer each).
+    private var republishScheduled = false
     /// When this run started, for the uptime in `diag`.
     private let startedAt: Instant
     /// Home Assistant discovery's sweep, owned here: it changes with every connect.
@@ -136,6 +141,7 @@ package final class GatewayLoop {
         case .tick:
             self.feed(.tick)
             self.driveOffAgainIfNeeded()
+            for rejection in self.rejections.due(now: self.clock.now) { self.publishRejection(rejection) }
             self.checkOverdueRecords()
             self.publishTelemetryIfDue(now: self.clock.now)
             self.parts.outputs.healthyTick()
@@ -143,6 +149,7 @@ package final class GatewayLoop {
         case .ledger(let completion):
             self.recordCompleted(completion)
         case .republishDiscovery:
+            self.republishScheduled = false
             self.publishRetainedDocuments(now: self.clock.now)
             if let sweep = self.sweep, !sweep.isCollecting {
                 self.publishDiscovery(sweep.documentPublications)
@@ -174,7 +181,8 @@ package final class GatewayLoop {
             defer { self.replyTo = nil }
             self.feed(.command(envelope))
         case .homeAssistantStatus:
-            if String(decoding: message.payload, as: UTF8.self) == "online" {
+            if String(decoding: message.payload, as: UTF8.self) == "online", !self.republishScheduled {
+                self.republishScheduled = true
                 self.parts.scheduleDiscoveryRepublish()
             }
         case .discoveryConfig:
@@ -220,6 +228,10 @@ package final class GatewayLoop {
                 self.publishResponse(response, now: now)
             case .publishState:
                 self.statePending = true
+            case .notify(.commandRejected(let name, let code, let message)):
+                if let rejection = self.rejections.offer(command: name, code: code, message: message, now: now) {
+                    self.publishRejection(rejection)
+                }
             case .notify(let notice):
                 self.publishEvent(notice)
             case .record(let record):
@@ -365,7 +377,18 @@ package final class GatewayLoop {
     private func publishEvent(_ notice: SafetyNotice) {
         var offAt: Instant?
         if case .faultRaised = notice { offAt = self.outputsOffAt }
-        let payload = EventDocument(notice, unixMs: self.clock.unixMilliseconds, outputsOffAt: offAt).json
+        self.publish(EventDocument(notice, unixMs: self.clock.unixMilliseconds, outputsOffAt: offAt))
+    }
+
+    private func publishRejection(_ rejection: RejectionCoalescer.Rejection) {
+        let event = EventDocument.Event.commandRejected(
+            command: rejection.command, code: rejection.code, message: rejection.message,
+            suppressed: rejection.suppressed)
+        self.publish(EventDocument(event, unixMs: self.clock.unixMilliseconds))
+    }
+
+    private func publish(_ document: EventDocument) {
+        let payload = document.json
         self.parts.mqtt.publish(
             MQTTMessage(topic: self.topics.event, payload: payload.bytes, qos: .atLeastOnce, retain: false),
             queueing: .bounded)

@@ -139,7 +139,8 @@ public struct GatewayService: Service {
 
         let onHealthy = self.onHealthy
         var lastDropReport = ContinuousClock.now
-        var quietReportsToTrim = 0
+        var lastTrimCheck = ContinuousClock.now
+        var trim = MemoryTrimSchedule()
         let pace = TickPace()
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
@@ -159,18 +160,18 @@ public struct GatewayService: Service {
                     if loop.isShuttingDown { break }
                     if case .tick = input {
                         onHealthy()
+                        if ContinuousClock.now - lastTrimCheck >= .seconds(1) {
+                            lastTrimCheck = ContinuousClock.now
+                            let statistics = mqtt.statistics
+                            let drained = statistics.inFlight == 0 && statistics.queued == 0
+                            if trim.check(shedTotal: backlog.totalDropped, outgoingDrained: drained) {
+                                Self.releaseFreeMemory()
+                            }
+                        }
                         if ContinuousClock.now - lastDropReport >= .seconds(5) {
                             lastDropReport = ContinuousClock.now
                             let dropped = backlog.takeDropped()
-                            if dropped == 0, quietReportsToTrim > 0 {
-                                // The flood is over: hand the queues' freed memory back to the
-                                // system, so the daemon's RSS returns near its level before. Six
-                                // times (30 s), while the outgoing responses drain.
-                                quietReportsToTrim -= 1
-                                Self.releaseFreeMemory()
-                            }
                             if dropped > 0 {
-                                quietReportsToTrim = 6
                                 logger.warning(
                                     "MQTT flood: messages dropped unread",
                                     metadata: ["mqtt.dropped": "\(dropped)", "mqtt.backlog_limit": "\(InboundBacklog.limit)"])

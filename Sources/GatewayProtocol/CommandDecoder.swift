@@ -46,10 +46,34 @@ public enum CommandDecoder {
 
     /// Whether a payload is a well-formed `stop` command: the one command that must get through a
     /// flood (S15). Cheap enough to run on every message the gateway would otherwise shed.
+    ///
+    /// It runs on libmosquitto's network thread for every message past the inbound backlog, tens of
+    /// thousands a second in a flood, and that thread must read them as fast as they come: every byte
+    /// it leaves in the socket is a byte a later `stop` waits behind. So a payload that cannot be a
+    /// stop is told apart by one scan without allocating: `"stop"` appears as those four bytes unless
+    /// the document uses a JSON escape, and then it is decoded in full.
     public static func isStop(_ payload: [UInt8]) -> Bool {
+        guard Self.mayBeStop(payload) else { return false }
         let envelope = Self.decode(
             payload, source: .device, retained: false, receivedAtUnixMs: 0, maximumBytes: 4096)
         return envelope.body == .decoded(.stop)
+    }
+
+    /// Whether `payload` contains the bytes `stop` or a backslash (a JSON escape could spell it).
+    static func mayBeStop(_ payload: [UInt8]) -> Bool {
+        payload.withUnsafeBufferPointer { bytes in
+            guard bytes.count >= 4 else { return false }
+            for index in 0..<bytes.count {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "\\") { return true }
+                if byte == UInt8(ascii: "s"), index + 3 < bytes.count, bytes[index + 1] == UInt8(ascii: "t"),
+                    bytes[index + 2] == UInt8(ascii: "o"), bytes[index + 3] == UInt8(ascii: "p")
+                {
+                    return true
+                }
+            }
+            return false
+        }
     }
 
     private static func decodeBody(

@@ -73,8 +73,10 @@ public struct EventDocument: Hashable, Sendable {
         case faultRaised(Fault)
         case faultCleared(FaultCode)
         /// A refusal that has no `res` to go to (a command without an id, a stale or retained one):
-        /// `command` is its `cmd` when it could be read.
-        case commandRejected(command: String?, code: ResponseCode, message: String)
+        /// `command` is its `cmd` when it could be read. At most one is published per code per second;
+        /// `suppressed` counts the earlier refusals with this code folded into this one since the
+        /// code's previous event (written only when not 0).
+        case commandRejected(command: String?, code: ResponseCode, message: String, suppressed: Int = 0)
         case temperatureWarning(celsius: Double)
     }
 
@@ -107,7 +109,7 @@ public struct EventDocument: Hashable, Sendable {
                         outputsOffMonoNs: outputsOffAt.map { Int64($0.nanoseconds) }))
             case .faultCleared(let code): .faultCleared(code)
             case .commandRejected(let name, let code, let message):
-                .commandRejected(command: name, code: code, message: message)
+                .commandRejected(command: name, code: code, message: message, suppressed: 0)
             case .temperatureWarning(let t): .temperatureWarning(celsius: rounded(t.value, digits: 2))
             }
         self.init(event, unixMs: unixMs)
@@ -154,8 +156,14 @@ public struct EventDocument: Hashable, Sendable {
 
     /// The code of a `command_rejected`.
     public var rejectionCode: ResponseCode? {
-        if case .commandRejected(_, let code, _) = self.event { return code }
+        if case .commandRejected(_, let code, _, _) = self.event { return code }
         return nil
+    }
+
+    /// How many earlier refusals a `command_rejected` stands for besides its own (0 for other kinds).
+    public var suppressedRejections: Int {
+        if case .commandRejected(_, _, _, let suppressed) = self.event { return suppressed }
+        return 0
     }
 
     /// How the session ended, for `completed` and `aborted`.
@@ -192,11 +200,12 @@ public struct EventDocument: Hashable, Sendable {
             if let off = fault.outputsOffMonoNs { members.append(("outputs_off_mono_ns", .number(Double(off)))) }
         case .faultCleared(let code):
             members += [("fault", .string(code.rawValue))]
-        case .commandRejected(let command, let code, let message):
+        case .commandRejected(let command, let code, let message, let suppressed):
             members += [
                 ("cmd", command.map(JSONValue.string) ?? .null), ("code", .string(code.rawValue)),
                 ("message", .string(message)),
             ]
+            if suppressed > 0 { members.append(("suppressed", .number(Double(suppressed)))) }
         case .temperatureWarning(let celsius):
             members += [("temperature_c", .number(celsius))]
         }
@@ -233,10 +242,21 @@ public struct EventDocument: Hashable, Sendable {
             case .commandRejected:
                 .commandRejected(
                     command: try reader.optionalString("cmd"), code: try reader.choice("code", ResponseCode.self),
-                    message: try reader.string("message"))
+                    message: try reader.string("message"), suppressed: try Self.suppressed(reader))
             case .temperatureWarning: .temperatureWarning(celsius: try reader.number("temperature_c"))
             }
         self.init(event, unixMs: Int64(try reader.number("ts")))
+    }
+}
+
+extension EventDocument {
+    /// `suppressed`: missing means 0; when there, a whole number ≥ 1 (the gateway never writes 0).
+    fileprivate static func suppressed(_ reader: DocumentReader) throws(ContractError) -> Int {
+        guard let number = try reader.optionalNumber("suppressed") else { return 0 }
+        guard number >= 1, number <= 1e15, number.rounded() == number else {
+            throw ContractError("event: 'suppressed' must be a whole number ≥ 1")
+        }
+        return Int(number)
     }
 }
 

@@ -66,9 +66,18 @@ public struct MQTTClientConfiguration: Sendable, Hashable {
     public var reconnectMaxSeconds: Double
     /// Most messages kept while offline.
     public var outgoingQueueLimit: Int
-    /// While connected, `.dropWhenOffline` messages (responses, telemetry) are shed and counted once
-    /// this many messages are still unsent in libmosquitto, whose own queue has no bound.
+    /// While connected, `.dropWhenOffline` messages (responses, telemetry) are shed and counted, and
+    /// `.latestWins` ones held and coalesced per key, once this many messages are still unsent in
+    /// libmosquitto, whose own queue has no bound.
     public var inFlightDropLimit: Int = 2048
+    /// While connected, `.bounded` messages (events) are shed and counted once this many messages are
+    /// still unsent in libmosquitto: above ``inFlightDropLimit``, as events are worth more than answers.
+    public var inFlightBoundedLimit: Int = 4096
+    /// The socket's receive buffer (`SO_RCVBUF`, which the kernel doubles for its bookkeeping); `nil`
+    /// leaves the kernel's autotuning, which grows it to megabytes under load. Every incoming message
+    /// waits behind what that buffer holds: a small one keeps a flood's backlog at the broker, which
+    /// sheds QoS 0 messages past its per-client queue, instead of in front of the next `stop`.
+    public var receiveBufferBytes: Int?
     /// Longest time `stop` waits for its final messages to be acknowledged and the link to close.
     public var stopTimeoutSeconds: Double
 

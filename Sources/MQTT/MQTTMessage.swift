@@ -82,8 +82,13 @@ public struct MQTTStatistics: Sendable, Hashable {
     public var reconnects: Int = 0
     /// Outgoing messages that were never handed to the broker (queue full, offline telemetry, errors).
     public var dropped: Int = 0
-    /// Outgoing messages waiting for a connection right now.
+    /// Outgoing messages waiting right now: for a connection, or (latest-wins ones, one per key) for
+    /// libmosquitto's backlog to shrink.
     public var queued: Int = 0
+    /// Outgoing latest-wins messages replaced by a newer one with the same key before they were sent.
+    public var coalesced: Int = 0
+    /// Messages handed to libmosquitto and not yet written (QoS 0) or acknowledged (QoS 1/2).
+    public var inFlight: Int = 0
     /// The latest connection or publish problem, in words; `nil` until the first one.
     public var lastError: String?
     /// Connection attempts started, successful or not.

@@ -68,6 +68,9 @@ final class MosquittoSession: @unchecked Sendable {
         var libraryDetail: String?
         /// Whether the "offline queue full" warning was logged during this offline period.
         var warnedQueueFull = false
+        /// Whether the "backing up while connected" warning was logged since libmosquitto's backlog
+        /// was last empty: one warning per flood, not one per shed message.
+        var warnedCongested = false
     }
 
     let configuration: MQTTClientConfiguration
@@ -249,6 +252,7 @@ final class MosquittoSession: @unchecked Sendable {
                 if rc != MOSQ_ERR_SUCCESS.rawValue {
                     failure = "rc=\(rc) (\(Self.text(rc)))"
                 } else {
+                    self.limitReceiveBuffer()
                     while rc == MOSQ_ERR_SUCCESS.rawValue && !self.state.withLock({ $0.abandonLoop }) {
                         rc = mosquitto_loop(self.handle, 1000, 1)
                     }
@@ -290,6 +294,18 @@ final class MosquittoSession: @unchecked Sendable {
             self.sleep(seconds: delay)
         }
         self.state.withLock { $0.loopFinished = true }
+    }
+
+    /// Applies ``MQTTClientConfiguration/receiveBufferBytes`` to the socket `mosquitto_connect_async`
+    /// just opened (libmosquitto has no option for it); a failure only costs the bound, so it is logged.
+    private func limitReceiveBuffer() {
+        guard let bytes = self.configuration.receiveBufferBytes else { return }
+        let socket = mosquitto_socket(self.handle)
+        guard socket >= 0 else { return }
+        var value = Int32(clamping: bytes)
+        if setsockopt(socket, SOL_SOCKET, SO_RCVBUF, &value, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            self.logger.warning("MQTT: could not limit the socket's receive buffer: \(Self.errnoText())")
+        }
     }
 
     /// How long a connection must have lasted for the next reconnect to start again at the minimum delay.
@@ -384,11 +400,19 @@ final class MosquittoSession: @unchecked Sendable {
     }
 
     private func published(mid: Int32) {
-        self.state.withLock { _ = $0.pendingFinal.remove(mid) }
         // Approximate by design: a callback for a message of an earlier connection may arrive
         // after the count was reset, so never let it go below zero.
-        if self.inFlight.subtract(1, ordering: .relaxed).newValue < 0 {
+        var inFlight = self.inFlight.subtract(1, ordering: .relaxed).newValue
+        if inFlight < 0 {
             self.inFlight.store(0, ordering: .relaxed)
+            inFlight = 0
+        }
+        self.state.withLock { state in
+            _ = state.pendingFinal.remove(mid)
+            if inFlight == 0 { state.warnedCongested = false }
+            // What was held while libmosquitto was backed up goes out as soon as it is not, even
+            // when nothing else is published after the flood.
+            if state.connected, state.phase == .running { self.release(&state, inFlight: inFlight) }
         }
     }
 
@@ -430,16 +454,21 @@ final class MosquittoSession: @unchecked Sendable {
             case .idle, .running:
                 break
             }
-            if state.connected, case .dropWhenOffline = queueing,
-                self.inFlight.load(ordering: .relaxed) >= self.configuration.inFlightDropLimit
-            {
-                // libmosquitto's own queue is unbounded while connected: under a flood of commands the
-                // answers would pile up without limit. Droppable messages (responses, telemetry) are
-                // shed past the limit and counted, never silently.
-                state.queue.countDropped(1)
-                return nil
-            }
             if state.connected {
+                // libmosquitto's own queue is unbounded while connected: under a flood of commands
+                // the answers, events and republished documents would pile up without limit. The
+                // queue decides (a pure value, unit-tested): shed droppable ones, hold latest-wins
+                // ones one per key, shed events past a higher limit; all of it counted.
+                let inFlight = self.inFlight.load(ordering: .relaxed)
+                self.release(&state, inFlight: inFlight)
+                let route = state.queue.routeWhileConnected(
+                    message, queueing: queueing, inFlight: inFlight, limits: self.limits)
+                switch route {
+                case .send:
+                    break
+                case .held, .dropped:
+                    return self.congestionWarning(&state, inFlight: inFlight)
+                }
                 switch self.send(message, mid: nil) {
                 case nil:
                     return nil
@@ -461,6 +490,31 @@ final class MosquittoSession: @unchecked Sendable {
         if let warning {
             self.logger.warning("MQTT: \(warning)", metadata: ["mqtt.topic": "\(message.topic)"])
         }
+    }
+
+    private var limits: OutgoingQueue.InFlightLimits {
+        OutgoingQueue.InFlightLimits(
+            congested: self.configuration.inFlightDropLimit,
+            bounded: max(self.configuration.inFlightDropLimit, self.configuration.inFlightBoundedLimit))
+    }
+
+    /// Sends the latest-wins messages held while libmosquitto was backed up, once it no longer is.
+    /// Call with the state lock held, while connected.
+    private func release(_ state: inout State, inFlight: Int) {
+        for message in state.queue.release(inFlight: inFlight, limits: self.limits) {
+            if let failure = self.send(message, mid: nil) {
+                state.queue.countDropped(1)
+                state.statistics.lastError = failure.description
+            }
+        }
+    }
+
+    /// The one warning per flood that outgoing messages are being shed or coalesced while connected.
+    private func congestionWarning(_ state: inout State, inFlight: Int) -> String? {
+        guard !state.warnedCongested else { return nil }
+        state.warnedCongested = true
+        return "\(inFlight) outgoing messages not yet sent: shedding responses and telemetry, coalescing "
+            + "retained documents, shedding events past \(self.limits.bounded) (counted in dropped_messages)"
     }
 
     /// Why a publish did not reach libmosquitto.
@@ -591,6 +645,8 @@ final class MosquittoSession: @unchecked Sendable {
             var statistics = state.statistics
             statistics.queued = state.queue.count
             statistics.dropped = state.queue.droppedCount
+            statistics.coalesced = state.queue.coalescedCount
+            statistics.inFlight = self.inFlight.load(ordering: .relaxed)
             statistics.isConnected = state.connected
             return statistics
         }

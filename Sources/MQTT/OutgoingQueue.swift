@@ -1,7 +1,10 @@
-/// Messages waiting for a connection, kept according to each message's ``MQTTQueueing``.
+/// Messages waiting for a connection, or for libmosquitto's backlog to shrink while connected, kept
+/// according to each message's ``MQTTQueueing``.
 ///
-/// A pure value: the client owns one inside its lock and drains it on connect. It never grows beyond
-/// its limit, and everything it refuses is counted, so a drop is never silent.
+/// A pure value: the client owns one inside its lock, drains it on connect and, while connected,
+/// decides through ``routeWhileConnected(_:queueing:inFlight:limits:)`` what goes to libmosquitto,
+/// whose own queue has no bound. It never grows beyond its limit, and everything it refuses is
+/// counted, so a drop is never silent.
 struct OutgoingQueue: Sendable {
     private struct Entry: Sendable {
         var key: String?
@@ -16,9 +19,30 @@ struct OutgoingQueue: Sendable {
         case dropped(reason: String)
     }
 
+    /// How many messages libmosquitto may hold unsent (or unacknowledged) before the queue steps in.
+    struct InFlightLimits: Sendable, Equatable {
+        /// From here on droppable messages are shed and latest-wins ones are held, coalesced per key.
+        var congested: Int
+        /// From here on `.bounded` messages (events) are shed too: a flood of them must not grow
+        /// memory either, but they are worth more than answers, so they have the higher limit.
+        var bounded: Int
+    }
+
+    /// What `publish` does with one message while connected.
+    enum ConnectedRoute: Sendable, Equatable {
+        /// Hand it to libmosquitto now.
+        case send
+        /// Kept here, one per key (``Outcome/queued`` or ``Outcome/replaced``), until libmosquitto's
+        /// backlog is below ``InFlightLimits/congested`` again (``release(inFlight:limits:)``).
+        case held(Outcome)
+        case dropped(reason: String)
+    }
+
     let limit: Int
     private var entries: [Entry] = []
     private(set) var droppedCount = 0
+    /// Latest-wins messages replaced by a newer one with the same key before they were sent.
+    private(set) var coalescedCount = 0
 
     init(limit: Int) {
         self.limit = max(1, limit)
@@ -36,12 +60,49 @@ struct OutgoingQueue: Sendable {
             if let index = self.entries.firstIndex(where: { $0.key == key }) {
                 self.entries.remove(at: index)
                 self.entries.append(Entry(key: key, message: message))
+                self.coalescedCount += 1
                 return .replaced
             }
             return self.append(Entry(key: key, message: message))
         case .bounded:
             return self.append(Entry(key: nil, message: message))
         }
+    }
+
+    /// Decides what happens to `message` while connected, with `inFlight` messages in libmosquitto.
+    ///
+    /// Below ``InFlightLimits/congested`` everything is sent. From there on, droppable messages
+    /// (responses, telemetry) are shed and counted, and latest-wins ones (retained state, discovery,
+    /// `diag`) are held here, one per key, so a flood of Home Assistant births or state changes costs
+    /// one slot per topic instead of one message each; ``release(inFlight:limits:)`` sends them once
+    /// the backlog shrinks. While one is held, a newer message with its key is held too (replacing
+    /// it), so a retained topic never goes back to an older value. `.bounded` messages (events) are
+    /// sent up to ``InFlightLimits/bounded`` and shed and counted past it.
+    mutating func routeWhileConnected(
+        _ message: MQTTMessage, queueing: MQTTQueueing, inFlight: Int, limits: InFlightLimits
+    ) -> ConnectedRoute {
+        switch queueing {
+        case .dropWhenOffline:
+            guard inFlight >= limits.congested else { return .send }
+            self.droppedCount += 1
+            return .dropped(reason: "\(inFlight) messages not yet sent; droppable messages are shed")
+        case .latestWins(let key):
+            guard inFlight >= limits.congested || self.entries.contains(where: { $0.key == key }) else { return .send }
+            let outcome = self.offer(message, queueing: queueing)
+            if case .dropped(let reason) = outcome { return .dropped(reason: reason) }
+            return .held(outcome)
+        case .bounded:
+            guard inFlight >= limits.bounded else { return .send }
+            self.droppedCount += 1
+            return .dropped(reason: "\(inFlight) messages not yet sent (limit \(limits.bounded))")
+        }
+    }
+
+    /// The held messages to send now, oldest first: all of them once `inFlight` is below
+    /// ``InFlightLimits/congested``, none before.
+    mutating func release(inFlight: Int, limits: InFlightLimits) -> [MQTTMessage] {
+        guard inFlight < limits.congested, !self.entries.isEmpty else { return [] }
+        return self.drain()
     }
 
     /// Removes and returns every waiting message, oldest first.
@@ -58,7 +119,7 @@ struct OutgoingQueue: Sendable {
     private mutating func append(_ entry: Entry) -> Outcome {
         guard self.entries.count < self.limit else {
             self.droppedCount += 1
-            return .dropped(reason: "offline queue is full (\(self.limit) messages)")
+            return .dropped(reason: "outgoing queue is full (\(self.limit) messages)")
         }
         self.entries.append(entry)
         return .queued

@@ -127,6 +127,21 @@ struct CommandDecoderTests {
         #expect(!CommandDecoder.isStop(Array("stop".utf8)))
     }
 
+    /// `isStop` skips the full decode for payloads without the bytes `stop` or a JSON escape (a
+    /// flood's shed messages, on libmosquitto's thread); it must still agree with the decoder.
+    @Test func isStop_agreesWithTheDecoder_escapedSpellingsIncluded() {
+        let payloads = [
+            #"{"cmd":"\u0073top"}"#, #"{"cmd":"st\u006fp","id":"e"}"#, #"{"c\u006dd":"stop"}"#, #"{"cmd":"\u0053TOP"}"#,
+            #"{"cmd":"get"}"#, "not json at all", #"{"id":"x","cmd":"start","args":{"duration_s":-1}}"#,
+            #"{"cmd":"resume"}"#, "", "s", #"{"cmd":"sto"}"#, #"{"id":"stop","cmd":"get"}"#, #"{"cmd":"stop"} "#,
+        ]
+        for payload in payloads {
+            let decoded = self.decode(payload).body == .decoded(.stop)
+            #expect(CommandDecoder.isStop(Array(payload.utf8)) == decoded, "\(payload)")
+        }
+        #expect(CommandDecoder.isStop(Array(#"{"cmd":"\u0073top"}"#.utf8)), "an escaped stop is still a stop")
+    }
+
     @Test func retainedFlagAndSize_travelWithTheEnvelope() {
         let text = #"{"id":"r","cmd":"start"}"#
         let envelope = self.decode(text, retained: true)

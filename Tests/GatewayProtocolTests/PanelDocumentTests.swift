@@ -62,6 +62,28 @@ import Testing
         }
     }
 
+    /// A coalesced `command_rejected` (one per code per second under a flood) carries how many
+    /// earlier refusals it stands for; a plain one has no `suppressed` member, as before.
+    @Test func commandRejected_suppressedCount_writtenWhenNotZero_andReadStrictly() throws {
+        let coalesced = EventDocument(
+            .commandRejected(command: "start", code: .rate, message: "slow down", suppressed: 41), unixMs: 7)
+        #expect(
+            coalesced.json.text
+                == #"{"event":"command_rejected","cmd":"start","code":"E_RATE","message":"slow down","#
+                + #""suppressed":41,"ts":7}"#)
+        #expect(try EventDocument(json: coalesced.json) == coalesced)
+        #expect(coalesced.suppressedRejections == 41)
+        let plain = EventDocument(.commandRejected(command: nil, code: .json, message: "m"), unixMs: 7)
+        #expect(!plain.json.text.contains("suppressed"))
+        #expect(try EventDocument(json: plain.json).suppressedRejections == 0)
+        for bad in ["0", "-3", "1.5", "\"many\"", "1e300"] {
+            let text = #"{"event":"command_rejected","cmd":null,"code":"E_RATE","message":"m","#
+                + #""suppressed":\#(bad),"ts":1}"#
+            let value = try JSONValue.parse(Array(text.utf8))
+            #expect(throws: ContractError.self, "suppressed \(bad)") { try EventDocument(json: value) }
+        }
+    }
+
     @Test func diagnostics_writeWholeSeconds_andReadBack() throws {
         let document = DiagnosticsDocument(
             bootID: "b1", uptimeSeconds: 61.6, reconnects: 2, droppedMessages: 3, unixMs: 9)
