@@ -541,6 +541,17 @@ class Run:
 
         ok = await wait_for(migrated, 30, 1)
         after, _ = await self.registry(ha)
+        # HA's own account of the migration (this HA restores a deleted entity's registry entry
+        # anyway, so only its log tells a migration from a removal and re-creation).
+        try:
+            log = (self.work / "ha.log").read_text(errors="replace")
+        except OSError:
+            log = ""
+        migrated_ids = set(re.findall(
+            rf"Migration to MQTT device discovery schema started for entity (\S+\.rlt_{device_id.replace('-', '_')}_\w+)",
+            log))
+        c.check("per-entity → device discovery: HA logged a migration for every entity that lives on",
+                len(migrated_ids) == len(wanted) - 1, sorted(migrated_ids))
         changed = {u: (before[u]["id"], after.get(u, {}).get("id")) for u in wanted
                    if u in before and before[u]["id"] != after.get(u, {}).get("id")}
         c.check("per-entity → device discovery: every entity migrated in place (same registry entries), "
