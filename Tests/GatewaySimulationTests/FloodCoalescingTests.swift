@@ -107,7 +107,7 @@ import Testing
                 info: DeviceInfo(
                     name: "t", model: "t", serial: "t", softwareVersion: "t",
                     wavelengthsNm: PerChannel(red: 660, nir: 850), settings: .defaults),
-                discovery: [], telemetry: .init(runningSeconds: 5, idleSeconds: 60), identify: {},
+                discovery: nil, telemetry: .init(runningSeconds: 5, idleSeconds: 60), identify: {},
                 scheduleDiscoveryRepublish: { requests.value += 1 })
             self.loop = GatewayLoop(
                 machine: SafetyMachine(settings: .defaults, bootID: "b"), parts: parts, topics: topics,
