@@ -98,6 +98,8 @@ package final class Simulation {
     private var faultsSeen = false
     private var commandCounter = 0
     private var absence = Absence.notYet
+    /// The ledger's lifetime totals at the previous boot: they must never go back.
+    private var lastLifetime = LifetimeTotals.zero
     /// The dose the last refusal said still fits the 24 h allowance, for the heavy user to ask next.
     private var suggestedDose: Double?
 
@@ -348,6 +350,7 @@ package final class Simulation {
             return
         }
         self.checkBootWindow(history)
+        self.checkLifetime(history.lifetime)
         var logger = Logger(label: "rlt-sim")
         logger.logLevel = .critical
         let driver = OutputDriver(
@@ -701,6 +704,25 @@ package final class Simulation {
             * Double(Self.tickFast) / 1e9
         if window + tick * Double(max(1, context.history.count)) + Self.epsilon < truth {
             self.violation("after a restart the 24 h window holds \(window) J/cm², the truth is \(truth)")
+        }
+    }
+
+    /// After a restart: the ledger's lifetime totals never went back (crashes, purges), and the dose
+    /// covers all the light the lines ever delivered, however much history retention deleted.
+    private func checkLifetime(_ lifetime: LifetimeTotals) {
+        self.result.checks += 1
+        if lifetime.dose < self.lastLifetime.dose || lifetime.emittingSeconds < self.lastLifetime.emittingSeconds {
+            self.violation("the lifetime totals went back from \(self.lastLifetime) to \(lifetime)")
+        }
+        self.lastLifetime = lifetime
+        let truth = self.sessions.values.reduce(0) { $0 + $1.truthDose }
+        // The same allowance as the boot window: one tick of overrun per session that boot recovery's
+        // ceiling omits.
+        let tick =
+            (self.settings.irradianceMWPerCm2.red + self.settings.irradianceMWPerCm2.nir) / 1000
+            * Double(Self.tickFast) / 1e9
+        if lifetime.dose.joulesPerCm2 + tick * Double(self.sessions.count) + Self.epsilon < truth {
+            self.violation("the lifetime dose is \(lifetime.dose.joulesPerCm2) J/cm², the lines delivered \(truth)")
         }
     }
 
