@@ -69,7 +69,9 @@ struct LifetimeTotalsTests {
             #expect(afterFirst.emittingSeconds >= first.elapsedSeconds - Self.tickAndRounding, "\(afterFirst) \(first)")
             #expect(afterFirst.emittingSeconds <= first.elapsedSeconds + Self.tickAndRounding, "\(afterFirst) \(first)")
 
-            // A restart: the first state of the new run already has the ledger's totals.
+            // A restart: the first state of the new run already has the ledger's totals. The old run's
+            // last state (published as it shut down) is dropped, so the one read is the new run's.
+            await harness.gateway.terminate()
             harness.client.clearMessages()
             try await harness.restartGateway()
             #expect(try await harness.waitForOnline(), "log:\n\(harness.gateway.log)")
