@@ -100,6 +100,8 @@ package final class Simulation {
     private var absence = Absence.notYet
     /// The ledger's lifetime totals at the previous boot: they must never go back.
     private var lastLifetime = LifetimeTotals.zero
+    /// The lifetime totals of the last published state.
+    private var lastPublishedLifetime: LifetimeDocument?
     /// The dose the last refusal said still fits the 24 h allowance, for the heavy user to ask next.
     private var suggestedDose: Double?
 
@@ -156,7 +158,7 @@ package final class Simulation {
             GPIOInputSpec(name: InputLine.stopButton.lineName, line: 11, debounceMs: Self.debounceMs),
         ]
         self.pump = InputEdgePump(inputs: self.inputSpecs, levels: [true, false])
-        self.publisher = SimulatedPublisher(topics: [self.topics.response, self.topics.event])
+        self.publisher = SimulatedPublisher(topics: [self.topics.response, self.topics.event, self.topics.state])
         self.ledgerPath = options.directory + "/ledger-\(options.seed).sqlite"
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: self.ledgerPath + suffix) }
         self.writer = SimulatedLedgerWriter(
@@ -543,6 +545,8 @@ package final class Simulation {
             guard let value = try? JSONValue.parse(message.payload) else { continue }
             if message.topic == self.topics.event {
                 self.eventPublished(value, at: stepStart)
+            } else if message.topic == self.topics.state {
+                self.statePublished(value)
             } else {
                 self.responsePublished(value)
             }
@@ -564,6 +568,22 @@ package final class Simulation {
         default:
             break
         }
+    }
+
+    /// Home Assistant sums `lifetime` as `total_increasing` and takes any decrease for a meter reset:
+    /// the published totals must never go back, within a run or across restarts and crashes.
+    private func statePublished(_ value: JSONValue) {
+        guard let lifetime = (try? StateDocument(json: value))?.lifetime else {
+            self.violation("a state without lifetime totals: \(value.text)")
+            return
+        }
+        self.result.checks += 1
+        if let last = self.lastPublishedLifetime,
+            lifetime.dose < last.dose || lifetime.emittingSeconds < last.emittingSeconds
+        {
+            self.violation("the published lifetime totals went back from \(last) to \(lifetime)")
+        }
+        self.lastPublishedLifetime = lifetime
     }
 
     private func responsePublished(_ value: JSONValue) {
