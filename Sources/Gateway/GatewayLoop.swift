@@ -49,12 +49,8 @@ package final class GatewayLoop {
     private var outstandingRecords: [(ticket: LedgerTicket, submittedAt: Instant)] = []
     /// Set once an overdue record was reported, until the queue is empty again.
     private var overdueReported = false
-    /// The ledger's lifetime totals as last written (boot recovery, then each completed record), for
-    /// `state`; owned here because no rule reads them. `lifetimeTicket` is the record they came with:
-    /// a completion event can arrive after a wait already reported a later record, and must not
-    /// take the totals back.
-    private var lifetime = LifetimeTotals.zero
-    private var lifetimeTicket = LedgerTicket(0)
+    /// The ledger's lifetime totals as last written, for `state`; owned here because no rule reads them.
+    private var lifetime = LedgerLifetime(boot: .zero)
     /// When this run started, for the uptime in `diag`.
     private let startedAt: Instant
     /// Home Assistant discovery's sweep, owned here: it changes with every connect.
@@ -90,7 +86,7 @@ package final class GatewayLoop {
     /// Feeds one event to the core and performs what it returns, then feeds the events that
     /// performing produced (readback, failures), each completely before the next.
     package func feed(_ event: SafetyEvent) {
-        if case .boot(let context) = event { self.lifetime = context.lifetime }
+        if case .boot(let context) = event { self.lifetime = LedgerLifetime(boot: context.lifetime) }
         var pending = [event]
         while !pending.isEmpty {
             let next = pending.removeFirst()
@@ -300,7 +296,8 @@ package final class GatewayLoop {
             self.logger.error("ledger record not written within the bound", metadata: ["ledger.record": "\(record)"])
             return "\(Self.describe(record)) was not written within \(Int(Self.ledgerWriteBound)) s"
         }
-        self.learnLifetime(from: completion)
+        // A waited record's state goes out right after its list: it carries the new totals.
+        self.lifetime.learn(from: completion)
         if let failure = completion.failure {
             self.logger.error("ledger write failed", metadata: ["ledger.error": "\(failure)"])
             return failure
@@ -308,14 +305,6 @@ package final class GatewayLoop {
         return nil
     }
 
-    /// Takes the totals a completed record reports, unless a later record's are already known. The
-    /// next state document carries them: a waited record (a session's end) before its own state goes
-    /// out, a checkpoint while emitting with the next `tele` or `state`.
-    private func learnLifetime(from completion: LedgerCompletion) {
-        guard let totals = completion.lifetime, completion.ticket > self.lifetimeTicket else { return }
-        self.lifetime = totals
-        self.lifetimeTicket = completion.ticket
-    }
 
     private static func describe(_ record: LedgerRecord) -> String {
         switch record {
@@ -330,7 +319,8 @@ package final class GatewayLoop {
     }
 
     private func recordCompleted(_ completion: LedgerCompletion) {
-        self.learnLifetime(from: completion)
+        // A record not waited for (a checkpoint while emitting): the next `tele` or `state` carries it.
+        self.lifetime.learn(from: completion)
         let wasOutstanding = self.outstandingRecords.contains { $0.ticket == completion.ticket }
         self.outstandingRecords.removeAll { $0.ticket <= completion.ticket }
         if self.outstandingRecords.isEmpty { self.overdueReported = false }
@@ -369,7 +359,7 @@ package final class GatewayLoop {
     /// stamped with the current `seq`.
     private func stateDocument(now: Instant) -> StateDocument {
         StateDocument(
-            self.machine.snapshot(now: now), lifetime: self.lifetime, unixMs: self.clock.unixMilliseconds, seq: self.seq)
+            self.machine.snapshot(now: now), lifetime: self.lifetime.totals, unixMs: self.clock.unixMilliseconds, seq: self.seq)
     }
 
     private func publishState(now: Instant) {

@@ -28,6 +28,30 @@ package struct LedgerCompletion: Hashable, Sendable {
     }
 }
 
+/// The ledger's lifetime totals as the loop last learnt them: at boot recovery, then from every
+/// completed record.
+///
+/// Completions reach the loop in ticket order as events, but a bounded wait hands over a later
+/// ticket's completion first, and its older tickets' events still follow: taking those would put
+/// the totals back for a moment, and Home Assistant reads any decrease of a `total_increasing`
+/// sensor as a meter reset. So only a later ticket's totals replace the ones held.
+package struct LedgerLifetime: Sendable {
+    package private(set) var totals: LifetimeTotals
+    private var ticket: LedgerTicket?
+
+    package init(boot totals: LifetimeTotals) {
+        self.totals = totals
+    }
+
+    /// Takes `completion`'s totals unless it failed or an equal or later ticket's are held.
+    package mutating func learn(from completion: LedgerCompletion) {
+        guard let totals = completion.lifetime else { return }
+        if let ticket = self.ticket, completion.ticket <= ticket { return }
+        self.totals = totals
+        self.ticket = completion.ticket
+    }
+}
+
 /// Performs ledger records off the safety loop, in submission order.
 ///
 /// The loop must never hold a tick, an interlock edge or a temperature sample behind an `fsync`
