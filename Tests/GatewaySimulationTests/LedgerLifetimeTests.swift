@@ -61,9 +61,11 @@ import Testing
         }
         var lifetime = LedgerLifetime(boot: CountingStore.totals(10))
         #expect(lifetime.totals == CountingStore.totals(10))
-        // A wait reported ticket 3 first; the events of tickets 2 and 3 follow and change nothing.
+        // A wait reported ticket 3 first; the events of tickets 2 and 3 follow and change nothing
+        // (a state published between them must not show ticket 2's smaller totals).
         lifetime.learn(from: completion(3, 13))
         lifetime.learn(from: completion(2, 12))
+        #expect(lifetime.totals == CountingStore.totals(13))
         lifetime.learn(from: completion(3, 13))
         #expect(lifetime.totals == CountingStore.totals(13))
         lifetime.learn(from: completion(4, nil))
