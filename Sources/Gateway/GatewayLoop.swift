@@ -305,7 +305,6 @@ package final class GatewayLoop {
         return nil
     }
 
-
     private static func describe(_ record: LedgerRecord) -> String {
         switch record {
         case .sessionOpened: "session_opened"
@@ -359,7 +358,8 @@ package final class GatewayLoop {
     /// stamped with the current `seq`.
     private func stateDocument(now: Instant) -> StateDocument {
         StateDocument(
-            self.machine.snapshot(now: now), lifetime: self.lifetime.totals, unixMs: self.clock.unixMilliseconds, seq: self.seq)
+            self.machine.snapshot(now: now), lifetime: self.lifetime.totals, unixMs: self.clock.unixMilliseconds,
+            seq: self.seq)
     }
 
     private func publishState(now: Instant) {
