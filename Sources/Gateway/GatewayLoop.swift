@@ -54,6 +54,8 @@ package final class GatewayLoop {
     /// A Home Assistant birth asked for a republish that has not happened yet: further births until
     /// it does ask for nothing more (a flood of births costs one republish, not one timer each).
     private var republishScheduled = false
+    /// The ledger's lifetime totals as last written, for `state`; owned here because no rule reads them.
+    private var lifetime = LedgerLifetime(boot: .zero)
     /// When this run started, for the uptime in `diag`.
     private let startedAt: Instant
     /// Home Assistant discovery's sweep, owned here: it changes with every connect.
@@ -89,6 +91,7 @@ package final class GatewayLoop {
     /// Feeds one event to the core and performs what it returns, then feeds the events that
     /// performing produced (readback, failures), each completely before the next.
     package func feed(_ event: SafetyEvent) {
+        if case .boot(let context) = event { self.lifetime = LedgerLifetime(boot: context.lifetime) }
         var pending = [event]
         while !pending.isEmpty {
             let next = pending.removeFirst()
@@ -305,6 +308,8 @@ package final class GatewayLoop {
             self.logger.error("ledger record not written within the bound", metadata: ["ledger.record": "\(record)"])
             return "\(Self.describe(record)) was not written within \(Int(Self.ledgerWriteBound)) s"
         }
+        // A waited record's state goes out right after its list: it carries the new totals.
+        self.lifetime.learn(from: completion)
         if let failure = completion.failure {
             self.logger.error("ledger write failed", metadata: ["ledger.error": "\(failure)"])
             return failure
@@ -325,6 +330,8 @@ package final class GatewayLoop {
     }
 
     private func recordCompleted(_ completion: LedgerCompletion) {
+        // A record not waited for (a checkpoint while emitting): the next `tele` or `state` carries it.
+        self.lifetime.learn(from: completion)
         let wasOutstanding = self.outstandingRecords.contains { $0.ticket == completion.ticket }
         self.outstandingRecords.removeAll { $0.ticket <= completion.ticket }
         if self.outstandingRecords.isEmpty { self.overdueReported = false }
@@ -362,7 +369,9 @@ package final class GatewayLoop {
     /// The one document `state`, `tele` and `get` answers share (docs/DESIGN.md: one schema for both topics),
     /// stamped with the current `seq`.
     private func stateDocument(now: Instant) -> StateDocument {
-        StateDocument(self.machine.snapshot(now: now), unixMs: self.clock.unixMilliseconds, seq: self.seq)
+        StateDocument(
+            self.machine.snapshot(now: now), lifetime: self.lifetime.totals, unixMs: self.clock.unixMilliseconds,
+            seq: self.seq)
     }
 
     private func publishState(now: Instant) {

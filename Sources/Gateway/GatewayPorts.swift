@@ -95,9 +95,9 @@ package protocol DutyOutput: AnyObject {
 extension SysfsPWM: DutyOutput {}
 
 /// Durable storage of the core's records (``SessionLedger``): when `perform` returns, the record is
-/// on disk.
+/// on disk, and it returns the lifetime totals the store holds with it.
 package protocol LedgerStore: AnyObject, Sendable {
-    func perform(_ record: LedgerRecord, at time: LedgerTime) throws
+    func perform(_ record: LedgerRecord, at time: LedgerTime) throws -> LifetimeTotals
 }
 
 extension SessionLedger: LedgerStore {}

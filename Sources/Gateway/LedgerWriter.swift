@@ -17,10 +17,38 @@ package struct LedgerCompletion: Hashable, Sendable {
     package var ticket: LedgerTicket
     /// `nil` when the record is durable.
     package var failure: String?
+    /// The ledger's lifetime totals right after this record; `nil` when it failed. Tickets complete
+    /// in order, so the totals of a later ticket are never smaller.
+    package var lifetime: LifetimeTotals?
 
-    package init(ticket: LedgerTicket, failure: String?) {
+    package init(ticket: LedgerTicket, failure: String?, lifetime: LifetimeTotals? = nil) {
         self.ticket = ticket
         self.failure = failure
+        self.lifetime = lifetime
+    }
+}
+
+/// The ledger's lifetime totals as the loop last learnt them: at boot recovery, then from every
+/// completed record.
+///
+/// Completions reach the loop in ticket order as events, but a bounded wait hands over a later
+/// ticket's completion first, and its older tickets' events still follow: taking those would put
+/// the totals back for a moment, and Home Assistant reads any decrease of a `total_increasing`
+/// sensor as a meter reset. So only a later ticket's totals replace the ones held.
+package struct LedgerLifetime: Sendable {
+    package private(set) var totals: LifetimeTotals
+    private var ticket: LedgerTicket?
+
+    package init(boot totals: LifetimeTotals) {
+        self.totals = totals
+    }
+
+    /// Takes `completion`'s totals unless it failed or an equal or later ticket's are held.
+    package mutating func learn(from completion: LedgerCompletion) {
+        guard let totals = completion.lifetime else { return }
+        if let ticket = self.ticket, completion.ticket <= ticket { return }
+        self.totals = totals
+        self.ticket = completion.ticket
     }
 }
 
@@ -56,8 +84,9 @@ package final class LedgerWriter: LedgerWriting, @unchecked Sendable {
     private var queue: [(ticket: LedgerTicket, record: LedgerRecord, time: LedgerTime)] = []
     private var lastIssued: UInt64 = 0
     private var completedThrough: UInt64 = 0
-    /// Reasons of recent failures, so a `wait` that starts after its record completed still sees it.
-    private var failures: [UInt64: String] = [:]
+    /// Outcomes of recent records (failure or lifetime totals), so a `wait` that starts after its
+    /// record completed still sees it.
+    private var outcomes: [UInt64: LedgerCompletion] = [:]
     private var stopping = false
 
     /// Starts the writer thread.
@@ -93,7 +122,8 @@ package final class LedgerWriter: LedgerWriting, @unchecked Sendable {
             if !self.condition.wait(until: deadline) { break }
         }
         guard self.completedThrough >= ticket.value else { return nil }
-        return LedgerCompletion(ticket: ticket, failure: self.failures[ticket.value])
+        // Only the last 256 outcomes are kept; a wait is for a record just submitted.
+        return self.outcomes[ticket.value] ?? LedgerCompletion(ticket: ticket, failure: nil)
     }
 
     /// Lets the queued records finish (at most `seconds`), then stops the thread. Called at shutdown,
@@ -124,20 +154,21 @@ package final class LedgerWriter: LedgerWriting, @unchecked Sendable {
             let item = self.queue.removeFirst()
             self.condition.unlock()
 
-            var failure: String?
+            let completion: LedgerCompletion
             do {
-                try self.store.perform(item.record, at: item.time)
+                let lifetime = try self.store.perform(item.record, at: item.time)
+                completion = LedgerCompletion(ticket: item.ticket, failure: nil, lifetime: lifetime)
             } catch {
-                failure = "\(error)"
+                completion = LedgerCompletion(ticket: item.ticket, failure: "\(error)")
             }
 
             self.condition.lock()
             self.completedThrough = item.ticket.value
-            if let failure { self.failures[item.ticket.value] = failure }
-            self.failures = self.failures.filter { $0.key + 256 > item.ticket.value }
+            self.outcomes[item.ticket.value] = completion
+            if item.ticket.value >= 256 { self.outcomes[item.ticket.value - 256] = nil }
             self.condition.broadcast()
             self.condition.unlock()
-            self.delivered(LedgerCompletion(ticket: item.ticket, failure: failure))
+            self.delivered(completion)
         }
     }
 }

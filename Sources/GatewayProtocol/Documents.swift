@@ -240,6 +240,34 @@ public struct PresetsDocument: Hashable, Sendable {
     }
 }
 
+/// The ledger's lifetime totals as `state` writes them (added in 0.2): J/cm² of every dose slice
+/// ever booked and seconds of emission, rounded like the session's own figures. They never decrease
+/// (retention purges do not reduce them), so Home Assistant can sum them as `total_increasing`.
+public struct LifetimeDocument: Hashable, Sendable {
+    public var dose: Double
+    public var emittingSeconds: Double
+
+    public init(dose: Double, emittingSeconds: Double) {
+        self.dose = dose
+        self.emittingSeconds = emittingSeconds
+    }
+
+    /// Rounding is monotonic, so the published totals never decrease either.
+    public init(_ totals: LifetimeTotals) {
+        self.init(
+            dose: rounded(totals.dose.joulesPerCm2, digits: 3),
+            emittingSeconds: rounded(totals.emittingSeconds, digits: 1))
+    }
+
+    public var json: JSONValue {
+        .object([("dose_j_cm2", .number(self.dose)), ("emitting_s", .number(self.emittingSeconds))])
+    }
+
+    init(_ reader: DocumentReader) throws(ContractError) {
+        self.init(dose: try reader.number("dose_j_cm2"), emittingSeconds: try reader.number("emitting_s"))
+    }
+}
+
 /// `<base>/state` (retained, on change) and `<base>/tele` (periodic): one schema, so a dashboard
 /// reads either. `ts` is wall-clock unix ms, a label only; `seq` grows by one per publish.
 public struct StateDocument: Hashable, Sendable {
@@ -259,6 +287,10 @@ public struct StateDocument: Hashable, Sendable {
     public var interlock: InterlockState
     public var faults: [FaultCode]
     public var presets: PresetsDocument
+    /// The ledger's totals as last written: they move when a record completes (checkpoints, a
+    /// session's end), not with every tick. `nil` only when read from a gateway before 0.2, which did
+    /// not write them.
+    public var lifetime: LifetimeDocument?
     public var unixMs: Int64
     public var seq: UInt64
 
@@ -268,7 +300,8 @@ public struct StateDocument: Hashable, Sendable {
         remainingSeconds: Double = 0, dose: DoseDocument = DoseDocument(total: 0, red: 0, nir: 0),
         doseTarget: Double? = nil, dose24h: Double = 0, sessions24h: Int = 0, temperatureC: Double? = nil,
         emitting: Bool = false, interlock: InterlockState = .closed, faults: [FaultCode] = [],
-        presets: PresetsDocument = PresetsDocument(SafetySettings.Presets()), unixMs: Int64, seq: UInt64
+        presets: PresetsDocument = PresetsDocument(SafetySettings.Presets()), lifetime: LifetimeDocument? = nil,
+        unixMs: Int64, seq: UInt64
     ) {
         self.state = state
         self.sessionID = sessionID
@@ -286,12 +319,14 @@ public struct StateDocument: Hashable, Sendable {
         self.interlock = interlock
         self.faults = faults
         self.presets = presets
+        self.lifetime = lifetime
         self.unixMs = unixMs
         self.seq = seq
     }
 
-    /// The document of `snapshot`, rounded as published (0.1 s, 0.001 J/cm², 0.01 °C).
-    public init(_ s: SafetySnapshot, unixMs: Int64, seq: UInt64) {
+    /// The document of `snapshot` and the ledger's `lifetime` totals, rounded as published (0.1 s,
+    /// 0.001 J/cm², 0.01 °C).
+    public init(_ s: SafetySnapshot, lifetime: LifetimeTotals?, unixMs: Int64, seq: UInt64) {
         self.state = s.state
         self.sessionID = s.sessionID
         self.channels = s.channels
@@ -308,12 +343,13 @@ public struct StateDocument: Hashable, Sendable {
         self.interlock = s.interlock
         self.faults = s.faults
         self.presets = PresetsDocument(s.presets)
+        self.lifetime = lifetime.map(LifetimeDocument.init)
         self.unixMs = unixMs
         self.seq = seq
     }
 
     public var json: JSONValue {
-        .object([
+        var members: [(String, JSONValue)] = [
             ("state", .string(self.state.rawValue)),
             ("session_id", .optional(self.sessionID)),
             ("channels", .optional(self.channels?.rawValue)),
@@ -330,13 +366,16 @@ public struct StateDocument: Hashable, Sendable {
             ("interlock", .string(self.interlock.rawValue)),
             ("faults", .array(self.faults.map { .string($0.rawValue) })),
             ("presets", self.presets.json),
-            ("ts", .number(Double(self.unixMs))),
-            ("seq", .number(Double(self.seq))),
-        ])
+        ]
+        if let lifetime = self.lifetime { members.append(("lifetime", lifetime.json)) }
+        members += [("ts", .number(Double(self.unixMs))), ("seq", .number(Double(self.seq)))]
+        return .object(members)
     }
 
     /// Reads a `state` or `tele` document (or the `data` of a `get` answer), refusing a missing
     /// member, a wrong type or a state, channel, interlock or fault this contract does not have.
+    /// `lifetime` alone may be missing: a gateway before 0.2 did not write it, and a fleet runs
+    /// mixed versions; when it is there, both its members must be.
     public init(json: JSONValue) throws(ContractError) {
         let reader = try DocumentReader("state", json)
         self.state = try reader.choice("state", SessionState.self)
@@ -360,6 +399,9 @@ public struct StateDocument: Hashable, Sendable {
         }
         self.faults = faults
         self.presets = try PresetsDocument(try reader.object("presets"))
+        self.lifetime = try reader.optionalObject("lifetime").map { reader throws(ContractError) in
+            try LifetimeDocument(reader)
+        }
         self.unixMs = Int64(try reader.number("ts"))
         self.seq = UInt64(max(0, try reader.number("seq")))
     }

@@ -226,6 +226,20 @@ public struct HomeAssistantDiscovery: Sendable {
             sensor(
                 "sessions_24h", "Sessions in 24 h", "{{ value_json.sessions_24h }}",
                 extra: [("state_class", "measurement"), ("icon", "mdi:counter")]),
+            // The ledger's lifetime totals: they only grow (retention never reduces them), so
+            // `total_increasing` lets long-term statistics sum light and LED hours over any period.
+            // Read from the retained `state`: they move when the ledger writes, not every second.
+            sensor(
+                "lifetime_dose", "Lifetime dose", "{{ value_json.lifetime.dose_j_cm2 }}",
+                extra: [
+                    ("unit_of_measurement", "J/cm²"), ("state_class", "total_increasing"), ("icon", "mdi:sigma"),
+                ]),
+            sensor(
+                "lifetime_on_time", "LED on-time", "{{ value_json.lifetime.emitting_s }}",
+                extra: [
+                    ("device_class", "duration"), ("unit_of_measurement", "s"), ("state_class", "total_increasing"),
+                    ("icon", "mdi:timer-play-outline"),
+                ]),
             Component(
                 platform: "binary_sensor", objectID: "emitting",
                 fields: [

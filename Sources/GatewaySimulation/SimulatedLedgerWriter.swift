@@ -85,16 +85,17 @@ package final class SimulatedLedgerWriter: LedgerWriting {
     package func completeHead() -> LedgerCompletion {
         let head = self.queue.removeFirst()
         var failure = head.failure
+        var lifetime: LifetimeTotals?
         if failure == nil {
             do {
-                try self.ledger.perform(head.record, at: head.time)
+                lifetime = try self.ledger.perform(head.record, at: head.time)
                 if case .sessionOpened(let plan) = head.record { self.durableSessionIDs.insert(plan.sessionID) }
             } catch {
                 failure = "\(error)"
             }
         }
         if failure != nil { self.failedRecords += 1 }
-        let completion = LedgerCompletion(ticket: head.ticket, failure: failure)
+        let completion = LedgerCompletion(ticket: head.ticket, failure: failure, lifetime: lifetime)
         self.results[head.ticket.value] = completion
         if self.results.count > 64 { self.results = self.results.filter { $0.key + 64 > head.ticket.value } }
         return completion

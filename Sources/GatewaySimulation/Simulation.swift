@@ -98,6 +98,10 @@ package final class Simulation {
     private var faultsSeen = false
     private var commandCounter = 0
     private var absence = Absence.notYet
+    /// The ledger's lifetime totals at the previous boot: they must never go back.
+    private var lastLifetime = LifetimeTotals.zero
+    /// The lifetime totals of the last published state.
+    private var lastPublishedLifetime: LifetimeDocument?
     /// The dose the last refusal said still fits the 24 h allowance, for the heavy user to ask next.
     private var suggestedDose: Double?
 
@@ -154,7 +158,7 @@ package final class Simulation {
             GPIOInputSpec(name: InputLine.stopButton.lineName, line: 11, debounceMs: Self.debounceMs),
         ]
         self.pump = InputEdgePump(inputs: self.inputSpecs, levels: [true, false])
-        self.publisher = SimulatedPublisher(topics: [self.topics.response, self.topics.event])
+        self.publisher = SimulatedPublisher(topics: [self.topics.response, self.topics.event, self.topics.state])
         self.ledgerPath = options.directory + "/ledger-\(options.seed).sqlite"
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: self.ledgerPath + suffix) }
         self.writer = SimulatedLedgerWriter(
@@ -348,6 +352,7 @@ package final class Simulation {
             return
         }
         self.checkBootWindow(history)
+        self.checkLifetime(history.lifetime)
         var logger = Logger(label: "rlt-sim")
         logger.logLevel = .critical
         let driver = OutputDriver(
@@ -540,6 +545,8 @@ package final class Simulation {
             guard let value = try? JSONValue.parse(message.payload) else { continue }
             if message.topic == self.topics.event {
                 self.eventPublished(value, at: stepStart)
+            } else if message.topic == self.topics.state {
+                self.statePublished(value)
             } else {
                 self.responsePublished(value)
             }
@@ -561,6 +568,22 @@ package final class Simulation {
         default:
             break
         }
+    }
+
+    /// Home Assistant sums `lifetime` as `total_increasing` and takes any decrease for a meter reset:
+    /// the published totals must never go back, within a run or across restarts and crashes.
+    private func statePublished(_ value: JSONValue) {
+        guard let lifetime = (try? StateDocument(json: value))?.lifetime else {
+            self.violation("a state without lifetime totals: \(value.text)")
+            return
+        }
+        self.result.checks += 1
+        if let last = self.lastPublishedLifetime,
+            lifetime.dose < last.dose || lifetime.emittingSeconds < last.emittingSeconds
+        {
+            self.violation("the published lifetime totals went back from \(last) to \(lifetime)")
+        }
+        self.lastPublishedLifetime = lifetime
     }
 
     private func responsePublished(_ value: JSONValue) {
@@ -701,6 +724,25 @@ package final class Simulation {
             * Double(Self.tickFast) / 1e9
         if window + tick * Double(max(1, context.history.count)) + Self.epsilon < truth {
             self.violation("after a restart the 24 h window holds \(window) J/cm², the truth is \(truth)")
+        }
+    }
+
+    /// After a restart: the ledger's lifetime totals never went back (crashes, purges), and the dose
+    /// covers all the light the lines ever delivered, however much history retention deleted.
+    private func checkLifetime(_ lifetime: LifetimeTotals) {
+        self.result.checks += 1
+        if lifetime.dose < self.lastLifetime.dose || lifetime.emittingSeconds < self.lastLifetime.emittingSeconds {
+            self.violation("the lifetime totals went back from \(self.lastLifetime) to \(lifetime)")
+        }
+        self.lastLifetime = lifetime
+        let truth = self.sessions.values.reduce(0) { $0 + $1.truthDose }
+        // The same allowance as the boot window: one tick of overrun per session that boot recovery's
+        // ceiling omits.
+        let tick =
+            (self.settings.irradianceMWPerCm2.red + self.settings.irradianceMWPerCm2.nir) / 1000
+            * Double(Self.tickFast) / 1e9
+        if lifetime.dose.joulesPerCm2 + tick * Double(self.sessions.count) + Self.epsilon < truth {
+            self.violation("the lifetime dose is \(lifetime.dose.joulesPerCm2) J/cm², the lines delivered \(truth)")
         }
     }
 

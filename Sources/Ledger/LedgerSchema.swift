@@ -99,6 +99,45 @@ enum LedgerSchema {
                     CREATE INDEX session_provisional ON session(id) WHERE last_trusted = 0;
                     """)
         }
+        migrator.registerMigration("v4 lifetime totals") { db in
+            // Totals that retention never reduces (Home Assistant's long-term statistics): one row,
+            // kept by triggers so every write path that books light or emitting time counts, and
+            // nothing else can. Dose grows with every slice inserted (slices are only ever inserted
+            // for light not booked before; their updates move `at_ms`, never the dose); emitting time
+            // with every increase of a session's `emitting_s` (checkpoints and the close write the
+            // session's running total, so only the increase is new). Purges delete slices and
+            // sessions and touch neither trigger. A ledger that already purged history starts from
+            // what it still holds: earlier light is not known any more.
+            try db.execute(
+                sql: """
+                    CREATE TABLE lifetime (
+                        id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+                        dose_j_cm2 REAL NOT NULL CHECK (dose_j_cm2 >= 0),
+                        emitting_s REAL NOT NULL CHECK (emitting_s >= 0)
+                    );
+                    INSERT INTO lifetime (id, dose_j_cm2, emitting_s) VALUES (
+                        1,
+                        (SELECT COALESCE(SUM(dose_j_cm2), 0) FROM dose_slice),
+                        (SELECT COALESCE(SUM(MAX(emitting_s, 0)), 0) FROM session));
+                    CREATE TRIGGER lifetime_dose AFTER INSERT ON dose_slice BEGIN
+                        UPDATE lifetime SET dose_j_cm2 = dose_j_cm2 + NEW.dose_j_cm2 WHERE id = 1;
+                    END;
+                    CREATE TRIGGER lifetime_emitting_inserted AFTER INSERT ON session WHEN NEW.emitting_s > 0 BEGIN
+                        UPDATE lifetime SET emitting_s = emitting_s + NEW.emitting_s WHERE id = 1;
+                    END;
+                    CREATE TRIGGER lifetime_emitting AFTER UPDATE OF emitting_s ON session
+                    WHEN NEW.emitting_s > OLD.emitting_s BEGIN
+                        UPDATE lifetime SET emitting_s = emitting_s + (NEW.emitting_s - OLD.emitting_s) WHERE id = 1;
+                    END;
+                    CREATE TRIGGER lifetime_never_deleted BEFORE DELETE ON lifetime BEGIN
+                        SELECT RAISE(ABORT, 'lifetime totals are never deleted');
+                    END;
+                    CREATE TRIGGER lifetime_never_decreases BEFORE UPDATE ON lifetime
+                    WHEN NEW.dose_j_cm2 < OLD.dose_j_cm2 OR NEW.emitting_s < OLD.emitting_s BEGIN
+                        SELECT RAISE(ABORT, 'lifetime totals never decrease');
+                    END;
+                    """)
+        }
         return migrator
     }
 }

@@ -231,7 +231,8 @@ public final class SessionLedger: Sendable {
     ///   first, with ages measured from `min(nowUnixMs, floor)` (see the type's documentation: a clock
     ///   that may have jumped forward never takes light out of the window, and an age below zero counts
     ///   as 0); the id of the last session closed as unclean; the persisted presets; how long ago the
-    ///   newest session ended, measured the same way.
+    ///   newest session ended, measured the same way; the lifetime totals, the recovered session's
+    ///   booking included (the purge after it never reduces them).
     /// - Throws: ``LedgerError``.
     public func recover(at now: LedgerTime) throws -> BootContext {
         let (context, reference) = try self.write("boot recovery") { db in
@@ -262,7 +263,8 @@ public final class SessionLedger: Sendable {
                 history: try Self.history(db, referenceUnixMs: reference),
                 uncleanSessionID: uncleanSessionID,
                 persistedPresets: try self.presets(db),
-                lastSessionEndedAgeSeconds: try Self.lastSessionEndedAge(db, referenceUnixMs: reference))
+                lastSessionEndedAgeSeconds: try Self.lastSessionEndedAge(db, referenceUnixMs: reference),
+                lifetime: try self.lifetime(db))
             return (context, reference)
         }
         if now.trusted {
@@ -410,11 +412,14 @@ public final class SessionLedger: Sendable {
     ///   - record: what the core asked to record.
     ///   - at: the clocks now. The first trusted record after untrusted ones settles their stamps (see
     ///     the type's documentation).
+    /// - Returns: the lifetime totals with this record, read in its transaction, so the writer can
+    ///   tell the loop what the ledger holds without a second read.
     /// - Throws: ``LedgerError``; the gateway raises `F_STORAGE`.
-    public func perform(_ record: LedgerRecord, at: LedgerTime) throws {
+    @discardableResult
+    public func perform(_ record: LedgerRecord, at: LedgerTime) throws -> LifetimeTotals {
         let operation = Self.describe(record)
         let unixMs = at.unixMs
-        try self.write(operation) { db in
+        let totals = try self.write(operation) { db -> LifetimeTotals in
             if at.trusted, self.mayHoldProvisional.withLock({ $0 }) {
                 try self.settleProvisional(db, at: at, reference: at.unixMs)
             }
@@ -473,13 +478,16 @@ public final class SessionLedger: Sendable {
                         presets.doseTarget?.joulesPerCm2, unixMs,
                     ])
             }
+            return try self.lifetime(db)
         }
         // Set only once the write is durable: a rolled-back settlement must be tried again.
         self.mayHoldProvisional.withLock { $0 = !at.trusted }
+        return totals
     }
 
     /// ``perform(_:at:)`` with a wall clock taken at face value (tools and tests).
-    public func perform(_ record: LedgerRecord, unixMs: Int64) throws {
+    @discardableResult
+    public func perform(_ record: LedgerRecord, unixMs: Int64) throws -> LifetimeTotals {
         try self.perform(record, at: .trusted(unixMs: unixMs))
     }
 
@@ -567,6 +575,26 @@ public final class SessionLedger: Sendable {
     }
 
     // MARK: - Reading
+
+    /// The lifetime totals (``LifetimeTotals``): every dose slice ever booked and every second of
+    /// emission ever recorded, however much history retention has deleted since.
+    public func lifetime() throws -> LifetimeTotals {
+        try self.read("reading lifetime totals") { db in try self.lifetime(db) }
+    }
+
+    /// The one row the `v4 lifetime totals` migration creates and its triggers keep.
+    private func lifetime(_ db: Database) throws -> LifetimeTotals {
+        guard let row = try Row.fetchOne(db, sql: "SELECT dose_j_cm2, emitting_s FROM lifetime WHERE id = 1") else {
+            throw LedgerError.unreadableRow(path: self.path, operation: "reading lifetime totals", detail: "no row")
+        }
+        do {
+            return LifetimeTotals(
+                dose: Dose(joulesPerCm2: try row.decode(Double.self, forColumn: "dose_j_cm2")),
+                emittingSeconds: try row.decode(Double.self, forColumn: "emitting_s"))
+        } catch {
+            throw LedgerError.unreadableRow(path: self.path, operation: "reading lifetime totals", detail: "\(error)")
+        }
+    }
 
     /// The newest `limit` sessions, newest first (`rlt-gateway history`).
     public func sessions(limit: Int) throws -> [SessionRow] {

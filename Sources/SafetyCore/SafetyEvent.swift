@@ -72,16 +72,37 @@ public struct BootContext: Hashable, Sendable {
     /// short (S4); `nil` when the ledger holds no session. The ledger measures it from the earlier of
     /// the clock and its newest record, so a wall clock that jumped forward cannot shorten the rest.
     public var lastSessionEndedAgeSeconds: Double?
+    /// The ledger's lifetime totals after recovery. No rule reads them: they ride along so the shell
+    /// publishes them from its first state document on.
+    public var lifetime: LifetimeTotals
 
     public init(
         history: [DoseHistoryEntry] = [], uncleanSessionID: String? = nil,
-        persistedPresets: SafetySettings.Presets? = nil, lastSessionEndedAgeSeconds: Double? = nil
+        persistedPresets: SafetySettings.Presets? = nil, lastSessionEndedAgeSeconds: Double? = nil,
+        lifetime: LifetimeTotals = .zero
     ) {
         self.history = history
         self.uncleanSessionID = uncleanSessionID
         self.persistedPresets = persistedPresets
         self.lastSessionEndedAgeSeconds = lastSessionEndedAgeSeconds
+        self.lifetime = lifetime
     }
+}
+
+/// Everything the ledger has ever booked: the dose of every slice (sessions and light outside them,
+/// a crashed session's conservative ceiling included) and every second of emission a session
+/// recorded. Retention deletes rows but never reduces these, so they only grow; Home Assistant's
+/// long-term statistics (`total_increasing`) rely on that.
+public struct LifetimeTotals: Hashable, Sendable {
+    public var dose: Dose
+    public var emittingSeconds: Double
+
+    public init(dose: Dose, emittingSeconds: Double) {
+        self.dose = dose
+        self.emittingSeconds = emittingSeconds
+    }
+
+    public static let zero = LifetimeTotals(dose: .zero, emittingSeconds: 0)
 }
 
 /// Everything that can happen to the machine. Time is never read inside: it comes with `now`.

@@ -148,16 +148,18 @@ machine = pairBench.machine
 clock = pairBench.now.nanoseconds
 
 let snapshot = machine.snapshot(now: Instant(nanoseconds: clock))
+// What a panel in use publishes: the ledger's totals after a few hundred sessions.
+let lifetime = LifetimeTotals(dose: Dose(joulesPerCm2: 9_876.543), emittingSeconds: 345_678.9)
 figures.append(
     measure("encode state (JSON bytes)", iterations: 20000) { index in
-        blackHole(StateDocument(snapshot, unixMs: 1_795_687_156_200, seq: UInt64(index)).json.bytes)
+        blackHole(StateDocument(snapshot, lifetime: lifetime, unixMs: 1_795_687_156_200, seq: UInt64(index)).json.bytes)
     })
 let getResponse = machine.handle(
     .command(decode(Array(#"{"id":"last","cmd":"get"}"#.utf8))), now: Instant(nanoseconds: clock))
 if let response = getResponse.compactMap({ if case .respond(let r) = $0 { r } else { nil } }).first {
     figures.append(
         measure("encode get response with state", iterations: 20000) { index in
-            let state = StateDocument(snapshot, unixMs: 1_795_687_156_200, seq: UInt64(index))
+            let state = StateDocument(snapshot, lifetime: lifetime, unixMs: 1_795_687_156_200, seq: UInt64(index))
             blackHole(ResponseDocument(response, data: state).json.bytes)
         })
 }

@@ -20,7 +20,7 @@ enum Payload {
             state: state, sessionID: session, channels: .both, intensityPercent: 100, plannedSeconds: 120,
             elapsedSeconds: elapsed, remainingSeconds: remaining, dose: DoseDocument(total: total, red: 0.75, nir: 0.5),
             dose24h: 7.5, sessions24h: 2, temperatureC: temperature, emitting: state == .running, faults: faults,
-            unixMs: ts, seq: 4
+            lifetime: LifetimeDocument(dose: 123.456, emittingSeconds: 4_321.5), unixMs: ts, seq: 4
         ).json.bytes
     }
 

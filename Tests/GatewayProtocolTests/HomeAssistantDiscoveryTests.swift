@@ -55,7 +55,8 @@ struct HomeAssistantDiscoveryTests {
             "button/start", "button/pause", "button/resume", "button/stop", "button/ack", "button/identify",
             "select/channels", "number/duration", "number/intensity", "number/dose_target", "sensor/state",
             "sensor/temperature", "sensor/elapsed", "sensor/remaining", "sensor/ends_at", "sensor/session_dose",
-            "sensor/dose_24h", "sensor/sessions_24h", "binary_sensor/emitting", "binary_sensor/fault",
+            "sensor/dose_24h", "sensor/sessions_24h", "sensor/lifetime_dose", "sensor/lifetime_on_time",
+            "binary_sensor/emitting", "binary_sensor/fault",
             "binary_sensor/interlock", "event/event", "sensor/software_version", "sensor/started",
             "sensor/reconnects", "sensor/dropped_messages",
         ]
@@ -102,6 +103,24 @@ struct HomeAssistantDiscoveryTests {
         #expect(self.string(components["started"]?["device_class"]) == "timestamp")
         #expect(self.string(components["ends_at"]?["device_class"]) == "timestamp")
         #expect(self.string(components["session_dose"]?["state_class"]) == "total_increasing")
+    }
+
+    /// The lifetime totals are HA long-term statistics that only grow, read from `state`'s
+    /// `lifetime` member (added in 0.2).
+    @Test func lifetimeSensors_areTotalIncreasing_andReadStatesLifetime() throws {
+        let components = Dictionary(uniqueKeysWithValues: self.components(of: try self.deviceDocument))
+        let dose = try #require(components["lifetime_dose"])
+        let onTime = try #require(components["lifetime_on_time"])
+        for sensor in [dose, onTime] {
+            #expect(self.string(sensor["state_class"]) == "total_increasing")
+            #expect(self.string(sensor["state_topic"]) == "rlt/panel-1/state")
+            #expect(sensor["entity_category"] == nil)
+        }
+        #expect(self.string(dose["unit_of_measurement"]) == "J/cm²")
+        #expect(self.string(dose["value_template"]) == "{{ value_json.lifetime.dose_j_cm2 }}")
+        #expect(self.string(onTime["device_class"]) == "duration")
+        #expect(self.string(onTime["unit_of_measurement"]) == "s")
+        #expect(self.string(onTime["value_template"]) == "{{ value_json.lifetime.emitting_s }}")
     }
 
     /// Two gateways with one device id under different prefixes must not share unique ids; the

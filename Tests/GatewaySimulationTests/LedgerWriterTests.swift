@@ -14,11 +14,12 @@ import Testing
         var released = false
         var written: [LedgerRecord] = []
 
-        func perform(_ record: LedgerRecord, at time: LedgerTime) throws {
+        func perform(_ record: LedgerRecord, at time: LedgerTime) throws -> LifetimeTotals {
             self.gate.lock()
             while !self.released { self.gate.wait() }
             self.written.append(record)
             self.gate.unlock()
+            return .zero
         }
 
         func release() {

@@ -63,6 +63,8 @@ EXPECTED = [
     ("sensor", "session_dose", "Session dose", None, True),
     ("sensor", "dose_24h", "24 h dose", None, True),
     ("sensor", "sessions_24h", "Sessions in 24 h", None, True),
+    ("sensor", "lifetime_dose", "Lifetime dose", None, True),
+    ("sensor", "lifetime_on_time", "LED on-time", None, True),
     ("binary_sensor", "emitting", "Emitting", None, True),
     ("binary_sensor", "fault", "Fault", None, True),
     ("binary_sensor", "interlock", "Interlock", None, True),
@@ -81,6 +83,8 @@ CLASSES = {
     "session_dose": ("sensor", None, "J/cm²", "total_increasing"),
     "dose_24h": ("sensor", None, "J/cm²", "measurement"),
     "sessions_24h": ("sensor", None, None, "measurement"),
+    "lifetime_dose": ("sensor", None, "J/cm²", "total_increasing"),
+    "lifetime_on_time": ("sensor", "duration", "s", "total_increasing"),
     "started": ("sensor", "timestamp", None, None),
     "state": ("sensor", "enum", None, None),
     "emitting": ("binary_sensor", "light", None, None),
@@ -679,6 +683,13 @@ class Run:
         c.check("Sessions in 24 h counts the session",
                 await wait_for(lambda: self._ha_value(ha, ids, "sessions_24h", 1.0), 10),
                 (await ha.state(ids["sessions_24h"]) or {}).get("state"))
+        # The ledger's lifetime totals (state's `lifetime`, added in 0.2) count the stopped session.
+        c.check("Lifetime dose counts the session's dose",
+                await wait_for(lambda: self._ha_above(ha, ids, "lifetime_dose", 0), 10),
+                (await ha.state(ids["lifetime_dose"]) or {}).get("state"))
+        c.check("LED on-time counts the session's emitting time",
+                await wait_for(lambda: self._ha_above(ha, ids, "lifetime_on_time", 0), 10),
+                (await ha.state(ids["lifetime_on_time"]) or {}).get("state"))
 
         # Duration from HA changes the next session.
         await ha.post("/api/services/number/set_value", {"entity_id": ids["duration"], "value": 1})
