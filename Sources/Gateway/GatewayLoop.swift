@@ -90,12 +90,20 @@ package final class GatewayLoop {
 
     /// Feeds one event to the core and performs what it returns, then feeds the events that
     /// performing produced (readback, failures), each completely before the next.
+    ///
+    /// A readback is fed at the instant the lines were read, not when its turn in the list comes: a
+    /// stop's `sessionClosed` is waited for (fsync) between the turn-off and the feeding of its
+    /// readback, and the core, still holding the earlier "on" readback, would count that wait as
+    /// light outside any session (S9 counts high when unsure) although the lines were already dark.
     package func feed(_ event: SafetyEvent) {
         if case .boot(let context) = event { self.lifetime = LedgerLifetime(boot: context.lifetime) }
-        var pending = [event]
+        var pending: [(event: SafetyEvent, at: Instant?)] = [(event, nil)]
+        var fedUpTo: Instant?
         while !pending.isEmpty {
-            let next = pending.removeFirst()
-            let now = self.clock.now
+            let (next, observedAt) = pending.removeFirst()
+            // Never earlier than an event already fed: the core's clock only runs forward.
+            let now = max(observedAt ?? self.clock.now, fedUpTo ?? Instant(nanoseconds: .min))
+            fedUpTo = now
             let actions = self.machine.handle(next, now: now)
             pending += self.perform(actions, for: next, now: now)
         }
@@ -205,16 +213,19 @@ package final class GatewayLoop {
 
     // MARK: - Performing actions
 
-    /// Performs `actions` in order and returns the events their outcomes produced, to be fed next.
-    private func perform(_ actions: [SafetyAction], for event: SafetyEvent, now: Instant) -> [SafetyEvent] {
-        var produced: [SafetyEvent] = []
+    /// Performs `actions` in order and returns the events their outcomes produced, to be fed next,
+    /// each readback with the instant the lines were read.
+    private func perform(
+        _ actions: [SafetyAction], for event: SafetyEvent, now: Instant
+    ) -> [(event: SafetyEvent, at: Instant?)] {
+        var produced: [(event: SafetyEvent, at: Instant?)] = []
         var failedRecord: (record: LedgerRecord, reason: String)?
         var mayWait = true
         for action in actions {
             if let failed = failedRecord, case .sessionOpened = failed.record {
                 // The rest of this list presumed the session was recorded: only a turn-off may still run.
                 if case .setOutputs(let command) = action, !command.emitting {
-                    produced.append(.outputReadback(self.setOutputs(command)))
+                    produced.append(self.setOutputsObserved(command))
                 }
                 continue
             }
@@ -226,7 +237,7 @@ package final class GatewayLoop {
                         metadata: ["ledger.error": "\(failed.reason)"])
                     continue
                 }
-                produced.append(.outputReadback(self.setOutputs(command)))
+                produced.append(self.setOutputsObserved(command))
             case .respond(let response):
                 self.publishResponse(response, now: now)
             case .publishState:
@@ -247,12 +258,18 @@ package final class GatewayLoop {
         }
         if let failed = failedRecord {
             if case .sessionOpened = failed.record, case .command(let envelope) = event {
-                produced.append(.commandNotRecorded(envelope, reason: failed.reason))
+                produced.append((.commandNotRecorded(envelope, reason: failed.reason), nil))
             } else {
-                produced.append(.storageFailed(failed.reason))
+                produced.append((.storageFailed(failed.reason), nil))
             }
         }
         return produced
+    }
+
+    /// ``setOutputs(_:)`` as the event to feed, stamped with when the lines were read.
+    private func setOutputsObserved(_ command: OutputCommand) -> (event: SafetyEvent, at: Instant?) {
+        let readback = self.setOutputs(command)
+        return (.outputReadback(readback), self.clock.now)
     }
 
     /// Drives the lines and returns what the hardware really did, for the core (S9).

@@ -16,6 +16,9 @@ package enum Scenario: String, CaseIterable, Sendable {
     /// Defect 3: half a session, a pause of a day, the other half, then two more full sessions
     /// within the hour: 135 J/cm² delivered within 24 h against the 120 J/cm² limit.
     case longPauseDoseWindow = "long-pause-dose-window"
+    /// A stop while every write takes 1.5 s: the lines go dark before the stop's record is waited
+    /// for, so the wait must not be booked as light outside the session.
+    case stopDuringSlowWrites = "stop-during-slow-writes"
 
     private static func start(_ id: String, _ args: String = #""channels":"both","duration_s":120"#) -> String {
         #"{"id":"\#(id)","cmd":"start","args":{\#(args)}}"#
@@ -62,6 +65,13 @@ package enum Scenario: String, CaseIterable, Sendable {
                 ScriptStep(at: 2, .command(Self.start("u1"))),
                 ScriptStep(at: 10, .inputReadsFail(true)),
                 ScriptStep(at: 20, .inputReadsFail(false)),
+            ]
+        case .stopDuringSlowWrites:
+            return [
+                ScriptStep(at: 2, .command(Self.start("u1"))),
+                ScriptStep(at: 10, .ledger(.slow(1.5))),
+                ScriptStep(at: 11, .command(#"{"id":"u2","cmd":"stop"}"#)),
+                ScriptStep(at: 20, .ledger(.healthy)),
             ]
         case .longPauseDoseWindow:
             let session = #""channels":"both","duration_s":600"#

@@ -205,6 +205,12 @@ package final class Simulation {
             self.crashAndCheckRecovery()
         }
         self.result.simulatedSeconds = self.clock.seconds - 1
+        if let lifetime = try? self.writer.ledger.lifetime(),
+            let sessions = try? self.writer.ledger.sessions(limit: 10_000)
+        {
+            self.result.doseOutsideSessions = lifetime.dose.joulesPerCm2
+                - sessions.reduce(0) { $0 + $1.doseTotal.joulesPerCm2 }
+        }
         // Closed here, not at deinit: the loop and the writer hold each other, and a thousand runs of
         // leaked descriptors push a test process's sockets past select()'s 1024 (libmosquitto: rc=3).
         self.writer.ledger.close()

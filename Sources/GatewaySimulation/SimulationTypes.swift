@@ -104,6 +104,8 @@ package struct SimulationResult: Sendable {
     package var faults: [FaultKind: Int] = [:]
     package var sessions = 0
     package var litSeconds = 0.0
+    /// J/cm² the ledger booked outside any session (S9's light), from its lifetime total.
+    package var doseOutsideSessions = 0.0
     /// The first invariant that failed, with the simulated time.
     package var violation: String?
     /// The last answer to each command id (`ok` or its code); kept for scripted runs only.

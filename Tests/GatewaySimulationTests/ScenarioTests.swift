@@ -54,6 +54,15 @@ import Testing
         #expect(result.violation == nil)
     }
 
+    /// The stop's record is waited for while the lines are already dark: that wait is not light.
+    @Test func stopDuringSlowWrites_booksNoLightOutsideTheSession() async throws {
+        let result = try await self.run(.stopDuringSlowWrites)
+        #expect(result.violation == nil)
+        #expect(result.answers["u2"] == "ok")
+        #expect(result.litSeconds > 5)
+        #expect(result.doseOutsideSessions < 1e-6, "\(result.doseOutsideSessions) J/cm² booked outside the session")
+    }
+
     @Test func longPause_doseWindowCountsLightByDelivery() async throws {
         let result = try await self.run(.longPauseDoseWindow)
         #expect(result.sessions >= 2)
