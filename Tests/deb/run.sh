@@ -176,6 +176,45 @@ check "unit installed, /usr/bin paths, outputs-off after exit, exit 2 not restar
 check "first install: the service is neither enabled nor started" "! grep -q 'deb-systemd-invoke' /var/log/rlt-stub.log"
 check "man page and copyright installed" "[ -f /usr/share/man/man1/rlt-gateway.1.gz ] && [ -f /usr/share/doc/rlt-gateway/copyright ]"
 
+# --- doctor and a start, as installed --------------------------------------------------------------
+# No systemd runs in a chroot, so the daemon is started as the unit starts it: as rlt-gateway, with the
+# installed config and password file, against a mosquitto in the root that knows the panel's account.
+# A chroot has no GPIO chip, PWM or sensor: those are swapped for the simulated ones with --set. The
+# password reaches the account as the unit's LoadCredential= hands it over (the file itself is root's);
+# setpriv execs the program itself, so its exit status is the daemon's.
+creds=/run/credentials/rlt-gateway.service
+as_service="setpriv --reuid=rlt-gateway --regid=rlt-gateway --init-groups env CREDENTIALS_DIRECTORY=$creds"
+port=$(bash "$repo/deploy/free-port.sh")
+sim="--set mqtt.url=mqtt://127.0.0.1:$port --set gpio.backend=simulated --set gpio.sim_dir=/var/lib/rlt-gateway/sim-gpio"
+sim="$sim --set gpio.outputs.red.pwm=null --set gpio.outputs.nir.pwm=null --set sensor.type=simulated"
+check "a mosquitto in the root with the panel's account; its password in /etc/rlt-gateway/mqtt-password" "
+    apt-get install -y -q mosquitto mosquitto-clients >/tmp/mosquitto.log 2>&1 || { cat /tmp/mosquitto.log; exit 1; }
+    printf 'deb-test-secret\n' >/etc/rlt-gateway/mqtt-password
+    mkdir -p $creds && cp /etc/rlt-gateway/mqtt-password $creds/mqtt-password
+    chown -R rlt-gateway: $creds && chmod 0500 $creds && chmod 0400 $creds/mqtt-password
+    mosquitto_passwd -c -b /etc/mosquitto/deb-test.passwd panel-1 deb-test-secret
+    printf 'listener $port 127.0.0.1\nallow_anonymous false\npassword_file /etc/mosquitto/deb-test.passwd\npersistence false\nset_tcp_nodelay true\n' \
+        >/etc/mosquitto/deb-test.conf
+    mosquitto -c /etc/mosquitto/deb-test.conf -d
+    for i in \$(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && exit 0; sleep 0.1; done; exit 1"
+check "rlt-gateway doctor (as rlt-gateway, installed config): every check ok or a warning, exit 0" \
+    "$as_service rlt-gateway doctor $sim | tee /tmp/doctor.txt; st=\${PIPESTATUS[0]}; ! grep -q FAIL /tmp/doctor.txt && [ \$st -eq 0 ]"
+check "rlt-gateway run as rlt-gateway comes online, and SIGTERM stops it: exit 0, status offline(shutdown)" "
+    $as_service rlt-gateway run --config /etc/rlt-gateway/gateway.yaml $sim >/tmp/run.log 2>&1 &
+    daemon=\$!
+    online=''
+    for i in \$(seq 100); do
+        online=\$(mosquitto_sub -h 127.0.0.1 -p $port -u panel-1 -P deb-test-secret -t rlt/panel-1/status -C 1 -W 2 2>/dev/null || true)
+        case \$online in *'\"online\"'*) break ;; esac; sleep 0.2
+    done
+    case \$online in *'\"online\"'*) ;; *) echo \"never online: \$online\"; cat /tmp/run.log; kill \$daemon; exit 1 ;; esac
+    kill -TERM \$daemon; wait \$daemon; st=\$?
+    after=\$(mosquitto_sub -h 127.0.0.1 -p $port -u panel-1 -P deb-test-secret -t rlt/panel-1/status -C 1 -W 2)
+    echo \"exit \$st; status \$after\"
+    [ \$st -eq 0 ] && case \$after in *shutdown*) true ;; *) false ;; esac"
+in_root_quiet() { CMD="$1"; in_root >/dev/null 2>&1 || true; }
+in_root_quiet "pkill -x mosquitto"
+
 # --- upgrade (a reinstall runs postinst configure with the old version: the upgrade path) -------
 CMD="printf 'secret\n' >/etc/rlt-gateway/mqtt-password && echo '# local edit' >>/etc/rlt-gateway/gateway.yaml &&
      echo ledger >/var/lib/rlt-gateway/ledger.sqlite && chown rlt-gateway: /var/lib/rlt-gateway/ledger.sqlite &&
