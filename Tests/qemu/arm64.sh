@@ -265,6 +265,7 @@ if ! [ -f "$kdir/gpio-sim-$script_hash.ko" ]; then
     cp "$src/gpio-sim.ko" "$work/gpio-sim-$script_hash.ko"
     echo "$kabi" > "$work/abi"
     rm -rf "$kdir"
+    mkdir -p "$cache/kernel"
     mv -T "$work" "$kdir"
     cp "$kdir/abi" "$cache/kernel/abi"
 fi
