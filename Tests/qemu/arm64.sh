@@ -163,7 +163,8 @@ if ! [ -f "$stamp" ]; then
         parch="$(dpkg-deb -f "$d" Architecture)"
         ma="$(dpkg-deb -f "$d" Multi-Arch)"
         key="$pkg"; [ "$ma" != same ] || key="$pkg:$parch"
-        { dpkg-deb -f "$d" Package Version Architecture Multi-Arch; echo "Status: install ok installed"; echo; } >> "$status"
+        { dpkg-deb -f "$d" Package Version Architecture Multi-Arch Maintainer Description
+            echo "Status: install ok installed"; echo; } >> "$status"
         dpkg-deb --fsys-tarfile "$d" | tar -t | sed -e 's#^\./#/#' -e 's#/$##' -e '/^$/d' -e "s#^#$sysroot#" > "$work/dpkg/info/$key.list"
         ctl="$(mktemp -d)"
         dpkg-deb -e "$d" "$ctl"
@@ -171,6 +172,7 @@ if ! [ -f "$stamp" ]; then
         rm -rf "$ctl"
     done
     printf 'amd64\narm64\n' > "$work/dpkg/arch"
+    echo 1 > "$work/dpkg/info/format"   # multiarch file names: info/<package>:<arch>.list
     ln -s usr/lib "$wsys/lib"        # the loader's path /lib/ld-linux-aarch64.so.1 (merged /usr)
     log "unpacking the aarch64 Swift runtime from swiftlang:arm64 $swift_version"
     dpkg-deb --fsys-tarfile "$runtime"/swiftlang_*_arm64.deb | tar -x -C "$work" --wildcards \
@@ -179,6 +181,8 @@ if ! [ -f "$stamp" ]; then
     mv "$work/usr/libexec/swift/lib/swift" "$work/usr/libexec/swift/lib/swift_static" "$work/usr/libexec/swift/lib/clang" \
         "$wsys/usr/lib/"
     rm -rf "$work/usr"
+    # base-files brings an empty var/lib/dpkg; the database made above takes its place.
+    rm -rf "$wsys/var/lib/dpkg"
     mkdir -p "$wsys/var/lib"
     mv "$work/dpkg" "$wsys/var/lib/dpkg"
     cat > "$work/info.json" <<EOF
