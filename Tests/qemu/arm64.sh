@@ -115,9 +115,16 @@ if ! [ -f "$root/.rlt-complete" ]; then
     ! grep -q " $root/" /proc/mounts || die "something is still mounted under $root (an interrupted run?): umount -R it first"
     rm -rf "$root"
     mkdir -p "$cache"
-    log "debootstrap --variant=minbase sid $root"
-    debootstrap --variant=minbase sid "$root" "$mirror" > "$cache/debootstrap.log" 2>&1 ||
-        { tail -n 20 "$cache/debootstrap.log" >&2; die "debootstrap sid failed"; }
+    # sid changes several times a day; a mirror in the middle of an update can miss packages its index
+    # names ("Couldn't find these debs"), so a failed debootstrap is tried again, three times at most.
+    for attempt in 1 2 3; do
+        log "debootstrap --variant=minbase sid $root (attempt $attempt)"
+        debootstrap --variant=minbase sid "$root" "$mirror" > "$cache/debootstrap.log" 2>&1 && break
+        grep -a '^E:' "$cache/debootstrap.log" | cut -c1-300 >&2 || true
+        [ "$attempt" != 3 ] || die "debootstrap sid failed three times ($cache/debootstrap.log)"
+        rm -rf "$root"
+        sleep 60
+    done
     cp /etc/resolv.conf "$root/etc/resolv.conf"
     # The archive may be a dated snapshot: its Release files' Valid-Until lies in the past.
     echo 'Acquire::Check-Valid-Until "false";' > "$root/etc/apt/apt.conf.d/99rlt-snapshot"
