@@ -26,8 +26,8 @@ fi
 
 if [ "${RLT_SKIP_QEMU:-0}" != "1" ] && [ "${RLT_SKIP_ARM64:-0}" != "1" ]; then
     # Cross-compiled against Debian 13 arm64, booted on its arm64 kernel under qemu-system-aarch64
-    # (Tests/qemu/README.md, "arm64"): 6-7 min the first time (sid root, SDK, kernel pieces cached in
-    # /var/tmp/rlt-arm64, about 7 GB), about 40 s after. Root for debootstrap, chroot and bind mounts.
+    # (Tests/qemu/README.md, "arm64"): about 5 min the first time (sid root, SDK, kernel pieces cached
+    # in /var/tmp/rlt-arm64, about 7 GB), about 20 s after. Root for debootstrap, chroot and bind mounts.
     echo "== arm64: the GPIO self-test cross-compiled for Debian 13 arm64, on its arm64 kernel with gpio-sim (qemu-system-aarch64)"
     if [ "$(id -u)" = 0 ]; then bash Tests/qemu/arm64.sh; else sudo -n bash Tests/qemu/arm64.sh; fi
 fi
