@@ -21,3 +21,33 @@ kernel_abi() {
     # e.g. "linux-image-6.1.0-56-amd64 (= 6.1.192-2)"
     printf '%s\n' "$deps" | sed -n 's/.*linux-image-\([0-9][0-9.]*-[0-9][0-9]*\)-amd64.*/\1/p' | head -n1
 }
+
+# installed PKG: whether the Debian package is installed on this machine.
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+# apt_install PKG...: installs packages with apt-get (sudo when not root); RLT_QEMU_NO_INSTALL=1 forbids it.
+apt_install() {
+    [ "${RLT_QEMU_NO_INSTALL:-0}" != 1 ] || die "missing packages: $* (RLT_QEMU_NO_INSTALL=1)"
+    local sudo=()
+    if [ "$(id -u)" != 0 ]; then
+        command -v sudo >/dev/null || die "missing packages: $* (not root and no sudo: as root, apt-get install them)"
+        sudo=(sudo)
+    fi
+    log "installing: $*"
+    "${sudo[@]}" apt-get update -q >&2 || die "apt-get update failed; missing packages: $*"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >&2 ||
+        die "apt-get install failed; missing packages: $*"
+}
+
+# debian_mirror: the Debian archive this machine's apt installs its own release from (as gpiod2.sh
+# finds it), so no host is written into the project; RLT_DEBIAN_MIRROR overrides it.
+debian_mirror() {
+    if [ -n "${RLT_DEBIAN_MIRROR:-}" ]; then
+        printf '%s\n' "$RLT_DEBIAN_MIRROR"
+        return
+    fi
+    local codename
+    codename="$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")"
+    # `apt-cache policy` lines: " 500 http://host/debian bookworm/main amd64 Packages"
+    apt-cache policy 2>/dev/null | awk -v s="$codename/main" '$3 == s { print $2; exit }'
+}

@@ -5,6 +5,9 @@
 # with no failure.
 #
 # usage: Tests/qemu/run.sh [--binary PATH]... [--guest-cmd CMD] [--guest-timeout SECS]
+#        Tests/qemu/run.sh --arch arm64 --kernel IMAGE --module GPIO_SIM_KO --configfs CONFIGFS_KO
+#                          --sysroot DIR --tools-root DIR [--binary PATH]... [--guest-cmd CMD] ...
+#   (the arm64 guest: arm64.sh prepares its kernel, module, target root and tools; qemu-system-aarch64)
 # environment: RLT_QEMU_CACHE (default /var/tmp/rlt-qemu), RLT_QEMU_TIMEOUT (qemu wall-clock limit,
 #   default 120 s), RLT_QEMU_LOG (console log, default $RLT_QEMU_CACHE/console.log),
 #   RLT_QEMU_NO_INSTALL=1 (never call apt-get), RLT_KERNEL_ABI (override, e.g. 6.1.0-56).
@@ -14,6 +17,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$here/lib.sh"
 
 initramfs_args=()
+arch=amd64
+kernel=""
+module=""
 for bin in ${RLT_QEMU_BINARIES:-}; do initramfs_args+=(--binary "$bin"); done
 [ -z "${RLT_QEMU_GUEST_CMD:-}" ] || initramfs_args+=(--guest-cmd "$RLT_QEMU_GUEST_CMD")
 while [ $# -gt 0 ]; do
@@ -21,8 +27,14 @@ while [ $# -gt 0 ]; do
         --binary|--guest-cmd|--guest-timeout)
             [ $# -ge 2 ] || die "$1 needs a value"
             initramfs_args+=("$1" "$2"); shift 2 ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
-        *) die "unknown argument '$1' (expected --binary PATH, --guest-cmd CMD, --guest-timeout SECS)" ;;
+        --sysroot|--tools-root|--configfs)
+            [ $# -ge 2 ] || die "$1 needs a value"
+            initramfs_args+=("$1" "$2"); shift 2 ;;
+        --arch) arch="${2:?--arch needs amd64 or arm64}"; shift 2 ;;
+        --kernel) kernel="${2:?--kernel needs a path}"; shift 2 ;;
+        --module) module="${2:?--module needs a path}"; shift 2 ;;
+        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        *) die "unknown argument '$1' (expected --binary PATH, --guest-cmd CMD, --guest-timeout SECS, --arch, --kernel, --module, --sysroot, --tools-root, --configfs)" ;;
     esac
 done
 
@@ -31,38 +43,40 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 t_start="$(now)"
 
 # --- packages ------------------------------------------------------------------------------------
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-apt_install() {
-    [ "${RLT_QEMU_NO_INSTALL:-0}" != 1 ] || die "missing packages: $* (RLT_QEMU_NO_INSTALL=1)"
-    local sudo=()
-    if [ "$(id -u)" != 0 ]; then
-        command -v sudo >/dev/null || die "missing packages: $* (not root and no sudo: as root, apt-get install them)"
-        sudo=(sudo)
-    fi
-    log "installing: $*"
-    "${sudo[@]}" apt-get update -q >&2 || die "apt-get update failed; missing packages: $*"
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >&2 ||
-        die "apt-get install failed; missing packages: $*"
-}
-missing=()
-while read -r pkg _; do
-    case "$pkg" in ''|'#'*) continue ;; esac
-    installed "$pkg" || missing+=("$pkg")
-done < "$here/requirements.txt"
-[ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
-abi="$(kernel_abi)"
-[ -n "$abi" ] || die "could not read the kernel ABI from linux-image-amd64's dependency"
-# The headers metapackage can lag behind or run ahead of the image; the module must match the image.
-abi_pkgs=()
-for pkg in "linux-image-$abi-amd64" "linux-headers-$abi-amd64"; do installed "$pkg" || abi_pkgs+=("$pkg"); done
-[ ${#abi_pkgs[@]} -eq 0 ] || apt_install "${abi_pkgs[@]}"
-kernel="/boot/vmlinuz-$abi-amd64"
+case "$arch" in
+    amd64)
+        missing=()
+        while read -r pkg _; do
+            case "$pkg" in ''|'#'*) continue ;; esac
+            installed "$pkg" || missing+=("$pkg")
+        done < "$here/requirements.txt"
+        [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+        abi="$(kernel_abi)"
+        [ -n "$abi" ] || die "could not read the kernel ABI from linux-image-amd64's dependency"
+        # The headers metapackage can lag behind or run ahead of the image; the module must match the image.
+        abi_pkgs=()
+        for pkg in "linux-image-$abi-amd64" "linux-headers-$abi-amd64"; do installed "$pkg" || abi_pkgs+=("$pkg"); done
+        [ ${#abi_pkgs[@]} -eq 0 ] || apt_install "${abi_pkgs[@]}"
+        kernel="/boot/vmlinuz-$abi-amd64"
+        qemu=(qemu-system-x86_64 -machine q35)
+        console=ttyS0
+        ;;
+    arm64)
+        # Kernel, module and target root come from arm64.sh; here only the emulator.
+        [ -n "$kernel" ] && [ -n "$module" ] || die "--arch arm64 needs --kernel and --module (Tests/qemu/arm64.sh)"
+        command -v qemu-system-aarch64 >/dev/null || apt_install qemu-system-arm
+        # cortex-a57: a plain ARMv8.0 core, quicker under TCG than -cpu max (no pointer authentication).
+        qemu=(qemu-system-aarch64 -machine virt -cpu cortex-a57)
+        console=ttyAMA0
+        ;;
+    *) die "unknown --arch '$arch' (amd64 or arm64)" ;;
+esac
 [ -r "$kernel" ] || die "$kernel not readable"
 t_packages="$(since "$t_start")"
 
 # --- build ---------------------------------------------------------------------------------------
 t0="$(now)"
-module="$("$here/build-gpio-sim.sh")"
+[ -n "$module" ] || module="$("$here/build-gpio-sim.sh")"
 t_module="$(since "$t0")"
 t0="$(now)"
 mkdir -p "$RLT_QEMU_CACHE"
@@ -78,10 +92,10 @@ log "booting $kernel under qemu (TCG, timeout ${limit}s), console log $console_l
 t0="$(now)"
 set +e
 # TCG only: /dev/kvm exists on the build machines but KVM hangs there. No NIC (needs no option ROM).
-timeout --kill-after=10 "$limit" qemu-system-x86_64 \
-    -machine q35 -accel tcg -m 512 -smp 1 \
+timeout --kill-after=10 "$limit" "${qemu[@]}" \
+    -accel tcg -m 512 -smp 1 \
     -kernel "$kernel" -initrd "$initramfs" \
-    -append "console=ttyS0 quiet loglevel=3 panic=-1" \
+    -append "console=$console quiet loglevel=3 panic=-1" \
     -nographic -monitor none -no-reboot -nic none \
     < /dev/null > "$console_log" 2>&1
 qemu_rc=$?

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the rlt-gateway Debian package (binary package only, dpkg-deb, no debhelper).
 #
-#   bash deploy/deb/build.sh [--arch amd64|arm64] [--binary PATH] [--out DIR] [--no-lintian]
+#   bash deploy/deb/build.sh [--arch amd64|arm64] [--binary PATH] [--sysroot DIR] [--out DIR] [--no-lintian]
 #
 # Without --binary it builds the release rlt-gateway (static Swift stdlib) on this machine, for this
 # machine's architecture. The package depends on the shared libraries that binary was linked
@@ -9,7 +9,10 @@
 # (libgpiod v1) and installs on Debian 12 only; a Debian 13 package must be built on Debian 13
 # (deploy/deb/README.md). With --binary PATH it packages that binary instead; its architecture must
 # match --arch, and its libraries must be installed here (for arm64: dpkg --add-architecture arm64
-# and the :arm64 libraries), or dpkg-shlibdeps cannot compute Depends and the build stops.
+# and the :arm64 libraries), or dpkg-shlibdeps cannot compute Depends and the build stops; or
+# --sysroot DIR names the target root the binary was linked against (Tests/qemu/arm64.sh's Debian 13
+# arm64 sysroot, with a dpkg database of its own in DIR/var/lib/dpkg): Depends then come from its
+# libraries and symbols files, and the package is for the release in DIR/etc/os-release.
 #
 # The packaged unit is deploy/rlt-gateway.service with /usr/local/bin replaced by /usr/bin; the
 # udev rule is the one deploy/install.sh writes; the conffile is config/gateway.example.yaml.
@@ -21,14 +24,15 @@ cd "$repo"
 export PATH="/opt/swift/usr/bin:$PATH:/usr/sbin:/sbin"
 
 host_arch=$(dpkg --print-architecture)
-arch=$host_arch binary="" out="$repo/.build/deb" lint=1
+arch=$host_arch binary="" out="$repo/.build/deb" lint=1 sysroot=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --arch) arch="${2:?--arch needs amd64 or arm64}"; shift ;;
         --binary) binary="${2:?--binary needs a path}"; shift ;;
+        --sysroot) sysroot="${2:?--sysroot needs a directory}"; shift ;;
         --out) out="${2:?--out needs a directory}"; shift ;;
         --no-lintian) lint=0 ;;
-        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "deb: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -124,14 +128,24 @@ done
 # --- Depends: what the binary is linked against, as dpkg-shlibdeps maps it to packages ------------
 mkdir -p "$work/src/debian"
 printf 'Source: %s\n\nPackage: %s\nArchitecture: any\n' "$name" "$name" >"$work/src/debian/control"
-shlibs=$(cd "$work/src" && DEB_HOST_ARCH="$arch" dpkg-shlibdeps -O -e"$tree/usr/bin/rlt-gateway" 2>"$work/shlibdeps.err") ||
+shlibdeps_opts=()
+os_release=/etc/os-release
+if [ -n "$sysroot" ]; then
+    [ -d "$sysroot/var/lib/dpkg/info" ] || die "--sysroot $sysroot has no dpkg database (var/lib/dpkg; made by Tests/qemu/arm64.sh)"
+    multiarch=$(dpkg-architecture -a"$arch" -qDEB_HOST_MULTIARCH 2>/dev/null)
+    shlibdeps_opts=(--admindir="$sysroot/var/lib/dpkg" -l"$sysroot/usr/lib/$multiarch" -l"$sysroot/lib/$multiarch")
+    os_release="$sysroot/usr/lib/os-release"
+    [ -f "$os_release" ] || os_release="$sysroot/etc/os-release"
+    [ -f "$os_release" ] || die "--sysroot $sysroot has no os-release (unpack its base-files)"
+fi
+shlibs=$(cd "$work/src" && DEB_HOST_ARCH="$arch" dpkg-shlibdeps "${shlibdeps_opts[@]}" -O -e"$tree/usr/bin/rlt-gateway" 2>"$work/shlibdeps.err") ||
     { cat "$work/shlibdeps.err" >&2; die "dpkg-shlibdeps failed (the binary's libraries must be installed here, for $arch)"; }
 shlib_depends=${shlibs#shlibs:Depends=}
 depends="adduser, $shlib_depends"
 echo "deb: NEEDED: $(objdump -p "$tree/usr/bin/rlt-gateway" | awk '/NEEDED/ {print $2}' | tr '\n' ' ')"
 echo "deb: Depends: $depends"
 
-. /etc/os-release
+. "$os_release"
 installed_size=$(du -sk --exclude=DEBIAN "$tree" | cut -f1)
 cat >"$tree/DEBIAN/control" <<EOF
 Package: $name
