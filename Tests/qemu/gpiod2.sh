@@ -30,24 +30,16 @@ multiarch="$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-mu
 tree="$cache/$suite-$arch"
 libdir="$tree/root/usr/lib/$multiarch"
 
+# lib.sh's helpers (debian_mirror: the archive this machine already installs from, so no host is
+# written into the project), with this script's own log prefix.
+# shellcheck source=Tests/qemu/lib.sh
+. "$(dirname "$0")/lib.sh"
 log() { printf '[gpiod2] %s\n' "$*" >&2; }
 die() { printf '[gpiod2] error: %s\n' "$*" >&2; exit 1; }
 
-# The archive this machine already installs from, so no host is written into the project.
-mirror() {
-    if [ -n "${RLT_GPIOD2_MIRROR:-}" ]; then
-        printf '%s\n' "$RLT_GPIOD2_MIRROR"
-        return
-    fi
-    local codename
-    codename="$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")"
-    # `apt-cache policy` lines: " 500 http://host/debian bookworm/main amd64 Packages"
-    apt-cache policy 2>/dev/null | awk -v s="$codename/main" '$3 == s { print $2; exit }'
-}
-
 fetch() {
     local uri keyring work apt_opts
-    uri="$(mirror)"
+    uri="$(RLT_DEBIAN_MIRROR="${RLT_GPIOD2_MIRROR:-${RLT_DEBIAN_MIRROR:-}}" debian_mirror)"
     [ -n "$uri" ] || die "no Debian archive found in apt's sources (set RLT_GPIOD2_MIRROR)"
     keyring=/usr/share/keyrings/debian-archive-keyring.gpg
     [ -r "$keyring" ] || die "$keyring missing (install debian-archive-keyring)"
