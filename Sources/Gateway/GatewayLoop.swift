@@ -197,7 +197,9 @@ package final class GatewayLoop {
                 self.parts.scheduleDiscoveryRepublish()
             }
         case .discoveryConfig:
-            self.sweep?.observed(topic: message.topic, payload: message.payload, retained: message.retain)
+            if self.topics.ownsDiscoveryConfig(topic: message.topic, payload: message.payload) {
+                self.sweep?.observed(topic: message.topic, payload: message.payload, retained: message.retain)
+            }
         case .discoverySweepProbe:
             if let plan = self.sweep?.probeReturned(payload: message.payload) {
                 self.sweepStartedAt = nil

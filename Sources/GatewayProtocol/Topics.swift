@@ -64,17 +64,35 @@ public struct Topics: Hashable, Sendable {
     /// `…/config` topic, so Home Assistant does not read it.
     public var discoverySweepProbe: String { "\(self.discoveryPrefix)/device/\(self.nodeID)/sweep" }
 
-    /// The filters that bring back this node's retained discovery configs, in both forms.
+    /// The filters that bring back this node's retained discovery configs, in both forms, and those
+    /// of its node id before 0.2 (``legacyNodeID``).
     public var discoveryConfigFilters: [String] {
-        [self.deviceDiscovery, "\(self.discoveryPrefix)/+/\(self.nodeID)/+/config"]
+        ([self.nodeID] + (self.legacyNodeID.map { [$0] } ?? [])).flatMap { node in
+            ["\(self.discoveryPrefix)/device/\(node)/config", "\(self.discoveryPrefix)/+/\(node)/+/config"]
+        }
     }
 
-    /// Whether `topic` is one of this node's discovery configs (device topic or per-entity topic).
-    func isDiscoveryConfig(_ topic: String) -> Bool {
-        if topic == self.deviceDiscovery { return true }
+    /// The node id 0.1 used under a non-default prefix (`rlt_<device id>`, the one that could collide);
+    /// `nil` under the default prefix, where it did not change.
+    public var legacyNodeID: String? { self.prefix == "rlt" ? nil : "rlt_\(self.deviceID)" }
+
+    /// Whether a retained config on `topic` is this gateway's to sweep: any config of its node, and a
+    /// config of its 0.1 node id only when it names this panel's status topic as its availability
+    /// (under that id another gateway, with the default prefix and the same device id, may live).
+    public func ownsDiscoveryConfig(topic: String, payload: [UInt8]) -> Bool {
+        if self.isDiscoveryConfig(topic, node: self.nodeID) { return true }
+        guard let legacy = self.legacyNodeID, self.isDiscoveryConfig(topic, node: legacy) else { return false }
+        let marker = Array("\"\(self.status)\"".utf8)
+        return payload.count >= marker.count
+            && (0...(payload.count - marker.count)).contains { payload[$0..<($0 + marker.count)].elementsEqual(marker) }
+    }
+
+    /// Whether `topic` is a discovery config (device topic or per-entity topic) of `node`.
+    func isDiscoveryConfig(_ topic: String, node: String) -> Bool {
+        if topic == "\(self.discoveryPrefix)/device/\(node)/config" { return true }
         guard topic.hasPrefix(self.discoveryPrefix + "/") else { return false }
         let levels = topic.dropFirst(self.discoveryPrefix.count + 1).split(separator: "/", omittingEmptySubsequences: false)
-        return levels.count == 4 && levels[1] == self.nodeID && levels[3] == "config" && !levels[0].isEmpty
+        return levels.count == 4 && levels[1] == node && levels[3] == "config" && !levels[0].isEmpty
             && !levels[2].isEmpty
     }
 
@@ -124,7 +142,11 @@ public struct Topics: Hashable, Sendable {
         for group in self.groups where topic == self.fleetGroup(group) { return .command(.fleetGroup(group)) }
         if topic == self.homeAssistantStatus { return .homeAssistantStatus }
         if topic == self.discoverySweepProbe { return .discoverySweepProbe }
-        if self.isDiscoveryConfig(topic) { return .discoveryConfig }
+        if self.isDiscoveryConfig(topic, node: self.nodeID)
+            || self.legacyNodeID.map({ self.isDiscoveryConfig(topic, node: $0) }) == true
+        {
+            return .discoveryConfig
+        }
         return .other
     }
 }

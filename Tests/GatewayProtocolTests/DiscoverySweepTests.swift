@@ -99,8 +99,31 @@ struct DiscoverySweepTests {
         ] {
             #expect(topics.classify(other) == .other, "\(other)")
         }
+        #expect(topics.legacyNodeID == nil, "the default prefix kept its node id")
         let nested = Topics(prefix: "rlt", deviceID: "p", discoveryPrefix: "site/ha")
         #expect(nested.classify("site/ha/sensor/rlt_p/state/config") == .discoveryConfig)
         #expect(nested.discoveryConfigFilters == ["site/ha/device/rlt_p/config", "site/ha/+/rlt_p/+/config"])
+    }
+
+    /// Under a non-default prefix 0.1 used the node id `rlt_<id>`, which another gateway with the
+    /// default prefix and the same id also uses: its configs are swept only when they name this
+    /// panel's status topic.
+    @Test func legacyNodeConfigs_areSweptOnlyWhenTheyAreThisPanels() {
+        let topics = Topics(prefix: "site-b", deviceID: "p")
+        #expect(topics.nodeID == "rlt_site-b_p")
+        #expect(topics.legacyNodeID == "rlt_p")
+        #expect(
+            topics.discoveryConfigFilters == [
+                "homeassistant/device/rlt_site-b_p/config", "homeassistant/+/rlt_site-b_p/+/config",
+                "homeassistant/device/rlt_p/config", "homeassistant/+/rlt_p/+/config",
+            ])
+        let legacy = "homeassistant/sensor/rlt_p/state/config"
+        #expect(topics.classify(legacy) == .discoveryConfig)
+        let ours = Array(#"{"availability_topic":"site-b/p/status","name":"State"}"#.utf8)
+        let theirs = Array(#"{"availability_topic":"rlt/p/status","name":"State"}"#.utf8)
+        #expect(topics.ownsDiscoveryConfig(topic: legacy, payload: ours))
+        #expect(!topics.ownsDiscoveryConfig(topic: legacy, payload: theirs))
+        #expect(!topics.ownsDiscoveryConfig(topic: "homeassistant/device/rlt_p/config", payload: Array("{}".utf8)))
+        #expect(topics.ownsDiscoveryConfig(topic: "homeassistant/device/rlt_site-b_p/config", payload: theirs))
     }
 }
