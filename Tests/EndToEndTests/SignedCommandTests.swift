@@ -58,4 +58,25 @@ struct SignedCommandTests {
             #expect(try await harness.waitForEvent(.commandRejected) { $0.rejectionCode == .replay } != nil)
         }
     }
+
+    /// The terminal client signs with `--key-file`; without the key its start is refused, while its stop
+    /// still acts.
+    @Test func cliSignsWithItsKeyFile() async throws {
+        try await GatewayHarness.with(commandKey: Self.key) { harness in
+            let config = ["--config", harness.configPath]
+            let unsigned = await CLIClientTests.run(["session", "start"] + config + ["--duration", "1m"], in: harness)
+            #expect(unsigned.code == 1 && unsigned.output.contains("E_UNSIGNED"), "\(unsigned.output)")
+            #expect(harness.chip.value(line: GatewayHarness.redLine) == 0)
+
+            let keyFile = ["--key-file", harness.directory.file("command.key")]
+            let signed = await CLIClientTests.run(
+                ["session", "start"] + config + keyFile + ["--duration", "1m"], in: harness)
+            #expect(signed.code == 0, "\(signed.output)")
+            #expect(await harness.linesRead(1))
+
+            let stop = await CLIClientTests.run(["session", "stop"] + config, in: harness)
+            #expect(stop.code == 0, "\(stop.output)")
+            #expect(await harness.linesRead(0))
+        }
+    }
 }
