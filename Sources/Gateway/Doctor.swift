@@ -72,7 +72,8 @@ public enum Doctor {
             }
         } catch let error as ConfigError {
             return Finding(
-                verdict: .failed, subject: "command key", detail: error.problems.map(\.description).joined(separator: "; "))
+                verdict: .failed, subject: "command key",
+                detail: error.problems.map(\.description).joined(separator: "; "))
         } catch {
             return Finding(verdict: .failed, subject: "command key", detail: "\(error)")
         }

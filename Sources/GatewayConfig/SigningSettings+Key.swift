@@ -64,7 +64,8 @@ extension GatewayConfiguration {
                     + SigningSettings.keyCredential)
         }
         return ResolvedSigning(
-            key: key, rule: SafetySettings.Signing(required: required, replayWindowSeconds: settings.replayWindowSeconds))
+            key: key,
+            rule: SafetySettings.Signing(required: required, replayWindowSeconds: settings.replayWindowSeconds))
     }
 
     /// Hex (tried first: `openssl rand -hex 32`) or base64 (`openssl rand -base64 32`), surrounding
@@ -80,7 +81,8 @@ extension GatewayConfiguration {
         } else if let data = Data(base64Encoded: trimmed) {
             key = Array(data)
         } else {
-            throw Self.signingProblem("key_file", "\(source) holds neither hex nor base64; write it with openssl rand -hex 32")
+            throw Self.signingProblem(
+                "key_file", "\(source) holds neither hex nor base64; write it with openssl rand -hex 32")
         }
         guard key.count >= SigningSettings.minimumKeyBytes else {
             throw Self.signingProblem(
@@ -91,14 +93,22 @@ extension GatewayConfiguration {
         return key
     }
 
+    /// The bytes of `text` when it is an even number of hex digits, else `nil`.
     private static func hexBytes(_ text: String) -> [UInt8]? {
         let digits = Array(text.utf8)
-        guard digits.count % 2 == 0, digits.allSatisfy({ $0 < 128 && Character(UnicodeScalar($0)).isHexDigit }) else {
-            return nil
+        // Digits only: `UInt8(_:radix:)` alone would also take a sign (`+a`), which base64 text can hold.
+        let isHexDigit = { (byte: UInt8) in
+            (48...57).contains(byte) || (65...70).contains(byte) || (97...102).contains(byte)
         }
-        return stride(from: 0, to: digits.count, by: 2).map {
-            UInt8(String(decoding: digits[$0...$0 + 1], as: UTF8.self), radix: 16)!
+        guard digits.count % 2 == 0, digits.allSatisfy(isHexDigit) else { return nil }
+        var bytes: [UInt8] = []
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let byte = UInt8(String(decoding: digits[index...index + 1], as: UTF8.self), radix: 16) else {
+                return nil
+            }
+            bytes.append(byte)
         }
+        return bytes
     }
 
     static func signingProblem(_ key: String, _ message: String) -> ConfigError {

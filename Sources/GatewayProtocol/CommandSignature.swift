@@ -90,7 +90,9 @@ public struct CommandSignature: Sendable {
             out.append(UInt8(ascii: "{"))
             // Code-point order, not Swift's `String <`, which compares by grapheme and would differ from
             // Python's `sort_keys=True` for some non-ASCII keys.
-            let sorted = members.sorted { Array($0.0.unicodeScalars.map(\.value)).lexicographicallyPrecedes($1.0.unicodeScalars.map(\.value)) }
+            let sorted = members.sorted {
+                Array($0.0.unicodeScalars.map(\.value)).lexicographicallyPrecedes($1.0.unicodeScalars.map(\.value))
+            }
             for (index, member) in sorted.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
                 JSONValue.writeString(member.0, into: &out)

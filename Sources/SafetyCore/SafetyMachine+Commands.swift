@@ -145,7 +145,8 @@ extension SafetyMachine {
         }
         if self.seenSignatures.contains(tag, nowUnixMs: now) {
             return self.reject(
-                envelope, .replay, "this signed command was already received; sign it again with a fresh ts to repeat it")
+                envelope, .replay,
+                "this signed command was already received; sign it again with a fresh ts to repeat it")
         }
         guard self.seenSignatures.remember(tag, expiresAtUnixMs: sent + window, nowUnixMs: now) else {
             return self.reject(

@@ -114,7 +114,8 @@ final class GatewayHarness {
         if let commandKey {
             // `commands.signing.key_file`: a private file, as the daemon demands of a secret.
             let hex = commandKey.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
-            extra.append("commands.signing.key_file=" + (try self.directory.write("command.key", hex + "\n", mode: 0o600)))
+            let keyFile = try self.directory.write("command.key", hex + "\n", mode: 0o600)
+            extra.append("commands.signing.key_file=" + keyFile)
         }
         self.commandKey = commandKey.map { CommandSignature(key: $0) }
         self.overrides = extra

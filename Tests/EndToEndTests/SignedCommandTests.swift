@@ -23,7 +23,8 @@ struct SignedCommandTests {
             #expect(unsigned.code == .unsigned, "\(unsigned)")
             // Signed with another key: refused.
             let otherKey = CommandSignature(key: Array(repeating: 0x11, count: 32))
-            let forged = try await harness.command(harness.signed(otherKey, id: "f1", command: "start", args: start), id: "f1")
+            let forged = try await harness.command(
+                harness.signed(otherKey, id: "f1", command: "start", args: start), id: "f1")
             #expect(forged.code == .signature, "\(forged)")
             // Signed for another panel's topic with the right key: refused (the topic is signed).
             let elsewhere = harness.signed(key, id: "o1", command: "start", args: start, topic: "rlt/other-panel/cmd")

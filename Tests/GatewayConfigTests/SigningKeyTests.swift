@@ -95,9 +95,15 @@ struct SigningKeyTests {
 
     @Test func theKeyItself_isRefusedInTheYAML_andTheWindowIsBounded() {
         #expect(messages(problems("commands: {signing: {key: abc}}"), at: "commands.signing.key").count == 1)
-        #expect(messages(problems("commands: {signing: {replay_window_s: 1}}"), at: "commands.signing.replay_window_s") == ["1 is outside 5…300"])
-        #expect(messages(problems("commands: {signing: {replay_window_s: 301}}"), at: "commands.signing.replay_window_s").count == 1)
-        #expect(messages(problems("commands: {signing: {required: maybe}}"), at: "commands.signing.required").count == 1)
+        #expect(
+            messages(problems("commands: {signing: {replay_window_s: 1}}"), at: "commands.signing.replay_window_s") == [
+                "1 is outside 5…300"
+            ])
+        #expect(
+            messages(problems("commands: {signing: {replay_window_s: 301}}"), at: "commands.signing.replay_window_s")
+                .count == 1)
+        #expect(
+            messages(problems("commands: {signing: {required: maybe}}"), at: "commands.signing.required").count == 1)
         #expect(!problems("commands: {signing: {replay_windw_s: 30}}").isEmpty)
     }
 }

@@ -30,7 +30,9 @@ struct CommandSignatureTests {
 
     /// The exact bytes of the README's example: sorted keys, no whitespace, integers without a fraction.
     @Test func canonicalForm_isTheDocumentedLines() {
-        let args: JSONValue = .object([("intensity_pct", 100), ("duration_s", 600), ("channels", "both"), ("dose_j_cm2", 4.5)])
+        let args: JSONValue = .object([
+            ("intensity_pct", 100), ("duration_s", 600), ("channels", "both"), ("dose_j_cm2", 4.5),
+        ])
         let bytes = CommandSignature.canonicalForm(
             topic: "rlt/panel-1/cmd", id: "c1", command: "start", ts: 1_764_148_000_123, ttlMs: 10_000, args: args)
         #expect(
@@ -88,10 +90,12 @@ struct CommandSignatureTests {
         #expect(self.decode(signed, key: nil).signature == .unchecked)
         let noTs = #"{"id":"a","cmd":"get","ttl_ms":2,"sig":"\#(String(repeating: "0", count: 64))"}"#
         #expect(self.decode(Array(noTs.utf8)).signature == .incomplete)
-        #expect(self.decode(Array(#"{"id":"a","cmd":"get","ts":1,"ttl_ms":2,"sig":"xyz"}"#.utf8)).signature == .mismatch)
+        #expect(
+            self.decode(Array(#"{"id":"a","cmd":"get","ts":1,"ttl_ms":2,"sig":"xyz"}"#.utf8)).signature == .mismatch)
         // `sig` must be a string; anything else is a schema error like any other wrong type.
         let numeric = self.decode(Array(#"{"id":"a","cmd":"get","sig":12}"#.utf8))
-        #expect(numeric.body == .invalid(.schema, "sig must be a string: the lowercase hex HMAC-SHA256 of the signed form"))
+        #expect(
+            numeric.body == .invalid(.schema, "sig must be a string: the lowercase hex HMAC-SHA256 of the signed form"))
     }
 
     /// The Home Assistant recipe's signer (deploy/homeassistant/sign-command.py, Python standard library
@@ -122,7 +126,8 @@ struct CommandSignatureTests {
                 Array(data), source: .device, retained: false, receivedAtUnixMs: 0, maximumBytes: 4096,
                 topic: Self.topic, key: Self.key)
             guard case .decoded = envelope.body, case .verified = envelope.signature else {
-                Issue.record("\(command): \(String(decoding: data, as: UTF8.self)) → \(envelope.body), \(envelope.signature)")
+                Issue.record(
+                    "\(command): \(String(decoding: data, as: UTF8.self)) → \(envelope.body), \(envelope.signature)")
                 continue
             }
         }
