@@ -14,6 +14,7 @@ public enum CommandDecoder {
     /// sessions (S3): a hostile client could burn the daily quota with invisible sessions.
     public static let minimumDurationSeconds = 1.0
 
+    /// The envelope for one payload; a payload that is not a command comes back `.invalid` (see above).
     ///
     /// - Parameters:
     ///   - topic: the topic the payload arrived on; part of what a signature covers.

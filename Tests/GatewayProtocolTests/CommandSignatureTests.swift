@@ -132,4 +132,28 @@ struct CommandSignatureTests {
             }
         }
     }
+
+    /// The shell recipe of docs/SECURITY.md (`printf | openssl dgst -hmac`) signs the same bytes.
+    @Test func shellRecipe_withOpenSSL_producesAPayloadThatVerifies() throws {
+        let script = #"""
+            key=$(printf '2a%.0s' $(seq 32)); ts=1700000000000; id=sh-$ts
+            sig=$(printf 'rlt-cmd-v1\nrlt/panel-1/cmd\n%s\nget\n%s\n10000\n{}' "$id" "$ts" |
+                openssl dgst -sha256 -mac HMAC -macopt "hexkey:$key" -r | cut -d' ' -f1)
+            printf '{"id":"%s","cmd":"get","ts":%s,"ttl_ms":10000,"sig":"%s"}' "$id" "$ts" "$sig"
+            """#
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let envelope = self.decode(Array(data))
+        guard case .verified = envelope.signature else {
+            Issue.record("\(String(decoding: data, as: UTF8.self)) → \(envelope.signature)")
+            return
+        }
+    }
 }
