@@ -44,6 +44,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         // The fleet exporter's HTTP endpoint (docs/FLEET.md says why this one); rlt-fleet only.
         .package(url: "https://github.com/swhitty/FlyingFox.git", from: "0.27.1"),
+        // HMAC-SHA256 for signed commands (README, "Signed commands"): BoringSSL on Linux, CryptoKit on
+        // macOS, with a constant-time MAC comparison we do not write ourselves.
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         // C libraries from Debian's -dev packages.
@@ -90,7 +93,8 @@ let package = Package(
         .target(name: "CClockSync"),
 
         // The product's API: topics, command decoding, payloads, discovery documents.
-        .target(name: "GatewayProtocol", dependencies: ["SafetyCore"]),
+        .target(
+            name: "GatewayProtocol", dependencies: ["SafetyCore", .product(name: "Crypto", package: "swift-crypto")]),
         // The YAML config, typed and validated.
         .target(
             name: "GatewayConfig",

@@ -38,6 +38,8 @@ id rlt-gateway >/dev/null 2>&1 || "${SUDO[@]}" useradd --system --no-create-home
 # The broker password, root's own (the unit hands the daemon a copy: LoadCredential=). Empty until
 # the operator writes the panel's password into it.
 [ -f /etc/rlt-gateway/mqtt-password ] || "${SUDO[@]}" install -m 0600 -o root -g root /dev/null /etc/rlt-gateway/mqtt-password
+# The command-signing key, likewise (LoadCredential=command-key:); empty means commands are not signed.
+[ -f /etc/rlt-gateway/command.key ] || "${SUDO[@]}" install -m 0600 -o root -g root /dev/null /etc/rlt-gateway/command.key
 "${SUDO[@]}" install -d /usr/share/doc/rlt-gateway && "${SUDO[@]}" install -m 0644 README.md /usr/share/doc/rlt-gateway/README.md
 "${SUDO[@]}" install -m 0644 deploy/rlt-gateway.service /etc/systemd/system/rlt-gateway.service
 # A udev rule so the gpio group may open the GPIO character devices.

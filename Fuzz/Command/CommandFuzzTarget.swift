@@ -15,6 +15,10 @@ import TestKit
 /// with byte 0x01. After every step the safety invariants of docs/DESIGN.md must hold, or the target
 /// aborts, which libFuzzer (or the fallback harness) reports as a crash with the input.
 enum CommandFuzzTarget {
+    /// A key, so every payload with a `sig` also goes through the canonical form and the MAC check
+    /// (arbitrary `args`, nested and escaped, included); the machine itself does not require signing.
+    static let key = CommandSignature(key: Array(repeating: 0x42, count: 32))
+
     static func run(_ input: [UInt8]) {
         var world = World()
         world.send(.boot(BootContext()))
@@ -30,7 +34,7 @@ enum CommandFuzzTarget {
                 let envelope = CommandDecoder.decode(
                     payload, source: payload.count % 7 == 3 ? .fleetAll : .device, retained: retained,
                     receivedAtUnixMs: 1_700_000_000_000 + world.now.nanoseconds / 1_000_000,
-                    maximumBytes: world.machine.settings.maxCommandBytes)
+                    maximumBytes: world.machine.settings.maxCommandBytes, topic: "rlt/fuzz/cmd", key: Self.key)
                 world.send(.command(envelope))
             }
             world.advance(0.1)

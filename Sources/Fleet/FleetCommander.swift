@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import GatewayProtocol
 import Logging
 import MQTT
@@ -81,9 +86,12 @@ public struct FleetCommander: Sendable {
         case deadline
     }
 
+    /// - Parameter key: signs the command for panels that require signatures (`commands.signing`); a fleet
+    ///   `stop` acts unsigned anyway, but a signed one is what a signed fleet sends everywhere.
     /// - Throws: ``MQTTError`` when the connection settings are invalid.
     public func send(
-        _ command: String, to target: FleetTarget, timeout: Duration, settle: Duration = .milliseconds(500)
+        _ command: String, to target: FleetTarget, timeout: Duration, settle: Duration = .milliseconds(500),
+        key: CommandSignature? = nil
     ) async throws -> FleetCommandReport {
         let id = "fleet-\(UInt32.random(in: 0...UInt32.max))"
         let topic = target.topic(self.topics)
@@ -134,9 +142,12 @@ public struct FleetCommander: Sendable {
                     continue
                 }
             case .publishNow:
-                let payload = CommandRequest(id: id, command: command).json
+                let payload =
+                    key?.signedPayload(
+                        topic: topic, id: id, command: command, args: nil, ts: Self.unixMilliseconds(), ttlMs: 10_000)
+                    ?? CommandRequest(id: id, command: command).json.bytes
                 client.publish(
-                    MQTTMessage(topic: topic, payload: payload.bytes, qos: .atLeastOnce, retain: false),
+                    MQTTMessage(topic: topic, payload: payload, qos: .atLeastOnce, retain: false),
                     queueing: .bounded)
                 sent = true
             case .deadline:
@@ -148,5 +159,14 @@ public struct FleetCommander: Sendable {
         return FleetCommandReport(
             commandID: id, topic: topic, sent: sent, answers: answers.values.sorted { $0.device < $1.device },
             silent: silent)
+    }
+}
+
+extension FleetCommander {
+    /// The wall clock in unix ms, for a signed command's `ts`.
+    static func unixMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
     }
 }

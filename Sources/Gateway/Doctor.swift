@@ -28,6 +28,7 @@ public enum Doctor {
         _ configuration: GatewayConfiguration, environment: [String: String], logger: Logger
     ) async -> [Finding] {
         var findings = [Self.password(configuration, environment: environment)]
+        findings.append(Self.commandKey(configuration, environment: environment))
         findings += Self.tlsFiles(configuration)
         findings.append(await Self.broker(configuration, logger: logger))
         findings.append(Self.gpio(configuration, logger: logger))
@@ -50,6 +51,31 @@ public enum Doctor {
             return Finding(verdict: .failed, subject: "password", detail: error.problems.map(\.description).joined(separator: "; "))
         } catch {
             return Finding(verdict: .failed, subject: "password", detail: "\(error)")
+        }
+    }
+
+    /// `commands.signing`: the key read the way the daemon reads it, and whether commands must be signed.
+    static func commandKey(_ configuration: GatewayConfiguration, environment: [String: String]) -> Finding {
+        do {
+            let signing = try configuration.resolvedSigning(environment: environment)
+            switch (signing.key, signing.rule.required) {
+            case (nil, _): return Finding(verdict: .ok, subject: "command key", detail: "none; commands are not signed")
+            case (_?, true):
+                return Finding(
+                    verdict: .ok, subject: "command key",
+                    detail: "found; signed commands required (stop excepted), replay window "
+                        + "\(Int(signing.rule.replayWindowSeconds)) s")
+            case (_?, false):
+                return Finding(
+                    verdict: .warning, subject: "command key",
+                    detail: "found, but commands.signing.required is false: unsigned commands still act")
+            }
+        } catch let error as ConfigError {
+            return Finding(
+                verdict: .failed, subject: "command key",
+                detail: error.problems.map(\.description).joined(separator: "; "))
+        } catch {
+            return Finding(verdict: .failed, subject: "command key", detail: "\(error)")
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import GatewayProtocol
 import Logging
 import MQTT
@@ -23,7 +24,17 @@ public final class GatewayClient: Sendable {
         case disconnected(String)
     }
 
-    public init(connection: MQTTClientConfiguration, topics: Topics, logger: Logger) throws {
+    /// Signs every command sent (`commands.signing`); `nil` sends them unsigned.
+    let commandKey: CommandSignature?
+
+    /// How long a signed command may still act after it was sent: long enough for a slow broker, well
+    /// inside any replay window (5…300 s).
+    public static let signedTTLMs: Int64 = 10_000
+
+    public init(
+        connection: MQTTClientConfiguration, topics: Topics, logger: Logger, commandKey: CommandSignature? = nil
+    ) throws {
+        self.commandKey = commandKey
         var connection = connection
         connection.subscriptions = [
             MQTTSubscription(filter: topics.response, qos: .atLeastOnce),
@@ -70,9 +81,16 @@ public final class GatewayClient: Sendable {
     @discardableResult
     public func send(_ command: String, arguments: JSONValue? = nil, id: String? = nil) -> String {
         let id = id ?? "cli-\(UInt32.random(in: 0...UInt32.max))"
-        let request = CommandRequest(id: id, command: command, arguments: arguments)
+        let payload: [UInt8]
+        if let key = self.commandKey {
+            payload = key.signedPayload(
+                topic: self.topics.command, id: id, command: command, args: arguments,
+                ts: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)), ttlMs: Self.signedTTLMs)
+        } else {
+            payload = CommandRequest(id: id, command: command, arguments: arguments).json.bytes
+        }
         self.mqtt.publish(
-            MQTTMessage(topic: self.topics.command, payload: request.json.bytes, qos: .atLeastOnce, retain: false),
+            MQTTMessage(topic: self.topics.command, payload: payload, qos: .atLeastOnce, retain: false),
             queueing: .bounded)
         return id
     }

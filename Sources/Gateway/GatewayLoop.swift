@@ -179,7 +179,7 @@ package final class GatewayLoop {
             let envelope = CommandDecoder.decode(
                 message.payload, source: source, retained: message.retain,
                 receivedAtUnixMs: self.clock.unixMilliseconds,
-                maximumBytes: self.machine.settings.maxCommandBytes)
+                maximumBytes: self.machine.settings.maxCommandBytes, topic: message.topic, key: self.parts.commandKey)
             if let asked = message.responseTopic, !self.topics.mayAnswer(on: asked) {
                 // The command still counts; its answer goes to the documented `<base>/res`.
                 self.logger.warning(

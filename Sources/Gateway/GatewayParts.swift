@@ -32,11 +32,15 @@ package struct GatewayParts {
     /// How many incoming messages were shed before they reached the loop since start (the inbound
     /// backlog's flood guard), so `diag.dropped_messages` counts them as it promises.
     package var shedIncoming: () -> Int
+    /// This panel's command key (`commands.signing`), checked against each command's `sig` as it is
+    /// decoded; `nil` when none is configured. Whether a signature is required is the core's rule.
+    package var commandKey: CommandSignature?
 
     package init(
         mqtt: any MessagePublisher, outputs: OutputDriver, sensor: SensorDriver?, ledger: (any LedgerWriting)?,
         info: DeviceInfo, discovery: DiscoverySweep?, telemetry: Telemetry, identify: @escaping () -> Void,
-        scheduleDiscoveryRepublish: @escaping () -> Void, shedIncoming: @escaping () -> Int = { 0 }
+        scheduleDiscoveryRepublish: @escaping () -> Void, shedIncoming: @escaping () -> Int = { 0 },
+        commandKey: CommandSignature? = nil
     ) {
         self.mqtt = mqtt
         self.outputs = outputs
@@ -48,5 +52,6 @@ package struct GatewayParts {
         self.identify = identify
         self.scheduleDiscoveryRepublish = scheduleDiscoveryRepublish
         self.shedIncoming = shedIncoming
+        self.commandKey = commandKey
     }
 }

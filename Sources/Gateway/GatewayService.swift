@@ -84,6 +84,8 @@ public struct GatewayService: Service {
         if let unclean = boot.uncleanSessionID {
             logger.warning("previous run left a session open; closed as unclean_shutdown", metadata: ["session.id": "\(unclean)"])
         }
+        // `Run` already checked it before any line was touched (a problem there is exit 2, no restart).
+        let signing = try configuration.resolvedSigning(environment: ProcessInfo.processInfo.environment)
         let sensor = configuration.makeSensor()
         let topics = configuration.topics
         let version = GatewayVersion.current
@@ -111,10 +113,18 @@ public struct GatewayService: Service {
                     continuation.yield(.republishDiscovery)
                 }
             },
-            shedIncoming: { backlog.totalDropped })
+            shedIncoming: { backlog.totalDropped },
+            commandKey: signing.key.map { CommandSignature(key: $0) })
+        var settings = configuration.safety
+        settings.signing = signing.rule
         let loop = GatewayLoop(
-            machine: SafetyMachine(settings: configuration.safety, bootID: bootID), parts: parts, topics: topics,
+            machine: SafetyMachine(settings: settings, bootID: bootID), parts: parts, topics: topics,
             logger: logger)
+        if signing.rule.required {
+            logger.info(
+                "signed commands required (stop excepted)",
+                metadata: ["commands.replay_window_s": "\(signing.rule.replayWindowSeconds)"])
+        }
         loop.feed(.boot(boot))
         do {
             for (name, active) in try gpio.readInputs() {

@@ -43,7 +43,25 @@ extension GatewayConfiguration {
         return CommandSettings(
             maxBytes: r.int("max_bytes", default: d.maxBytes),
             ratePerSecond: r.double("rate_per_s", default: d.ratePerSecond),
-            burst: r.int("burst", default: d.burst)
+            burst: r.int("burst", default: d.burst),
+            signing: r.section("signing", Self.decodeSigning)
+        )
+    }
+
+    private static func decodeSigning(_ r: MappingReader) -> SigningSettings {
+        let d = SigningSettings()
+        r.refuse(
+            "key",
+            "secrets are not accepted in the config file; put the key in a file named by commands.signing.key_file "
+                + "or in the systemd credential \(SigningSettings.keyCredential)")
+        var required = d.required
+        if let node = r.node("required"), !node.isNull {
+            required = r.bool("required", default: false)
+        }
+        return SigningSettings(
+            keyFile: r.optionalString("key_file", default: d.keyFile),
+            required: required,
+            replayWindowSeconds: r.double("replay_window_s", default: d.replayWindowSeconds)
         )
     }
 

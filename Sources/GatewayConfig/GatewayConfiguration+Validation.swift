@@ -358,6 +358,11 @@ extension GatewayConfiguration {
         check.range("commands.max_bytes", Double(c.maxBytes), 256...65536)
         check.range("commands.rate_per_s", c.ratePerSecond, 0.1...1000)
         check.range("commands.burst", Double(c.burst), 1...1000)
+        check.range(
+            "commands.signing.replay_window_s", c.signing.replayWindowSeconds, SigningSettings.replayWindowBounds)
+        if let path = c.signing.keyFile, path.isEmpty {
+            check.add("commands.signing.key_file", "is empty; name the key file or leave the key out")
+        }
     }
 
     private func validateOperations(_ check: inout Checker) {

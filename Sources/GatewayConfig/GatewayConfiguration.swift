@@ -100,7 +100,12 @@ extension GatewayConfiguration {
                 emissionSense: self.gpio.inputs.emissionSense != nil
             ),
             maxCommandBytes: self.commands.maxBytes,
-            hasMasterRelay: self.gpio.outputs.master != nil
+            hasMasterRelay: self.gpio.outputs.master != nil,
+            // What the file alone says; a key from the systemd credential can also switch it on, which
+            // only ``resolvedSigning(environment:)`` sees (the daemon uses that one).
+            signing: SafetySettings.Signing(
+                required: self.commands.signing.required ?? (self.commands.signing.keyFile != nil),
+                replayWindowSeconds: self.commands.signing.replayWindowSeconds)
         )
     }
 }

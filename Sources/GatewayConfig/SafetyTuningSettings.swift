@@ -46,13 +46,37 @@ public struct CommandSettings: Sendable, Hashable {
     public var ratePerSecond: Double
     /// Token bucket size: how many commands may arrive at once.
     public var burst: Int
+    /// Signed commands (`commands.signing`); off unless a key is configured.
+    public var signing: SigningSettings
 
     public init(
         maxBytes: Int = SafetySettings.defaults.maxCommandBytes, ratePerSecond: Double = SafetySettings.defaults.rateLimit.perSecond,
-        burst: Int = Int(SafetySettings.defaults.rateLimit.burst)
+        burst: Int = Int(SafetySettings.defaults.rateLimit.burst), signing: SigningSettings = SigningSettings()
     ) {
         self.maxBytes = maxBytes
         self.ratePerSecond = ratePerSecond
         self.burst = burst
+        self.signing = signing
+    }
+}
+
+/// `commands.signing`: where the panel's command key lives and whether commands must carry a signature.
+///
+/// The key itself is a secret and never sits in the YAML (see ``GatewayConfiguration/resolvedSigning(environment:)``).
+public struct SigningSettings: Sendable, Hashable {
+    /// `key_file`: a file holding the key as hex or base64, at least 32 bytes decoded.
+    public var keyFile: String?
+    /// `required`; `nil` (absent) means "required exactly when a key is found".
+    public var required: Bool?
+    /// `replay_window_s`: how far a signed command's `ts` may be from the panel's clock.
+    public var replayWindowSeconds: Double
+
+    public init(
+        keyFile: String? = nil, required: Bool? = nil,
+        replayWindowSeconds: Double = SafetySettings.defaults.signing.replayWindowSeconds
+    ) {
+        self.keyFile = keyFile
+        self.required = required
+        self.replayWindowSeconds = replayWindowSeconds
     }
 }

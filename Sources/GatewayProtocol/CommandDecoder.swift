@@ -14,8 +14,15 @@ public enum CommandDecoder {
     /// sessions (S3): a hostile client could burn the daily quota with invisible sessions.
     public static let minimumDurationSeconds = 1.0
 
+    /// The envelope for one payload; a payload that is not a command comes back `.invalid` (see above).
+    ///
+    /// - Parameters:
+    ///   - topic: the topic the payload arrived on; part of what a signature covers.
+    ///   - key: this panel's signing key, when one is configured; `sig` is then checked and the verdict
+    ///     put in ``CommandEnvelope/signature`` for the core to judge. Without one a `sig` is `.unchecked`.
     public static func decode(
-        _ payload: [UInt8], source: CommandSource, retained: Bool, receivedAtUnixMs: Int64, maximumBytes: Int
+        _ payload: [UInt8], source: CommandSource, retained: Bool, receivedAtUnixMs: Int64, maximumBytes: Int,
+        topic: String = "", key: CommandSignature? = nil
     ) -> CommandEnvelope {
         var envelope = CommandEnvelope(
             id: nil, commandName: nil, body: .invalid(.json, ""), source: source, retained: retained,
@@ -41,7 +48,24 @@ public enum CommandDecoder {
         }
         if case .string(let name)? = document["cmd"] { envelope.commandName = String(name.prefix(32)) }
         envelope.body = Self.decodeBody(document, members: members, into: &envelope)
+        if case .decoded = envelope.body, case .string(let sig)? = document["sig"] {
+            envelope.signature = Self.verdict(sig, document: document, envelope: envelope, topic: topic, key: key)
+        }
         return envelope
+    }
+
+    /// What `sig` says about a decoded command; the canonical form is rebuilt from the decoded members.
+    private static func verdict(
+        _ sig: String, document: JSONValue, envelope: CommandEnvelope, topic: String, key: CommandSignature?
+    ) -> SignatureVerdict {
+        guard let key else { return .unchecked }
+        guard let ts = envelope.sentAtUnixMs, let ttl = envelope.ttlMs, let command = envelope.commandName else {
+            return .incomplete
+        }
+        let canonical = CommandSignature.canonicalForm(
+            topic: topic, id: envelope.id, command: command, ts: ts, ttlMs: ttl, args: document["args"])
+        guard key.verify(sig, over: canonical) else { return .mismatch }
+        return .verified(tag: sig.lowercased())
     }
 
     /// Whether a payload is a well-formed `stop` command: the one command that must get through a
@@ -79,9 +103,13 @@ public enum CommandDecoder {
     private static func decodeBody(
         _ document: JSONValue, members: [(String, JSONValue)], into envelope: inout CommandEnvelope
     ) -> CommandEnvelope.Body {
-        let allowed: Set<String> = ["id", "cmd", "args", "ts", "ttl_ms"]
+        let allowed: Set<String> = ["id", "cmd", "args", "ts", "ttl_ms", "sig"]
         if let unknown = members.first(where: { !allowed.contains($0.0) }) {
-            return .invalid(.schema, "unknown field \"\(unknown.0)\"; allowed: args, cmd, id, ts, ttl_ms")
+            return .invalid(.schema, "unknown field \"\(unknown.0)\"; allowed: args, cmd, id, sig, ts, ttl_ms")
+        }
+        switch document["sig"] {
+        case nil, .string?: break
+        default: return .invalid(.schema, "sig must be a string: the lowercase hex HMAC-SHA256 of the signed form")
         }
         switch document["id"] {
         case nil, .null?: break

@@ -63,6 +63,40 @@ struct ResponseCache: Hashable, Sendable {
     var count: Int { self.responses.count }
 }
 
+/// The signatures of recently admitted signed commands, so that a copy of one is refused within the
+/// replay window (`E_REPLAY`); past the window its `ts` is stale anyway (`E_STALE`), so an entry can go.
+///
+/// Keyed by the signature itself: a replay is the same signed bytes, while two different commands never
+/// share a tag. Bounded twice: entries expire with the window (on the wall clock the `ts` check uses),
+/// and at most `capacity` are kept; when that many are fresh the next signed command is refused rather
+/// than an entry forgotten early, which would let its copy act.
+struct ReplayMemory: Hashable, Sendable {
+    let capacity: Int
+    /// Signature → wall-clock unix ms after which a copy would be stale anyway.
+    private var expiries: [String: Int64] = [:]
+
+    init(capacity: Int) {
+        self.capacity = max(1, capacity)
+    }
+
+    func contains(_ tag: String, nowUnixMs: Int64) -> Bool {
+        guard let expiry = self.expiries[tag] else { return false }
+        return expiry >= nowUnixMs
+    }
+
+    /// Remembers `tag` until `expiresAtUnixMs`; `false` when the memory is full of unexpired tags.
+    mutating func remember(_ tag: String, expiresAtUnixMs: Int64, nowUnixMs: Int64) -> Bool {
+        if self.expiries.count >= self.capacity {
+            self.expiries = self.expiries.filter { $0.value >= nowUnixMs }
+        }
+        guard self.expiries.count < self.capacity else { return false }
+        self.expiries[tag] = expiresAtUnixMs
+        return true
+    }
+
+    var count: Int { self.expiries.count }
+}
+
 /// Short numbers for messages, without Foundation: one decimal, no trailing `.0`.
 func format(_ value: Double) -> String {
     guard value.isFinite else { return "\(value)" }

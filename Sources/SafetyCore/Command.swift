@@ -116,10 +116,14 @@ public struct CommandEnvelope: Hashable, Sendable {
     public var ttlMs: Int64?
     /// Wall-clock unix milliseconds when the gateway received it (only used against `ts`).
     public var receivedAtUnixMs: Int64
+    /// What the decoder found out about the envelope's `sig`; whether it matters is the core's decision
+    /// (``SafetySettings/Signing``), so the rule lives with the rest of the admission order.
+    public var signature: SignatureVerdict
 
     public init(
         id: String?, commandName: String?, body: Body, source: CommandSource = .device, retained: Bool = false,
-        payloadBytes: Int = 0, sentAtUnixMs: Int64? = nil, ttlMs: Int64? = nil, receivedAtUnixMs: Int64 = 0
+        payloadBytes: Int = 0, sentAtUnixMs: Int64? = nil, ttlMs: Int64? = nil, receivedAtUnixMs: Int64 = 0,
+        signature: SignatureVerdict = .absent
     ) {
         self.id = id
         self.commandName = commandName
@@ -130,7 +134,24 @@ public struct CommandEnvelope: Hashable, Sendable {
         self.sentAtUnixMs = sentAtUnixMs
         self.ttlMs = ttlMs
         self.receivedAtUnixMs = receivedAtUnixMs
+        self.signature = signature
     }
+}
+
+/// The outcome of checking a command's `sig` against this panel's key, decided outside the core (the
+/// HMAC needs a crypto library the pure core does not link) and judged inside it.
+public enum SignatureVerdict: Hashable, Sendable {
+    /// No `sig` member.
+    case absent
+    /// A `sig` arrived but this gateway has no key to check it with (signing not configured).
+    case unchecked
+    /// `sig` is present but `ts` or `ttl_ms` is missing: the signed form needs both.
+    case incomplete
+    /// `sig` matches the canonical form under this panel's key; `tag` is the signature itself (lowercase
+    /// hex), the key of the replay memory: a replay is the same signed bytes, so the same tag.
+    case verified(tag: String)
+    /// `sig` is malformed or does not match.
+    case mismatch
 }
 
 /// The answer to one command, published on `<base>/res` (or the v5 response topic).

@@ -33,6 +33,12 @@ public enum ResponseCode: String, CaseIterable, Hashable, Sendable, Codable {
     case rate = "E_RATE"
     case tooLarge = "E_TOO_LARGE"
     case notAllowed = "E_NOT_ALLOWED"
+    /// Signing is required and the command carries no `sig` (or lacks the `ts`/`ttl_ms` it signs).
+    case unsigned = "E_UNSIGNED"
+    /// Signing is required and `sig` does not match this panel's key and the command as received.
+    case signature = "E_SIGNATURE"
+    /// A correctly signed command that was already seen within the replay window.
+    case replay = "E_REPLAY"
     /// The ledger could not record what the command needs (a session is written before emission
     /// starts): the command had no effect and `F_STORAGE` is latched.
     case storage = "E_STORAGE"

@@ -1,8 +1,9 @@
 /// Command admission and execution (S14, S15, S16 and the command contract of docs/DESIGN.md).
 ///
 /// Admission runs in a fixed order so every rejection has one well-defined code: duplicate id
-/// (replayed, no effect), size, rate, retained flag, undecodable body, `ts`+`ttl_ms`, fleet
-/// allow-list; then the command's own preconditions.
+/// (replayed, no effect), size, rate, retained flag, undecodable body, signature (when required; not for
+/// `stop`), `ts`+`ttl_ms`, the signed window and replay memory, fleet allow-list; then the command's own
+/// preconditions.
 extension SafetyMachine {
     /// Commands a fleet topic may send (docs/DESIGN.md: allow-list only).
     static let fleetAllowed: Set<CommandName> = [.stop, .get, .identify, .ping]
@@ -78,6 +79,13 @@ extension SafetyMachine {
         case .decoded(let decoded):
             command = decoded
         }
+        var signatureTag: String?
+        if self.settings.signing.required, command != .stop {
+            switch Self.signatureProblem(envelope) {
+            case .success(let tag): signatureTag = tag
+            case .failure(let problem): return self.reject(envelope, problem.code, problem.message)
+            }
+        }
         if let sent = envelope.sentAtUnixMs, let ttl = envelope.ttlMs {
             let age = envelope.receivedAtUnixMs - sent
             if age > ttl {
@@ -86,6 +94,7 @@ extension SafetyMachine {
                     "command is \(age) ms old (ts \(sent)), beyond its ttl_ms \(ttl); send it again with a fresh ts")
             }
         }
+        if let tag = signatureTag, let rejection = self.admitSigned(envelope, tag: tag) { return rejection }
         if envelope.source != .device, !Self.fleetAllowed.contains(command.name) {
             return self.reject(
                 envelope, .notAllowed,
@@ -93,6 +102,58 @@ extension SafetyMachine {
                     + "ping; send \(command.name.rawValue) to the device's own cmd topic")
         }
         return self.execute(command, envelope: envelope, now: now, into: &actions)
+    }
+
+    /// Whether a command that must be signed is: its tag when `sig` matched, else the code and message.
+    ///
+    /// `stop` never comes here (S15: a stop must never be blocked by missing or broken crypto). A
+    /// signature covers `ts` and `ttl_ms`, so a `sig` without them is as good as none.
+    private static func signatureProblem(_ envelope: CommandEnvelope) -> Result<String, SignatureProblem> {
+        switch envelope.signature {
+        case .verified(let tag):
+            return .success(tag)
+        case .absent, .unchecked:
+            return .failure(
+                SignatureProblem(
+                    .unsigned,
+                    "this panel accepts only signed commands (stop excepted); add ts, ttl_ms and sig (README, "
+                        + "\"Signed commands\")"))
+        case .incomplete:
+            return .failure(
+                SignatureProblem(.unsigned, "a signed command needs ts and ttl_ms: the signature covers both"))
+        case .mismatch:
+            return .failure(
+                SignatureProblem(
+                    .signature,
+                    "sig does not match this panel's key and the command as received (topic, id, cmd, ts, ttl_ms, "
+                        + "args)"))
+        }
+    }
+
+    /// The signed command's freshness against the replay window, then the replay memory; `nil` admits it
+    /// and remembers its tag.
+    private mutating func admitSigned(_ envelope: CommandEnvelope, tag: String) -> CommandResponse? {
+        let window = Int64((self.settings.signing.replayWindowSeconds * 1000).rounded())
+        let now = envelope.receivedAtUnixMs
+        // `incomplete` would have been refused above, so both are present.
+        let sent = envelope.sentAtUnixMs ?? 0
+        if abs(now - sent) > window {
+            return self.reject(
+                envelope, .stale,
+                "signed command's ts \(sent) is \(now - sent) ms from this panel's clock, outside the replay window "
+                    + "of ±\(window) ms; check both clocks (NTP) and send it again with a fresh ts")
+        }
+        if self.seenSignatures.contains(tag, nowUnixMs: now) {
+            return self.reject(
+                envelope, .replay,
+                "this signed command was already received; sign it again with a fresh ts to repeat it")
+        }
+        guard self.seenSignatures.remember(tag, expiresAtUnixMs: sent + window, nowUnixMs: now) else {
+            return self.reject(
+                envelope, .rate,
+                "more than \(self.seenSignatures.capacity) signed commands within the replay window; retry later")
+        }
+        return nil
     }
 
     func reject(_ envelope: CommandEnvelope, _ code: ResponseCode, _ message: String) -> CommandResponse {
@@ -385,5 +446,15 @@ extension SafetyMachine {
             actions.append(.publishState)
         }
         return self.accept(envelope, "presets updated")
+    }
+}
+
+/// A refused signature: its code and message.
+private struct SignatureProblem: Error {
+    var code: ResponseCode
+    var message: String
+    init(_ code: ResponseCode, _ message: String) {
+        self.code = code
+        self.message = message
     }
 }

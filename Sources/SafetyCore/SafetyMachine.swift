@@ -102,6 +102,8 @@ public struct SafetyMachine: Sendable {
     var unrecordedStray: Dose = .zero
     var strayRecordedAt: Instant?
     var answered = ResponseCache(capacity: 256)
+    /// The signatures of signed commands admitted within the replay window (``SafetySettings/Signing``).
+    var seenSignatures = ReplayMemory(capacity: 1024)
     var bucket: TokenBucket
     var isShutDown = false
 

@@ -19,6 +19,8 @@ public struct SafetySettings: Hashable, Sendable {
     public var maxCommandBytes: Int
     /// Whether a master relay is wired; without one, `OutputReadback.master` is not compared (S9).
     public var hasMasterRelay: Bool
+    /// Whether commands must be signed, and for how long a signed command stays fresh.
+    public var signing: Signing
 
     /// Every default in one place: the config's defaults are read from here, never written again.
     public static let defaults = SafetySettings()
@@ -33,7 +35,8 @@ public struct SafetySettings: Hashable, Sendable {
         rateLimit: RateLimit = RateLimit(),
         inputs: Inputs = Inputs(),
         maxCommandBytes: Int = 4096,
-        hasMasterRelay: Bool = true
+        hasMasterRelay: Bool = true,
+        signing: Signing = Signing()
     ) {
         self.irradianceMWPerCm2 = irradianceMWPerCm2
         self.dimmable = dimmable
@@ -45,6 +48,21 @@ public struct SafetySettings: Hashable, Sendable {
         self.inputs = inputs
         self.maxCommandBytes = maxCommandBytes
         self.hasMasterRelay = hasMasterRelay
+        self.signing = signing
+    }
+
+    /// Signed commands (`commands.signing`): the rule only; the key stays with the shell that checks `sig`.
+    public struct Signing: Hashable, Sendable {
+        /// Every command but `stop` must carry a valid `sig` over `ts` and `ttl_ms`.
+        public var required: Bool
+        /// A signed command's `ts` must lie within this many seconds of the gateway's wall clock, either
+        /// way, and its signature is remembered this long so a copy is refused (`E_REPLAY`).
+        public var replayWindowSeconds: Double
+
+        public init(required: Bool = false, replayWindowSeconds: Double = 30) {
+            self.required = required
+            self.replayWindowSeconds = replayWindowSeconds
+        }
     }
 
     /// What `start` uses for arguments it does not give; changed by `set`, persisted by the shell.

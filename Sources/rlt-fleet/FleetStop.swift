@@ -1,5 +1,7 @@
 import ArgumentParser
 import Fleet
+import GatewayConfig
+import GatewayProtocol
 import Logging
 
 /// `rlt-fleet stop --all | --group G`: the emergency stop for many panels, with every
@@ -18,6 +20,10 @@ struct FleetStop: AsyncParsableCommand {
     @Flag(help: "Stop every panel under the prefix.") var all = false
     @Option(help: "Stop the panels of this group (device.groups in their config).") var group: String?
     @Option(help: "Seconds to wait for answers.") var timeout: Double = 5
+    @Option(
+        name: .customLong("key-file"),
+        help: "Sign the stop with this command key (hex or base64, private), for fleets that sign every command.")
+    var keyFile: String?
 
     func validate() throws {
         guard self.all != (self.group != nil) else {
@@ -34,10 +40,18 @@ struct FleetStop: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
+        var key: CommandSignature?
+        if let path = self.keyFile {
+            do {
+                key = CommandSignature(key: try SigningSettings.readKey(path: path))
+            } catch let error as ConfigError {
+                throw ValidationError("--key-file: " + error.problems.map(\.message).joined(separator: "; "))
+            }
+        }
         var logger = Logger(label: "rlt-fleet")
         logger.logLevel = .critical
         let report = try await FleetCommander(connection: connection, topics: topics, logger: logger)
-            .send("stop", to: target, timeout: .milliseconds(Int(self.timeout * 1000)))
+            .send("stop", to: target, timeout: .milliseconds(Int(self.timeout * 1000)), key: key)
         guard report.sent else {
             print("stop NOT sent: no connection to the broker within \(Self.seconds(self.timeout)) s")
             throw ExitCode(3)

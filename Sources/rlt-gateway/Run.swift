@@ -18,6 +18,8 @@ struct Run: AsyncParsableCommand {
         // configuration problem (exit 2, no restart loop), found before any line is touched.
         do {
             _ = try configuration.resolvedPassword(environment: ProcessInfo.processInfo.environment)
+            // So is the command key (commands.signing): a key file that is missing, public or too short.
+            _ = try configuration.resolvedSigning(environment: ProcessInfo.processInfo.environment)
         } catch let error as ConfigError {
             ConfigOptions.report(error.problems, file: self.options.path ?? "defaults")
             throw ExitCode(ConfigOptions.configurationProblemExitCode)

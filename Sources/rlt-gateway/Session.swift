@@ -19,6 +19,10 @@ struct Session: AsyncParsableCommand {
         @Option(help: "Broker URL (overrides mqtt.url).") var url: String?
         @Option(help: "Panel device id (overrides device.id).") var device: String?
         @Option(help: "Seconds to wait for the panel's response.") var timeout: Double = 10
+        @Option(
+            name: .customLong("key-file"),
+            help: "Sign commands with this key file (overrides commands.signing.key_file; hex or base64, private).")
+        var keyFile: String?
 
         /// Sends `name`, prints the answer (and follows the session with `watch`) and exits with the
         /// console's status when it is not 0.
@@ -34,12 +38,22 @@ struct Session: AsyncParsableCommand {
             var options = self.options
             if let url = self.url { options.overrides.append("mqtt.url=\(url)") }
             if let device = self.device { options.overrides.append("device.id=\(device)") }
+            if let keyFile = self.keyFile { options.overrides.append("commands.signing.key_file=\(keyFile)") }
             let configuration = try options.load()
             var logger = Logger(label: "rlt-gateway.client")
             logger.logLevel = .error
+            // The panel's own key, read as the daemon reads it (a key the config names but this user may not
+            // read is an error, not a silently unsigned command the panel would refuse).
+            let signing: ResolvedSigning
+            do {
+                signing = try configuration.resolvedSigning(environment: ProcessInfo.processInfo.environment)
+            } catch let error as ConfigError {
+                ConfigOptions.report(error.problems, file: self.options.path ?? "defaults")
+                throw ExitCode(ConfigOptions.configurationProblemExitCode)
+            }
             return try GatewayClient(
                 connection: try configuration.mqttClientConfiguration(forClient: "rlt-cli-\(UInt16.random(in: 0...UInt16.max))"),
-                topics: configuration.topics, logger: logger)
+                topics: configuration.topics, logger: logger, commandKey: signing.key.map { CommandSignature(key: $0) })
         }
     }
 

@@ -33,6 +33,8 @@ final class GatewayHarness {
     let configPath: String
     let overrides: [String]
     let environment: [String: String]
+    /// This panel's command key when the test turned signing on: the harness's own `get`s are signed.
+    let commandKey: CommandSignature?
 
     var base: String { "rlt/\(self.deviceID)" }
     /// Where a `sensor.type: file` configuration reads its millidegrees (see ``writeTemperature(_:)``).
@@ -65,6 +67,7 @@ final class GatewayHarness {
         environment: [String: String] = [:],
         initialTemperatureMilliC: Int = 30000,
         rateLimited: Bool = false,
+        commandKey: [UInt8]? = nil,
         configureClient: (inout MQTTClientConfiguration) -> Void = { _ in }
     ) async throws {
         self.deviceID = deviceID
@@ -107,6 +110,14 @@ final class GatewayHarness {
             \(extraYAML)
             """
         self.configPath = try self.directory.write("gateway.yaml", yaml)
+        var extra = extra
+        if let commandKey {
+            // `commands.signing.key_file`: a private file, as the daemon demands of a secret.
+            let hex = commandKey.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+            let keyFile = try self.directory.write("command.key", hex + "\n", mode: 0o600)
+            extra.append("commands.signing.key_file=" + keyFile)
+        }
+        self.commandKey = commandKey.map { CommandSignature(key: $0) }
         self.overrides = extra
         if !brokerUpAtStart { await self.broker.stop() }
         self.client = try TestClient(
@@ -206,7 +217,12 @@ final class GatewayHarness {
     @discardableResult
     func barrier() async throws -> StateDocument {
         let id = "barrier-\(Self.barrierCount.withLock { count in count += 1; return count })"
-        let answer = try await self.command(CommandRequest(id: id, command: "get"))
+        let answer =
+            if let key = self.commandKey {
+                try await self.command(self.signed(key, id: id, command: "get"), id: id)
+            } else {
+                try await self.command(CommandRequest(id: id, command: "get"))
+            }
         guard let data = answer.data else { throw HarnessError("get without data: \(answer)") }
         return data
     }
@@ -246,6 +262,17 @@ final class GatewayHarness {
             throw HarnessError("the daemon never reported \(what); log:\n\(self.gateway.log)")
         }
         return seen
+    }
+
+    /// `command` signed with `key` for this panel's `cmd` topic (or `topic`), `ts` now, as the CLI sends it.
+    func signed(
+        _ key: CommandSignature, id: String, command: String, args: JSONValue? = nil, topic: String? = nil,
+        ttlMs: Int64 = 10_000
+    ) -> String {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let payload = key.signedPayload(
+            topic: topic ?? "\(self.base)/cmd", id: id, command: command, args: args, ts: now, ttlMs: ttlMs)
+        return String(decoding: payload, as: UTF8.self)
     }
 
     /// Waits for the response with `id` on `<base>/res`.
@@ -320,13 +347,13 @@ final class GatewayHarness {
     static func with(
         extraYAML: String = "", overrides: [String] = [], brokerUpAtStart: Bool = true, fileSensor: Bool = false,
         initialTemperatureMilliC: Int = 30000, environment: [String: String] = [:], rateLimited: Bool = false,
-        _ body: (GatewayHarness) async throws -> Void
+        commandKey: [UInt8]? = nil, _ body: (GatewayHarness) async throws -> Void
     ) async throws {
         try await ProcessBudget.shared.withPermits(1) {
             let harness = try await GatewayHarness(
                 extraYAML: extraYAML, overrides: overrides, brokerUpAtStart: brokerUpAtStart, fileSensor: fileSensor,
                 environment: environment, initialTemperatureMilliC: initialTemperatureMilliC,
-                rateLimited: rateLimited)
+                rateLimited: rateLimited, commandKey: commandKey)
             do {
                 try await body(harness)
             } catch {

@@ -1,4 +1,5 @@
 import Foundation
+import SafetyCore
 import GatewayProtocol
 import Logging
 import TestKit
@@ -130,6 +131,34 @@ import TestSupport
         #expect(report.silent == ["p3"])
         #expect(report.exitCode == 1)
         for panel in panels { await panel.client.stop() }
+    }
+
+    /// `rlt-fleet stop --key-file`: the stop arrives signed for the fleet topic it was published on, so a
+    /// panel holding the key verifies it (README, "Signed commands").
+    @Test func fleetStop_withAKey_isSignedForTheFleetTopic() async throws {
+        let broker = try await MosquittoBroker()
+        let key = CommandSignature(key: Array(repeating: 0x5c, count: 32))
+        let panel = try TestClient(port: broker.port, clientID: "signed-p1", subscriptions: ["rlt/_group/ward-a/cmd"])
+        #expect(await panel.waitForConnection())
+        #expect(await panel.waitForSubscription(probeTopic: "rlt/_group/ward-a/cmd"))
+        panel.clearMessages()
+        let report = try await FleetCommander(
+            connection: TestClient.configuration(port: broker.port, clientID: "fleet-signed-stop"),
+            topics: try FleetTopics(prefix: "rlt"), logger: Self.logger()
+        ).send("stop", to: .group("ward-a"), timeout: .seconds(2), key: key)
+        #expect(report.sent)
+        let command = try #require(await panel.waitForMessage(topic: "rlt/_group/ward-a/cmd", timeout: .seconds(10)))
+        let received = Int64(Date().timeIntervalSince1970 * 1000)
+        let envelope = CommandDecoder.decode(
+            command.payload, source: .fleetGroup("ward-a"), retained: false, receivedAtUnixMs: received,
+            maximumBytes: 4096, topic: "rlt/_group/ward-a/cmd", key: key)
+        #expect(envelope.body == .decoded(.stop))
+        guard case .verified = envelope.signature else {
+            Issue.record("fleet stop not verified: \(String(decoding: command.payload, as: UTF8.self))")
+            return
+        }
+        #expect(abs(received - (envelope.sentAtUnixMs ?? 0)) < 30_000)
+        await panel.stop()
     }
 
     @Test func fleetStop_withNoBroker_reportsNotSent() async throws {

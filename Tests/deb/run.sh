@@ -159,6 +159,8 @@ check "user rlt-gateway: system account, nologin, in gpio" \
      id -nG rlt-gateway | tr ' ' '\n' | grep -qx gpio && getent group rlt-gateway >/dev/null"
 check "/etc/rlt-gateway/mqtt-password: 0600 root:root, empty" \
     "[ \"\$(stat -c '%a %U %G %s' /etc/rlt-gateway/mqtt-password)\" = '600 root root 0' ]"
+check "/etc/rlt-gateway/command.key: 0600 root:root, empty (commands not signed)" \
+    "[ \"\$(stat -c '%a %U %G %s' /etc/rlt-gateway/command.key)\" = '600 root root 0' ]"
 check "/etc/rlt-gateway 0750 and gateway.yaml 0640, root:rlt-gateway" \
     "[ \"\$(stat -c '%a %U %G' /etc/rlt-gateway)\" = '750 root rlt-gateway' ] &&
      [ \"\$(stat -c '%a %U %G' /etc/rlt-gateway/gateway.yaml)\" = '640 root rlt-gateway' ]"
@@ -172,7 +174,8 @@ check "unit installed, /usr/bin paths, outputs-off after exit, exit 2 not restar
      grep -qx 'ExecStart=/usr/bin/rlt-gateway run --config /etc/rlt-gateway/gateway.yaml' \$u &&
      grep -qx 'ExecStopPost=/usr/bin/rlt-gateway outputs-off --config /etc/rlt-gateway/gateway.yaml' \$u &&
      grep -qx 'RestartPreventExitStatus=2' \$u &&
-     grep -qx 'LoadCredential=mqtt-password:/etc/rlt-gateway/mqtt-password' \$u"
+     grep -qx 'LoadCredential=mqtt-password:/etc/rlt-gateway/mqtt-password' \$u &&
+     grep -qx 'LoadCredential=command-key:/etc/rlt-gateway/command.key' \$u"
 check "first install: the service is neither enabled nor started" "! grep -q 'deb-systemd-invoke' /var/log/rlt-stub.log"
 check "man page and copyright installed" "[ -f /usr/share/man/man1/rlt-gateway.1.gz ] && [ -f /usr/share/doc/rlt-gateway/copyright ]"
 
