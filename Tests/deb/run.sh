@@ -84,6 +84,8 @@ chmod 0755 "$root"
 mounted=()
 cleanup() {
     local status=$?
+    # The doctor/run checks' broker, should a check have stopped the script before it is stopped.
+    if [ -s "$root/run/deb-test-mosquitto.pid" ]; then kill "$(cat "$root/run/deb-test-mosquitto.pid")" 2>/dev/null || true; fi
     for (( i=${#mounted[@]}-1; i>=0; i-- )); do
         umount -R "${mounted[$i]}" 2>/dev/null || umount -R -l "${mounted[$i]}" 2>/dev/null || true
     done
@@ -196,7 +198,7 @@ check "a mosquitto in the root with the panel's account; its password in /etc/rl
     mkdir -p $creds && cp /etc/rlt-gateway/mqtt-password $creds/mqtt-password
     chown -R rlt-gateway: $creds && chmod 0500 $creds && chmod 0400 $creds/mqtt-password
     mosquitto_passwd -c -b /etc/mosquitto/deb-test.passwd panel-1 deb-test-secret
-    printf 'listener $port 127.0.0.1\nallow_anonymous false\npassword_file /etc/mosquitto/deb-test.passwd\npersistence false\nset_tcp_nodelay true\n' \
+    printf 'listener $port 127.0.0.1\nallow_anonymous false\npassword_file /etc/mosquitto/deb-test.passwd\npersistence false\nset_tcp_nodelay true\npid_file /run/deb-test-mosquitto.pid\n' \
         >/etc/mosquitto/deb-test.conf
     mosquitto -c /etc/mosquitto/deb-test.conf -d
     for i in \$(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && exit 0; sleep 0.1; done; exit 1"
@@ -215,8 +217,9 @@ check "rlt-gateway run as rlt-gateway comes online, and SIGTERM stops it: exit 0
     after=\$(mosquitto_sub -h 127.0.0.1 -p $port -u panel-1 -P deb-test-secret -t rlt/panel-1/status -C 1 -W 2)
     echo \"exit \$st; status \$after\"
     [ \$st -eq 0 ] && case \$after in *shutdown*) true ;; *) false ;; esac"
-in_root_quiet() { CMD="$1"; in_root >/dev/null 2>&1 || true; }
-in_root_quiet "pkill -x mosquitto"
+# The broker runs in the host's process namespace: stopped by its own pid (never by name, which
+# would reach every mosquitto on the machine).
+if [ -s "$root/run/deb-test-mosquitto.pid" ]; then kill "$(cat "$root/run/deb-test-mosquitto.pid")" 2>/dev/null || true; fi
 
 # --- upgrade (a reinstall runs postinst configure with the old version: the upgrade path) -------
 CMD="printf 'secret\n' >/etc/rlt-gateway/mqtt-password && echo '# local edit' >>/etc/rlt-gateway/gateway.yaml &&
