@@ -111,17 +111,11 @@ struct CommandSignatureTests {
             ("start", #"{"duration_s": 600, "channels": "both", "intensity_pct": 50, "dose_j_cm2": 4.5}"#),
             ("stop", ""), ("set", #"{"dose_j_cm2": null}"#),
         ] {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments =
+            let (status, data) = try Self.output(
+                of: "/usr/bin/env",
                 ["python3", script, "--key-file", keyFile, "--topic", Self.topic, "--id", "ha-1", command]
-                + (args.isEmpty ? [] : ["--args", args])
-            let output = Pipe()
-            process.standardOutput = output
-            try process.run()
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0)
+                    + (args.isEmpty ? [] : ["--args", args]))
+            #expect(status == 0)
             let envelope = CommandDecoder.decode(
                 Array(data), source: .device, retained: false, receivedAtUnixMs: 0, maximumBytes: 4096,
                 topic: Self.topic, key: Self.key)
@@ -141,19 +135,25 @@ struct CommandSignatureTests {
                 openssl dgst -sha256 -mac HMAC -macopt "hexkey:$key" -r | cut -d' ' -f1)
             printf '{"id":"%s","cmd":"get","ts":%s,"ttl_ms":10000,"sig":"%s"}' "$id" "$ts" "$sig"
             """#
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", script]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let (status, data) = try Self.output(of: "/bin/sh", ["-c", script])
+        #expect(status == 0)
         let envelope = self.decode(Array(data))
         guard case .verified = envelope.signature else {
             Issue.record("\(String(decoding: data, as: UTF8.self)) → \(envelope.signature)")
             return
         }
+    }
+
+    /// Runs a signer (the Python script, a shell recipe) and returns its exit status and standard output.
+    static func output(of executable: String, _ arguments: [String]) throws -> (Int32, Data) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, data)
     }
 }
