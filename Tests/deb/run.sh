@@ -85,7 +85,7 @@ mounted=()
 cleanup() {
     local status=$?
     # The doctor/run checks' broker, should a check have stopped the script before it is stopped.
-    if [ -s "$root/run/deb-test-mosquitto.pid" ]; then kill "$(cat "$root/run/deb-test-mosquitto.pid")" 2>/dev/null || true; fi
+    if [ -s "$root/tmp/deb-test-mosquitto.pid" ]; then kill "$(cat "$root/tmp/deb-test-mosquitto.pid")" 2>/dev/null || true; fi
     for (( i=${#mounted[@]}-1; i>=0; i-- )); do
         umount -R "${mounted[$i]}" 2>/dev/null || umount -R -l "${mounted[$i]}" 2>/dev/null || true
     done
@@ -198,10 +198,13 @@ check "a mosquitto in the root with the panel's account; its password in /etc/rl
     mkdir -p $creds && cp /etc/rlt-gateway/mqtt-password $creds/mqtt-password
     chown -R rlt-gateway: $creds && chmod 0500 $creds && chmod 0400 $creds/mqtt-password
     mosquitto_passwd -c -b /etc/mosquitto/deb-test.passwd panel-1 deb-test-secret
-    printf 'listener $port 127.0.0.1\nallow_anonymous false\npassword_file /etc/mosquitto/deb-test.passwd\npersistence false\nset_tcp_nodelay true\npid_file /run/deb-test-mosquitto.pid\n' \
+    # mosquitto 2.0.21 (trixie) reads it and writes its pid after dropping to its own account.
+    chown mosquitto: /etc/mosquitto/deb-test.passwd
+    printf 'listener $port 127.0.0.1\nallow_anonymous false\npassword_file /etc/mosquitto/deb-test.passwd\npersistence false\nset_tcp_nodelay true\npid_file /tmp/deb-test-mosquitto.pid\nlog_dest file /tmp/deb-test-mosquitto.log\n' \
         >/etc/mosquitto/deb-test.conf
     mosquitto -c /etc/mosquitto/deb-test.conf -d
-    for i in \$(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && exit 0; sleep 0.1; done; exit 1"
+    for i in \$(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && exit 0; sleep 0.1; done
+    echo 'the broker did not listen:'; cat /tmp/deb-test-mosquitto.log; exit 1"
 check "rlt-gateway doctor (as rlt-gateway, installed config): every check ok or a warning, exit 0" \
     "$as_service rlt-gateway doctor $sim | tee /tmp/doctor.txt; st=\${PIPESTATUS[0]}; ! grep -q FAIL /tmp/doctor.txt && [ \$st -eq 0 ]"
 check "rlt-gateway run as rlt-gateway comes online, and SIGTERM stops it: exit 0, status offline(shutdown)" "
@@ -212,14 +215,14 @@ check "rlt-gateway run as rlt-gateway comes online, and SIGTERM stops it: exit 0
         online=\$(mosquitto_sub -h 127.0.0.1 -p $port -u panel-1 -P deb-test-secret -t rlt/panel-1/status -C 1 -W 2 2>/dev/null || true)
         case \$online in *'\"online\"'*) break ;; esac; sleep 0.2
     done
-    case \$online in *'\"online\"'*) ;; *) echo \"never online: \$online\"; cat /tmp/run.log; kill \$daemon; exit 1 ;; esac
+    case \$online in *'\"online\"'*) ;; *) echo \"never online: \$online\"; cat /tmp/run.log; kill \$daemon; wait \$daemon; exit 1 ;; esac
     kill -TERM \$daemon; wait \$daemon; st=\$?
     after=\$(mosquitto_sub -h 127.0.0.1 -p $port -u panel-1 -P deb-test-secret -t rlt/panel-1/status -C 1 -W 2)
     echo \"exit \$st; status \$after\"
     [ \$st -eq 0 ] && case \$after in *shutdown*) true ;; *) false ;; esac"
 # The broker runs in the host's process namespace: stopped by its own pid (never by name, which
 # would reach every mosquitto on the machine).
-if [ -s "$root/run/deb-test-mosquitto.pid" ]; then kill "$(cat "$root/run/deb-test-mosquitto.pid")" 2>/dev/null || true; fi
+if [ -s "$root/tmp/deb-test-mosquitto.pid" ]; then kill "$(cat "$root/tmp/deb-test-mosquitto.pid")" 2>/dev/null || true; fi
 
 # --- upgrade (a reinstall runs postinst configure with the old version: the upgrade path) -------
 CMD="printf 'secret\n' >/etc/rlt-gateway/mqtt-password && echo '# local edit' >>/etc/rlt-gateway/gateway.yaml &&
