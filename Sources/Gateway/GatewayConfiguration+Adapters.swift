@@ -151,7 +151,7 @@ extension GatewayConfiguration {
             temperatureExpireAfter: max(10, Int(self.telemetry.idleIntervalSeconds * 3)),
             supportURL: self.mqtt.discovery.supportURL,
             hardware: .init(
-                dimmable: self.gpio.outputs.red.pwm != nil || self.gpio.outputs.nir.pwm != nil,
+                dimmable: self.safety.dimmable.red || self.safety.dimmable.nir,
                 interlock: self.gpio.inputs.interlock != nil, indicator: self.gpio.outputs.indicator != nil))
         let documents: [(topic: String, payload: [UInt8])]
         let migratable: Set<String>

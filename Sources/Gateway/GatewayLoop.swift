@@ -60,10 +60,6 @@ package final class GatewayLoop {
     private let startedAt: Instant
     /// Home Assistant discovery's sweep, owned here: it changes with every connect.
     private var sweep: DiscoverySweep?
-    /// When the current discovery sweep's probe went out; `nil` while none is out.
-    private var sweepStartedAt: Instant?
-    /// How long a sweep waits for its probe before publishing discovery without it.
-    static let sweepPatience = 5.0
     private(set) package var isShuttingDown = false
     /// True while any output is commanded on or reads back on: the tick must then run at its fast
     /// pace (``TickPace``). A line stuck on while commanded off keeps it fast too, for S9.
@@ -202,7 +198,6 @@ package final class GatewayLoop {
             }
         case .discoverySweepProbe:
             if let plan = self.sweep?.probeReturned(payload: message.payload) {
-                self.sweepStartedAt = nil
                 let removed = plan.filter { $0.retain && $0.payload.isEmpty }.count
                 self.logger.info(
                     "discovery swept", metadata: ["discovery.stale_removed": "\(removed)", "mqtt.topic": "\(self.topics.nodeID)"])
@@ -471,8 +466,7 @@ package final class GatewayLoop {
 
     /// Sends the sweep's probe; discovery goes out when it comes back (``DiscoverySweep``).
     private func beginDiscoverySweep() {
-        guard let probe = self.sweep?.begin(tag: self.machine.bootID) else { return }
-        self.sweepStartedAt = self.clock.now
+        guard let probe = self.sweep?.begin(tag: self.machine.bootID, at: self.clock.now) else { return }
         self.parts.mqtt.publish(
             MQTTMessage(topic: probe.topic, payload: probe.payload, qos: .atLeastOnce, retain: false),
             queueing: .dropWhenOffline)
@@ -481,11 +475,7 @@ package final class GatewayLoop {
     /// A probe that does not come back (an ACL that hides the discovery topics from the panel)
     /// must not keep the panel out of Home Assistant: discovery then goes out unswept.
     private func giveUpSweepIfOverdue() {
-        guard let startedAt = self.sweepStartedAt, self.linkUp,
-            self.clock.now.seconds(since: startedAt) > Self.sweepPatience,
-            let publications = self.sweep?.gaveUp()
-        else { return }
-        self.sweepStartedAt = nil
+        guard self.linkUp, let publications = self.sweep?.giveUpIfOverdue(now: self.clock.now) else { return }
         self.logger.warning(
             """
             discovery: the sweep's probe did not come back; publishing without removing stale configs \

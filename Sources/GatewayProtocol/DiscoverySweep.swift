@@ -1,3 +1,5 @@
+import SafetyCore
+
 /// Decides, on every connect, what the gateway publishes so that Home Assistant ends up with exactly
 /// the discovery configs of today's config, whatever an earlier config, mode or version left
 /// retained on the broker.
@@ -20,6 +22,9 @@
 ///
 /// A pure value; the loop owns one and publishes what it returns (docs/DESIGN.md, "Home Assistant").
 public struct DiscoverySweep: Sendable {
+    /// How long a sweep waits for its probe before the documents go out without it.
+    public static let patienceSeconds = 5.0
+
     /// One publication the sweep asks for.
     public struct Publication: Hashable, Sendable {
         public var topic: String
@@ -36,6 +41,8 @@ public struct DiscoverySweep: Sendable {
 
     private var found: [String] = []
     private var probe: [UInt8]?
+    /// When the probe that is out was sent.
+    private var probeSentAt: Instant?
     private var probesSent = 0
 
     public init(documents: [(topic: String, payload: [UInt8])], migratable: Set<String>, probeTopic: String) {
@@ -49,11 +56,12 @@ public struct DiscoverySweep: Sendable {
 
     /// Starts a sweep on a new connection: forgets what the last one saw and returns the probe to
     /// publish (not retained), tagged so an old connection's probe cannot end this sweep.
-    public mutating func begin(tag: String) -> Publication {
+    public mutating func begin(tag: String, at now: Instant) -> Publication {
         self.probesSent += 1
         let probe = Array("\(tag)-\(self.probesSent)".utf8)
         self.found = []
         self.probe = probe
+        self.probeSentAt = now
         return Publication(topic: self.probeTopic, payload: probe, retain: false)
     }
 
@@ -70,13 +78,17 @@ public struct DiscoverySweep: Sendable {
     public mutating func probeReturned(payload: [UInt8]) -> [Publication]? {
         guard let probe = self.probe, payload == probe else { return nil }
         self.probe = nil
+        self.probeSentAt = nil
         return self.plan()
     }
 
-    /// The probe did not come back in time (the broker's ACL may not let the panel read its own
-    /// discovery topics): today's documents go out without a sweep, as before sweeps existed.
-    public mutating func gaveUp() -> [Publication] {
+    /// When the probe is out for longer than ``patienceSeconds`` (the broker's ACL may not let the
+    /// panel read its own discovery topics), the sweep ends without it and today's documents go out
+    /// unswept, as before sweeps existed; `nil` while there is still time, or no probe is out.
+    public mutating func giveUpIfOverdue(now: Instant) -> [Publication]? {
+        guard let sentAt = self.probeSentAt, now.seconds(since: sentAt) > Self.patienceSeconds else { return nil }
         self.probe = nil
+        self.probeSentAt = nil
         return self.documentPublications
     }
 

@@ -82,9 +82,7 @@ public struct Topics: Hashable, Sendable {
     public func ownsDiscoveryConfig(topic: String, payload: [UInt8]) -> Bool {
         if self.isDiscoveryConfig(topic, node: self.nodeID) { return true }
         guard let legacy = self.legacyNodeID, self.isDiscoveryConfig(topic, node: legacy) else { return false }
-        let marker = Array("\"\(self.status)\"".utf8)
-        return payload.count >= marker.count
-            && (0...(payload.count - marker.count)).contains { payload[$0..<($0 + marker.count)].elementsEqual(marker) }
+        return payload.firstRange(of: Array("\"\(self.status)\"".utf8)) != nil
     }
 
     /// Whether `topic` is a discovery config (device topic or per-entity topic) of `node`.

@@ -1,4 +1,5 @@
 import GatewayProtocol
+import SafetyCore
 import Testing
 
 /// The sweep decides from what the broker holds: nothing is cleared that was not there (HA warns
@@ -20,7 +21,7 @@ struct DiscoverySweepTests {
 
     @Test func nothingRetained_publishesOnlyTheDocuments_afterTheProbe() throws {
         var sweep = self.deviceModeSweep()
-        let probe = sweep.begin(tag: "boot")
+        let probe = sweep.begin(tag: "boot", at: .seconds(0))
         #expect(probe.topic == self.probeTopic && !probe.retain)
         #expect(sweep.isCollecting)
         // A live copy of its own document (no retain flag) is no stale config.
@@ -32,7 +33,7 @@ struct DiscoverySweepTests {
 
     @Test func perEntityLeftovers_areMigratedThenCleared_andDroppedEntitiesOnlyCleared() throws {
         var sweep = self.deviceModeSweep()
-        let probe = sweep.begin(tag: "boot")
+        let probe = sweep.begin(tag: "boot", at: .seconds(0))
         for topic in [self.start, self.interlock, self.device] {
             sweep.observed(topic: topic, payload: Array("{\"x\":1}".utf8), retained: true)
         }
@@ -49,7 +50,7 @@ struct DiscoverySweepTests {
 
     @Test func emptyRetainedConfigs_areNotStale() throws {
         var sweep = self.deviceModeSweep()
-        let probe = sweep.begin(tag: "boot")
+        let probe = sweep.begin(tag: "boot", at: .seconds(0))
         sweep.observed(topic: self.start, payload: [], retained: true)
         let plan = sweep.probeReturned(payload: probe.payload)
         #expect(self.text(try #require(plan)) == ["\(self.device) {} retained"])
@@ -58,30 +59,36 @@ struct DiscoverySweepTests {
     /// A probe from an earlier connection must not end this sweep before its retained configs are in.
     @Test func anOldProbe_doesNotEndANewSweep() throws {
         var sweep = self.deviceModeSweep()
-        let old = sweep.begin(tag: "boot")
-        let new = sweep.begin(tag: "boot")
+        let old = sweep.begin(tag: "boot", at: .seconds(0))
+        let new = sweep.begin(tag: "boot", at: .seconds(0))
         #expect(old.payload != new.payload)
         let early = sweep.probeReturned(payload: old.payload)
         #expect(early == nil)
         #expect(sweep.isCollecting)
         let ended = sweep.probeReturned(payload: new.payload)
         #expect(ended != nil)
+        let late = sweep.giveUpIfOverdue(now: .seconds(60))
+        #expect(late == nil, "a sweep that ended does not give up later")
         let again = sweep.probeReturned(payload: new.payload)
         #expect(again == nil, "a sweep ends once")
     }
 
-    @Test func withoutTheProbe_theDocumentsStillGoOut_unswept() {
+    @Test func withoutTheProbe_theDocumentsStillGoOut_unswept() throws {
         var sweep = self.deviceModeSweep()
-        _ = sweep.begin(tag: "boot")
+        _ = sweep.begin(tag: "boot", at: .seconds(0))
         sweep.observed(topic: self.interlock, payload: Array("{}".utf8), retained: true)
-        let unswept = sweep.gaveUp()
-        #expect(self.text(unswept) == ["\(self.device) {} retained"])
+        let early = sweep.giveUpIfOverdue(now: .seconds(DiscoverySweep.patienceSeconds))
+        #expect(early == nil, "the probe still has time")
+        let unswept = sweep.giveUpIfOverdue(now: .seconds(DiscoverySweep.patienceSeconds + 0.1))
+        #expect(self.text(try #require(unswept)) == ["\(self.device) {} retained"])
         #expect(!sweep.isCollecting)
+        let again = sweep.giveUpIfOverdue(now: .seconds(60))
+        #expect(again == nil, "a sweep gives up once")
     }
 
     @Test func discoveryOff_clearsWhateverIsLeft() throws {
         var sweep = DiscoverySweep(documents: [], migratable: [], probeTopic: self.probeTopic)
-        let probe = sweep.begin(tag: "boot")
+        let probe = sweep.begin(tag: "boot", at: .seconds(0))
         sweep.observed(topic: self.device, payload: Array("{}".utf8), retained: true)
         let plan = sweep.probeReturned(payload: probe.payload)
         #expect(self.text(try #require(plan)) == ["\(self.device)  retained"])
