@@ -82,10 +82,14 @@ fi
 root=$(mktemp -d "$cache/deb-root.XXXXXX")
 chmod 0755 "$root"
 mounted=()
+# The doctor/run checks' broker runs in the host's process namespace: stopped by its own pid (never by
+# name, which would reach every mosquitto on the machine), after those checks and on any exit.
+stop_root_broker() {
+    if [ -s "$root/tmp/deb-test-mosquitto.pid" ]; then kill "$(cat "$root/tmp/deb-test-mosquitto.pid")" 2>/dev/null || true; fi
+}
 cleanup() {
     local status=$?
-    # The doctor/run checks' broker, should a check have stopped the script before it is stopped.
-    if [ -s "$root/tmp/deb-test-mosquitto.pid" ]; then kill "$(cat "$root/tmp/deb-test-mosquitto.pid")" 2>/dev/null || true; fi
+    stop_root_broker
     for (( i=${#mounted[@]}-1; i>=0; i-- )); do
         umount -R "${mounted[$i]}" 2>/dev/null || umount -R -l "${mounted[$i]}" 2>/dev/null || true
     done
@@ -220,9 +224,7 @@ check "rlt-gateway run as rlt-gateway comes online, and SIGTERM stops it: exit 0
     after=\$(mosquitto_sub -h 127.0.0.1 -p $port -u panel-1 -P deb-test-secret -t rlt/panel-1/status -C 1 -W 2)
     echo \"exit \$st; status \$after\"
     [ \$st -eq 0 ] && case \$after in *shutdown*) true ;; *) false ;; esac"
-# The broker runs in the host's process namespace: stopped by its own pid (never by name, which
-# would reach every mosquitto on the machine).
-if [ -s "$root/tmp/deb-test-mosquitto.pid" ]; then kill "$(cat "$root/tmp/deb-test-mosquitto.pid")" 2>/dev/null || true; fi
+stop_root_broker
 
 # --- upgrade (a reinstall runs postinst configure with the old version: the upgrade path) -------
 CMD="printf 'secret\n' >/etc/rlt-gateway/mqtt-password && echo '# local edit' >>/etc/rlt-gateway/gateway.yaml &&
