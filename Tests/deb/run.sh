@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Debian package's check: install, upgrade, remove and purge in a fresh Debian root.
 #
-#   bash Tests/deb/run.sh [--deb PATH] [--release bookworm|trixie] [--keep]
+#   bash Tests/deb/run.sh [--deb PATH] [--release bookworm|trixie] [--arch amd64|arm64] [--keep]
 #
 # Builds the amd64 package with deploy/deb/build.sh (or takes --deb), makes a fresh root (bookworm:
 # the fresh-machine check's cached tarball from /var/tmp/rlt-fresh when there is one, else
@@ -19,6 +19,9 @@
 #
 # A package built on Debian 12 needs libgpiod2, which Debian 13 does not have: --release trixie with
 # such a package is expected to fail at the install step (deploy/deb/README.md).
+# --arch arm64 (with --deb, the arm64 package `Tests/qemu/arm64.sh --deb` builds) runs the same checks in
+# an arm64 root: every program in it, apt, dpkg, mosquitto and the gateway, runs under qemu-user
+# (qemu-user-static registered with binfmt_misc, fix-binary flag, so it works inside the chroot).
 # Needs root. Prints each check, then "N passed, N failed"; exits non-zero on any failure.
 {
 set -euo pipefail
@@ -26,18 +29,21 @@ repo="$(cd "$(dirname "$0")/../.." && pwd)"
 [ "$(id -u)" -eq 0 ] || exec sudo --preserve-env=RLT_FRESH_CACHE bash "$0" "$@"
 export PATH="$PATH:/usr/sbin:/sbin"
 
-deb="" release=bookworm keep=0 built_out=""
+deb="" release=bookworm arch=amd64 keep=0 built_out=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --deb) deb="$(realpath "${2:?--deb needs a path}")"; shift ;;
         --release) release="${2:?--release needs bookworm or trixie}"; shift ;;
+        --arch) arch="${2:?--arch needs amd64 or arm64}"; shift ;;
         --keep) keep=1 ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
         *) echo "deb-test: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
     shift
 done
 case "$release" in bookworm|trixie) ;; *) echo "deb-test: unknown release '$release'" >&2; exit 2 ;; esac
+case "$arch" in amd64) ;; arm64) [ -n "$deb" ] || { echo "deb-test: --arch arm64 needs --deb (Tests/qemu/arm64.sh --deb builds it)" >&2; exit 2; } ;;
+    *) echo "deb-test: unknown arch '$arch'" >&2; exit 2 ;; esac
 log() { echo "deb-test: $*"; }
 die() { echo "deb-test: $*" >&2; exit 1; }
 t_start=$(date +%s)
@@ -52,6 +58,7 @@ if [ -z "$deb" ]; then
     log "package built in $(( $(date +%s) - t0 )) s: $deb"
 fi
 [ -f "$deb" ] || die "no package at $deb"
+[ "$(dpkg-deb -f "$deb" Architecture)" = "$arch" ] || die "$deb is not an $arch package"
 version=$(dpkg-deb -f "$deb" Version)
 
 # --- the root --------------------------------------------------------------------------------------
@@ -62,16 +69,26 @@ mirror=$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' 
 cache=${RLT_FRESH_CACHE:-/var/tmp/rlt-fresh}
 mkdir -p "$cache"
 tarball=""
-[ "$release" = bookworm ] && tarball=$(ls -t "$cache"/bookworm-base-*.tgz 2>/dev/null | head -n 1 || true)
+[ "$release" = bookworm ] && [ "$arch" = amd64 ] && tarball=$(ls -t "$cache"/bookworm-base-*.tgz 2>/dev/null | head -n 1 || true)
+if [ "$arch" != amd64 ]; then
+    # A foreign root's programs run under qemu-user: the kernel hands every aarch64 ELF to it.
+    command -v qemu-aarch64-static >/dev/null || apt-get install -y -qq --no-install-recommends qemu-user-static >/dev/null
+    [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc ||
+        die "no binfmt_misc: an arm64 root cannot run here"
+    [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || cat /usr/lib/binfmt.d/qemu-aarch64.conf >/proc/sys/fs/binfmt_misc/register ||
+        die "could not register qemu-aarch64 with binfmt_misc"
+    grep -q '^flags: .*F' /proc/sys/fs/binfmt_misc/qemu-aarch64 || die "qemu-aarch64 is registered without the F flag: it cannot run in a chroot"
+fi
 if [ -z "$tarball" ]; then
     tarball="$cache/deb-$release-minbase.tgz"
+    [ "$arch" = amd64 ] || tarball="$cache/deb-$release-$arch-minbase.tgz"
     if [ ! -f "$tarball" ]; then
         command -v debootstrap >/dev/null || apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
         build="$cache/deb-debootstrap.$$"
         t0=$(date +%s)
         log "debootstrap --variant=minbase $release (from this machine's mirror)"
-        debootstrap --variant=minbase "$release" "$build" "$mirror" >"$cache/deb-debootstrap-$release.log" 2>&1 ||
-            { tail -n 20 "$cache/deb-debootstrap-$release.log"; rm -rf --one-file-system "$build"; die "debootstrap failed"; }
+        debootstrap --arch "$arch" --variant=minbase "$release" "$build" "$mirror" >"$cache/deb-debootstrap-$release-$arch.log" 2>&1 ||
+            { tail -n 20 "$cache/deb-debootstrap-$release-$arch.log"; rm -rf --one-file-system "$build"; die "debootstrap failed"; }
         chroot "$build" apt-get clean
         tar -C "$build" -czf "$tarball.$$.tmp" . && mv "$tarball.$$.tmp" "$tarball"
         rm -rf --one-file-system "$build"
@@ -132,7 +149,7 @@ done
 : >"$root/var/log/rlt-stub.log"
 cp "$deb" "$root/tmp/"
 pkg="/tmp/$(basename "$deb")"
-log "machine: $(chroot "$root" sh -c '. /etc/os-release; echo "$PRETTY_NAME"'), package $(basename "$deb")"
+log "machine: $(chroot "$root" sh -c '. /etc/os-release; echo "$PRETTY_NAME, $(dpkg --print-architecture) ($(uname -m) as the root sees it)"'), package $(basename "$deb")"
 
 in_root() { # in_root COMMAND: a clean root environment inside the root
     chroot "$root" env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
@@ -258,7 +275,7 @@ check "purge with RLT_PURGE_LEDGER=yes: the ledger is gone too" \
     "RLT_PURGE_LEDGER=yes apt-get purge -y -q rlt-gateway >/tmp/purge2.log 2>&1 || { cat /tmp/purge2.log; exit 1; }
      [ ! -e /var/lib/rlt-gateway ] && [ ! -e /etc/rlt-gateway ]"
 
-echo "deb-test: $release root, $(basename "$deb"), $(( $(date +%s) - t_start )) s in all"
+echo "deb-test: $release $arch root, $(basename "$deb"), $(( $(date +%s) - t_start )) s in all"
 echo "deb-test: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
 exit
