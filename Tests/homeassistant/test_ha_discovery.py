@@ -36,7 +36,12 @@ NODE_ID = f"rlt_{DEVICE_ID}"
 BASE = f"rlt/{DEVICE_ID}"
 SOFTWARE_VERSION = "0.1.0"
 MANUFACTURER = "RLT test works"
-BLUEPRINTS = Path(__file__).resolve().parents[2] / "deploy" / "homeassistant" / "blueprints" / "automation" / "rlt-gateway"
+REPO = Path(__file__).resolve().parents[2]
+BLUEPRINTS = REPO / "deploy" / "homeassistant" / "blueprints" / "automation" / "rlt-gateway"
+# A second panel that requires signed commands (commands.signing), without discovery: HA reaches it
+# only through docs/SECURITY.md's recipe (a shell_command signing, a script publishing).
+SIGNED_ID = "ha-signed"
+SIGNING_KEY = "3c" * 32
 HA_TIME_ZONE = "Europe/Berlin"
 EVENT_TYPES = {
     "session_started", "paused", "resumed", "completed", "aborted", "fault_raised", "fault_cleared",
@@ -178,7 +183,7 @@ class Observer:
             raise RuntimeError("the test's MQTT observer could not subscribe within 10 s")
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
-        client.subscribe([("homeassistant/#", 1), (f"{BASE}/#", 1)])
+        client.subscribe([("homeassistant/#", 1), (f"{BASE}/#", 1), (f"rlt/{SIGNED_ID}/#", 1)])
         self.subscribed.set()
 
     def _on_message(self, client, userdata, message) -> None:
@@ -324,8 +329,25 @@ class HomeAssistant:
             return results
 
 
+def signing_recipe(config_dir: Path) -> str:
+    """docs/SECURITY.md's Home Assistant recipe as written there (its YAML block under "Signed commands
+    from Home Assistant"), with HA OS's `/config/` replaced by this HA's config directory: the test runs
+    the documented recipe, not a copy that could drift from it."""
+    text = (REPO / "docs" / "SECURITY.md").read_text()
+    section = text.split("### Signed commands from Home Assistant", 1)[1]
+    block = re.search(r"```yaml\n(.*?)```", section, re.S)
+    if block is None:
+        raise RuntimeError("docs/SECURITY.md: no yaml block under 'Signed commands from Home Assistant'")
+    return block.group(1).replace("/config/", f"{config_dir}/")
+
+
 def write_ha_config(config_dir: Path, http_port: int) -> None:
     config_dir.mkdir()
+    # The signing recipe's files: the signer and the panel's key (private, as the recipe says).
+    shutil.copy(REPO / "deploy" / "homeassistant" / "sign-command.py", config_dir / "sign-command.py")
+    key = config_dir / "rlt-command.key"
+    key.write_text(SIGNING_KEY + "\n")
+    key.chmod(0o600)
     # The repository's blueprints, imported as a user would: copied under blueprints/automation/.
     shutil.copytree(BLUEPRINTS, config_dir / "blueprints" / "automation" / "rlt-gateway")
     (config_dir / "automations.yaml").write_text("[]\n")
@@ -352,6 +374,7 @@ def write_ha_config(config_dir: Path, http_port: int) -> None:
         "  default: warning\n"
         "  logs:\n"
         "    homeassistant.components.mqtt: info\n"
+        + signing_recipe(config_dir)
     )
 
 
@@ -746,6 +769,7 @@ class Run:
                     f"last response {self.observer.json(f'{BASE}/res')}")
 
         await self.blueprints(ha, ids)
+        await self.signed_commands(ha)
 
         # The gateway dies: its last will makes every entity unavailable; a restart brings them back.
         self.processes.kill("gateway", signal.SIGKILL)
@@ -844,6 +868,53 @@ class Run:
         await self.press(ha, ids["stop"])
         await wait_for(lambda: self.gpio(17) == "0", 15)
         await wait_for(lambda: self._ha_state(ha, ids, "state", "idle"), 20)
+
+    async def signed_commands(self, ha: HomeAssistant) -> None:
+        """docs/SECURITY.md's recipe in this HA: a panel that requires signatures refuses HA's unsigned
+        start (E_UNSIGNED, dark) and acts on the start and stop the recipe's script signs."""
+        c = self.checks
+        key = self.work / "panel-command.key"
+        key.write_text(SIGNING_KEY + "\n")
+        key.chmod(0o600)
+        self.start_gateway(SIGNED_ID, "HA Signed Panel", extra=[
+            "--set", f"commands.signing.key_file={key}", "--set", "mqtt.discovery.enabled=false"])
+        base = f"rlt/{SIGNED_ID}"
+        line = Path(f"{self.sim_dir}-{SIGNED_ID}") / "sim_gpio17" / "value"
+
+        def lit() -> str:
+            try:
+                return line.read_text().strip()
+            except OSError:
+                return "unreadable"
+
+        def response() -> dict:
+            return self.observer.json(f"{base}/res") or {}
+
+        async def answer_to(post) -> tuple:
+            """Posts to HA and waits for the panel's next response (a new id on its res topic)."""
+            before = response().get("id")
+            status, body = await post
+            answered = status == 200 and await wait_for(lambda: response().get("id") not in (None, before), 20)
+            return answered, (status, body)
+
+        online = await wait_for(lambda: b"online" in (self.observer.last.get(f"{base}/status") or b""), 30)
+        if not c.check("signed: a panel requiring signatures comes online", online,
+                       self.observer.last.get(f"{base}/status")):
+            return
+        unsigned = {"id": "ha-unsigned-1", "cmd": "start", "args": {"duration_s": 60},
+                    "ts": int(time.time() * 1000), "ttl_ms": 10000}
+        answered, http = await answer_to(ha.post(
+            "/api/services/mqtt/publish", {"topic": f"{base}/cmd", "payload": json.dumps(unsigned), "qos": 1}))
+        c.check("signed: HA's unsigned start is refused E_UNSIGNED and the line stays low",
+                answered and response().get("code") == "E_UNSIGNED" and lit() == "0", (http, response(), lit()))
+
+        for cmd, args, level in (("start", {"duration_s": 60}, "1"), ("stop", None, "0")):
+            data = {"device": SIGNED_ID, "cmd": cmd, **({"args": args} if args else {})}
+            answered, http = await answer_to(ha.post("/api/services/script/rlt_signed_command", data))
+            acted = answered and response().get("cmd") == cmd and await wait_for(lambda: lit() == level, 10)
+            c.check(f"signed: the recipe's script signs a {cmd} that acts (ok, line 17 {level})",
+                    acted and response().get("ok") is True, (http, response(), lit()))
+        self.processes.kill(f"gateway-{SIGNED_ID}", signal.SIGTERM)
 
     async def _notifications(self, ha) -> list:
         (result,) = await ha.websocket({"type": "persistent_notification/get"})
