@@ -142,6 +142,11 @@ public final class SessionLedger: Sendable {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
 
+        // A new ledger takes its name only once complete (docs/DESIGN.md, "Power loss").
+        if !FileManager.default.fileExists(atPath: path) && !FileManager.default.fileExists(atPath: path + "-wal") {
+            try Self.createDurably(path: path, configuration: configuration)
+        }
+
         let queue: DatabaseQueue
         do {
             queue = try DatabaseQueue(path: path, configuration: configuration)

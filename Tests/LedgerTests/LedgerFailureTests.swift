@@ -68,6 +68,25 @@ struct LedgerFailureTests {
         }
     }
 
+    /// A first creation cut short by a power cut leaves its half-built file under the staging name,
+    /// never under the ledger's (docs/DESIGN.md, "Power loss"): the next start builds it again.
+    @Test func create_afterACutMidCreation_buildsAgainFromNothing() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/ledger.sqlite"
+            let staging = path + ".creating"
+            // What a cut can leave: a file with a few bytes of SQLite's header, and a WAL beside it.
+            #expect(FileManager.default.createFile(atPath: staging, contents: Data("SQLite format 3\0".utf8)))
+            #expect(FileManager.default.createFile(atPath: staging + "-wal", contents: Data(repeating: 7, count: 100)))
+            do {
+                let ledger = try SessionLedger(path: path)
+                try recordSession(ledger, "after-the-cut", startMs: t0)
+            }
+            #expect(!fileExists(staging) && !fileExists(staging + "-wal") && !fileExists(staging + "-shm"))
+            let reopened = try SessionLedger(path: path)
+            #expect(try reopened.sessions(limit: 10).map(\.id) == ["after-the-cut"])
+        }
+    }
+
     @Test func open_whenParentIsAFile_throwsDirectoryError() throws {
         try withTemporaryDirectory { dir in
             #expect(FileManager.default.createFile(atPath: dir + "/not-a-dir", contents: Data("x".utf8)))
