@@ -15,6 +15,10 @@ public final class TestClient: Sendable {
     public let configuration: MQTTClientConfiguration
     public let logs: LogRecorder
     private let inbox = Mutex<[MQTTMessage]>([])
+    /// The payloads of this client's subscription probes. A probe repeated under load can come back
+    /// after the wait already matched its first copy; such a late copy must never be taken for the
+    /// message a test waits for next on that topic, so probes are kept out of the inbox once proven.
+    private let probeMarkers = Mutex<Set<String>>([])
     private let connections = Mutex<Int>(0)
     private let disconnections = Mutex<[String]>([])
     private let consumer: Mutex<Task<Void, Never>?> = Mutex(nil)
@@ -31,7 +35,9 @@ public final class TestClient: Sendable {
                 switch event {
                 case .connected: self.connections.withLock { $0 += 1 }
                 case .disconnected(let reason): self.disconnections.withLock { $0.append(reason) }
-                case .message(let message): self.inbox.withLock { $0.append(message) }
+                case .message(let message):
+                    let isStaleProbe = self.probeMarkers.withLock { $0.contains(message.payloadText) }
+                    if !isStaleProbe { self.inbox.withLock { $0.append(message) } }
                 }
             }
         }
@@ -120,7 +126,12 @@ public final class TestClient: Sendable {
         while ContinuousClock.now < deadline {
             self.client.publish(MQTTMessage(topic: topic, text: marker, qos: .atLeastOnce))
             let probe = await self.waitForMessage(topic: topic, timeout: .seconds(1)) { $0.payloadText == marker }
-            if probe != nil { return true }
+            if probe != nil {
+                // Copies still in flight (earlier tries) are dropped on arrival, those already here now.
+                self.probeMarkers.withLock { _ = $0.insert(marker) }
+                self.inbox.withLock { $0.removeAll { $0.topic == topic && $0.payloadText == marker } }
+                return true
+            }
         }
         return false
     }
