@@ -2,8 +2,8 @@
 # The power-loss check's guest command (run by the qemu guest's /init, see Tests/qemu/README.md; copied
 # in as /rlt/bin/guest-powerloss.sh). The ledger lives on /dev/vda, an ext4 disk served by the host's
 # logging NBD server; the line watcher reports the LED lines on /dev/ttyS1, stamped by the same host
-# process. Then the real daemon runs two sessions over a real mosquitto: one to its planned end, and one
-# still running when the guest ends (the host cuts every prefix of the disk's writes afterwards, so
+# process. Then the real daemon runs three sessions over a real mosquitto: one to its planned end, one
+# stopped after 1 s, and one still running when the guest ends (the host cuts every prefix of the disk's writes afterwards, so
 # where the guest stops matters only for which light is left on the log). Every step prints
 # `ok - …` / `not ok - …`; the exit status is non-zero at the first failure.
 set -u
@@ -68,12 +68,21 @@ echo "ok - session 1 (3 s) started"
 wait_doc "$topic/state" '*"state":"idle"*' 60 || fail "session 1 did not end within 60 s"
 echo "ok - session 1 ran to its end"
 
+wait_doc "$topic/state" '*"state":"idle"*' 60 || fail "the panel did not come back to idle within 60 s"
 rlt-gateway session start --config /tmp/gateway.yaml --duration 8s --timeout 30 > /tmp/start2.out 2>&1 ||
     fail "session 2 (8 s) refused: $(cat /tmp/start2.out)"
-echo "ok - session 2 (8 s) started"
+wait_doc "$topic/tele" '*"elapsed_s":[1-9]*' 60 || fail "session 2 did not reach 1 s within 60 s"
+rlt-gateway session stop --config /tmp/gateway.yaml --timeout 30 > /tmp/stop2.out 2>&1 ||
+    fail "session 2: stop refused: $(cat /tmp/stop2.out)"
+echo "ok - session 2 (8 s) stopped after 1 s"
+wait_doc "$topic/state" '*"state":"idle"*' 60 || fail "session 2 did not end within 60 s"
+
+rlt-gateway session start --config /tmp/gateway.yaml --duration 12s --timeout 30 > /tmp/start3.out 2>&1 ||
+    fail "session 3 (12 s) refused: $(cat /tmp/start3.out)"
+echo "ok - session 3 (12 s) started"
 # Past the first checkpoint (every 5 s), so the cut finds a session with a checkpoint and light after it.
-wait_doc "$topic/tele" '*"elapsed_s":[6-9]*' 60 || fail "session 2 did not reach 6 s within 60 s"
-echo "ok - session 2 is past 6 s; the guest ends here with its light on"
+wait_doc "$topic/tele" '*"elapsed_s":[6-9]*' 60 || fail "session 3 did not reach 6 s within 60 s"
+echo "ok - session 3 is past 6 s; the guest ends here with its light on"
 echo "guest: last tele: $doc"
 grep -iE 'error|critical' /tmp/gateway.log | head -n 5
 exit 0

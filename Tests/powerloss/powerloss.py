@@ -2,12 +2,12 @@
 """The power-loss check's host side: a logging NBD disk, the line log, and the crash-point replay.
 
     powerloss.py serve --image BASE.img --nbd SOCK --lines SOCK --log OUT.log -- COMMAND...
-    powerloss.py replay --image BASE.img --log OUT.log --check rlt-powerloss-check [--quick N] [--tolerance-ms MS]
+    powerloss.py replay --image BASE.img --log OUT.log --check rlt-powerloss-check [--prefixes-only] [--tolerance-ms MS]
 
 `serve` is an NBD server (newstyle, simple replies) for one qemu client, holding BASE.img in memory, and
 a reader of the guest's second serial port. It stamps every write, flush and line report with the host's
 monotonic clock in one thread, so the log is one total order, and runs COMMAND (the qemu boot) until it
-exits. `replay` rebuilds the disk after every prefix of the logged writes (every crash point), recovers
+exits. `replay` rebuilds every disk a cut could have left (every crash point: see `crash_states`), recovers
 it in user space (`e2fsck -fy` replays the ext4 journal, `debugfs rdump` copies the ledger out), opens
 each ledger as the daemon does at boot (`rlt-powerloss-check`), and judges it against the light the
 guest's lines delivered before that crash could have happened. Its last line on stdout is
@@ -15,9 +15,8 @@ guest's lines delivered before that crash could have happened. Its last line on 
 
 The crash model (docs/DESIGN.md, "Power loss"): the disk has a volatile write cache. After a cut at
 time T it holds every write a flush (or a FUA write) had made durable before T, and of the writes after
-the last such flush any prefix. So the disk after the first i writes is a possible post-crash disk for
-every cut up to the moment the first flush after write i+1 completed; the light counted against it is
-all light the host saw switched on before that moment. Light is counted from the host's receipt of the
+the last such flush any subset. Such a disk is what a cut could leave at any moment until that epoch's
+flush completed; the light counted against it is all light the host saw switched on before then. Light is counted from the host's receipt of the
 "on" report: the guest switches a line on only after the ledger's fsync returned, so that report is
 causally after the flush that made the session durable (see README.md for what this does not catch).
 """
@@ -279,22 +278,42 @@ def light_before(interval, t, end):
     return dose
 
 
-def crash_points(events):
-    """(prefix length, latest cut time) for every prefix of the writes, in order."""
-    writes = [k for k, e in enumerate(events) if e[0] == "W"]
-    durable_after = [None] * len(events)
-    nxt = None
-    for k in range(len(events) - 1, -1, -1):
-        e = events[k]
-        if e[0] == "F" or (e[0] == "W" and e[4]):
-            nxt = e[1]
-        durable_after[k] = nxt
-    points = []
-    for i in range(len(writes) + 1):
-        # Prefix i holds writes 0..i-1 and loses write i and every later one: possible until write i is durable.
-        t = durable_after[writes[i]] if i < len(writes) else None
-        points.append((i, t))
-    return writes, points
+def crash_states(events, prefixes_only):
+    """Every disk a cut could leave: (label, [write event indices applied], latest cut time or None).
+
+    The writes fall into epochs, each ended by a flush or a FUA write. A cut before an epoch's end
+    completed leaves every earlier epoch and any subset of this epoch's writes (the cache may write
+    them back in any order); the whole epoch is the next epoch's empty subset. With `prefixes_only`,
+    only the epoch's prefixes (the order the guest sent them in), as dm-log-writes replays do. An
+    epoch of more than 10 writes gets its prefixes only (2^10 images is where exhaustive stops).
+    """
+    epochs = []
+    current = []
+    for k, e in enumerate(events):
+        if e[0] == "W":
+            current.append(k)
+            if e[4]:
+                epochs.append((current, e[1]))
+                current = []
+        elif e[0] == "F" and current:
+            epochs.append((current, e[1]))
+            current = []
+    if current:
+        epochs.append((current, None))
+    states = []
+    done = []
+    for n, (writes, durable) in enumerate(epochs):
+        if prefixes_only or len(writes) > 10:
+            masks = [(1 << j) - 1 for j in range(len(writes))]
+        else:
+            masks = range((1 << len(writes)) - 1)
+        for mask in masks:
+            chosen = [w for j, w in enumerate(writes) if mask >> j & 1]
+            label = f"epoch {n + 1}/{len(epochs)} ({len(writes)} writes) with {len(chosen)}"
+            states.append((label, done + chosen, durable))
+        done = done + writes
+    states.append(("all writes", done, None))
+    return sum(1 for e in events if e[0] == "W"), len(epochs), states
 
 
 def recover(image_bytes, workdir, index):
@@ -319,37 +338,34 @@ def replay(args):
     t_start = time.monotonic()
     events = read_log(args.log)
     with open(args.image, "rb") as f:
-        disk = bytearray(f.read())
+        base_image = f.read()
+    disk = bytearray(base_image)
     irradiance = {"red": args.red_mw, "nir": args.nir_mw}
     intervals, end = light_intervals(events, irradiance)
-    writes, points = crash_points(events)
+    writes, epochs, states = crash_states(events, args.prefixes_only)
     flushes = sum(1 for e in events if e[0] == "F")
-    if args.quick:
-        # Every flush boundary (a flush or FUA write between write i-1 and write i), the first and the last
-        # crash point, and every Nth write in between.
-        def at_boundary(i):
-            if i == 0 or i == len(writes):
-                return True
-            between = events[writes[i - 1] : writes[i]]
-            return any(e[0] == "F" or (e[0] == "W" and e[4]) for e in between)
-
-        points = [p for p in points if at_boundary(p[0]) or p[0] % args.quick == 0]
-    log(f"{len(writes)} writes, {flushes} flushes, {len(intervals)} stretches of light; "
-        f"{len(points)} crash points to try")
+    log(f"{writes} writes in {epochs} epochs ({flushes} flushes), {len(intervals)} stretches of light; "
+        f"{len(states)} crash points to try")
     workdir = tempfile.mkdtemp(prefix="replay-", dir=args.workdir)
-    # Build every crash image in order (applying one write at a time), recover them two at a time.
+    # Each state shares its earlier epochs with the one before: apply the common part once.
     jobs = []
-    applied = 0
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        for i, t in points:
-            while applied < i:
-                _, _, offset, data, _ = events[writes[applied]]
+        base_done = []
+        for i, (label, applied, t) in enumerate(states):
+            common = 0
+            while common < len(base_done) and common < len(applied) and base_done[common] == applied[common]:
+                common += 1
+            if common < len(base_done):
+                disk = bytearray(base_image)
+                common = 0
+            for k in applied[common:]:
+                _, _, offset, data, _ = events[k]
                 disk[offset : offset + len(data)] = data
-                applied += 1
-            jobs.append((i, t, pool.submit(recover, bytes(disk), workdir, i)))
-        recovered = [(i, t, job.result()) for i, t, job in jobs]
+            base_done = list(applied)
+            jobs.append((i, label, t, pool.submit(recover, bytes(disk), workdir, i)))
+        recovered = [(i, label, t, job.result()) for i, label, t, job in jobs]
     t_recovered = time.monotonic()
-    checker = subprocess.run([args.check] + [r[0] for _, _, r in recovered], capture_output=True, text=True)
+    checker = subprocess.run([args.check] + [r[0] for _, _, _, r in recovered], capture_output=True, text=True)
     verdicts = {}
     for line in checker.stdout.splitlines():
         parts = line.split("\t")
@@ -358,7 +374,7 @@ def replay(args):
     passed = failed = 0
     worst = None  # smallest (booked - delivered) over crash points with light
     lit = 0
-    for i, t, (directory, fsck_rc, note) in recovered:
+    for i, label, t, (directory, fsck_rc, note) in recovered:
         limit = t if t is not None else end
         problems = []
         verdict = verdicts.get(directory)
@@ -392,7 +408,7 @@ def replay(args):
             failed += 1
             if failed <= 20:
                 cut = "end of run" if t is None else f"{(t - events[0][1]) / 1e9:.3f} s"
-                print(f"not ok - crash point {i} (cut before {cut}): " + "; ".join(problems))
+                print(f"not ok - crash point {i}, {label} (cut before {cut}): " + "; ".join(problems))
         else:
             passed += 1
     subprocess.run(["rm", "-rf", workdir])
@@ -401,7 +417,7 @@ def replay(args):
             f"(session {worst[2]}, {worst[3]}); tolerance {tolerance:.4f} J/cm² ({args.tolerance_ms} ms of light)")
     log(f"{lit} crash points with light delivered; replay {t_recovered - t_start:.1f} s recovery, "
         f"{time.monotonic() - t_recovered:.1f} s ledger checks")
-    print(f"powerloss: {len(points)} crash points, {passed} passed, {failed} failed")
+    print(f"powerloss: {len(states)} crash points, {passed} passed, {failed} failed")
     return 0 if failed == 0 and passed > 0 else 1
 
 
@@ -420,7 +436,7 @@ def main():
     r.add_argument("--check", required=True)
     r.add_argument("--workdir", default=None)
     r.add_argument("--jobs", type=int, default=2)
-    r.add_argument("--quick", type=int, default=0, help="only flush boundaries and every Nth write")
+    r.add_argument("--prefixes-only", action="store_true", help="each epoch's prefixes, not all its subsets")
     r.add_argument("--tolerance-ms", type=float, default=0.0)
     r.add_argument("--red-mw", type=float, default=50.0)
     r.add_argument("--nir-mw", type=float, default=40.0)

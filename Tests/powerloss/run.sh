@@ -4,8 +4,10 @@
 # crash point) is recovered and opened as the daemon does at boot, and must hold at least the light the
 # lines delivered before that cut. See Tests/powerloss/README.md.
 #
-# usage: Tests/powerloss/run.sh [--quick] [--break-barrier] [--gateway BIN --check BIN] [--keep]
-#   --quick          every flush boundary but only every 8th write between flushes (CI form)
+# usage: Tests/powerloss/run.sh [--quick] [--existing-ledger] [--break-barrier] [--gateway BIN --check BIN] [--keep]
+#   --quick          of the writes between two flushes only the prefixes, not every subset
+#   --existing-ledger  the disk starts with a ledger the real code created (on the host), so the run
+#                    covers a panel in service and not the daemon's first creation of its ledger
 #   --break-barrier  mount the ledger's ext4 with barrier=0 (no flushes): the check must fail
 #   --gateway/--check  use these binaries instead of building them (scratch path .build-powerloss)
 #   --keep           keep the disk log and the base image in the work directory
@@ -17,20 +19,22 @@ here=Tests/powerloss
 . Tests/qemu/lib.sh
 log() { printf '[powerloss] %s\n' "$*" >&2; }
 
-quick=0
+quick=""
 break_barrier=0
+existing=0
 gateway=""
 check=""
 keep=0
 while [ $# -gt 0 ]; do
     case "$1" in
-        --quick) quick=8; shift ;;
+        --quick) quick=1; shift ;;
         --break-barrier) break_barrier=1; shift ;;
+        --existing-ledger) existing=1; shift ;;
         --gateway) gateway="${2:?--gateway needs a path}"; shift 2 ;;
         --check) check="${2:?--check needs a path}"; shift 2 ;;
         --keep) keep=1; shift ;;
-        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
-        *) die "unknown argument '$1' (expected --quick, --break-barrier, --gateway BIN, --check BIN, --keep)" ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        *) die "unknown argument '$1' (expected --quick, --existing-ledger, --break-barrier, --gateway BIN, --check BIN, --keep)" ;;
     esac
 done
 now() { date +%s.%N; }
@@ -81,9 +85,13 @@ for tool in mosquitto mosquitto_sub; do
     files+=(--binary "$path")
 done
 
-# --- the disk: a fresh 32 MiB ext4 with an empty /ledger ------------------------------------------
+# --- the disk: a fresh 32 MiB ext4 with an empty /ledger (or one holding a new ledger) --------------
 seed="$work/seed"
 mkdir -p "$seed/ledger"
+if [ "$existing" = 1 ]; then
+    "$check" --create "$seed/ledger" || die "rlt-powerloss-check could not create a ledger"
+    log "--existing-ledger: the disk starts with $(ls "$seed/ledger") made by the real code"
+fi
 mke2fs -q -t ext4 -E lazy_itable_init=0,lazy_journal_init=0 -d "$seed" -F "$work/base.img" 32M
 rm -rf "$seed"
 
@@ -115,7 +123,7 @@ fi
 t0="$(now)"
 set +e
 python3 "$here/powerloss.py" replay --image "$work/base.img" --log "$work/disk.log" --check "$check" \
-    --workdir "$work" --quick "$quick" --tolerance-ms "${RLT_POWERLOSS_TOLERANCE_MS:-100}" > "$work/replay.out"
+    --workdir "$work" ${quick:+--prefixes-only} --tolerance-ms "${RLT_POWERLOSS_TOLERANCE_MS:-100}" > "$work/replay.out"
 rc=$?
 set -e
 t_replay="$(since "$t0")"

@@ -14,14 +14,32 @@ import SafetyCore
 ///     DIR  ok     <id>|<end>|<dose_total>|<dose_ceiling>|<emitting_s> ...
 ///     DIR  error  <LedgerError description>
 ///
-/// The exit status is 0 whatever a ledger said: judging the lines is `replay.py`'s job.
+/// The exit status is 0 whatever a ledger said: judging the lines is `powerloss.py`'s job.
+///
+/// `rlt-powerloss-check --create DIR` creates `DIR/ledger.sqlite` with the real code and closes it, for a
+/// disk that starts with a ledger (`run.sh --existing-ledger`); it exits 1 if that fails.
 @main
 enum PowerLossCheck {
     static func main() {
         let now = LedgerTime(
             unixMs: Int64(Date().timeIntervalSince1970 * 1000), trusted: true, bootID: "powerloss-check",
             monotonicMs: 0)
-        for directory in CommandLine.arguments.dropFirst() {
+        var arguments = CommandLine.arguments.dropFirst()
+        if arguments.first == "--create" {
+            arguments.removeFirst()
+            for directory in arguments {
+                do {
+                    let ledger = try SessionLedger(path: directory + "/ledger.sqlite")
+                    _ = try ledger.recover(at: now)
+                    ledger.close()
+                } catch {
+                    print("\(directory)\terror\t\(error)")
+                    exit(1)
+                }
+            }
+            return
+        }
+        for directory in arguments {
             print(Self.check(directory: directory, now: now))
         }
     }
