@@ -22,8 +22,8 @@ causally after the flush that made the session durable (see README.md for what t
 """
 
 import argparse
-import hashlib
 import os
+import re
 import selectors
 import socket
 import struct
@@ -372,6 +372,7 @@ def replay(args):
         verdicts[parts[0]] = parts[1:]
     tolerance = args.tolerance_ms / 1000 * (args.red_mw + args.nir_mw) / 1000
     passed = failed = 0
+    kinds = {}
     worst = None  # smallest (booked - delivered) over crash points with light
     lit = 0
     for i, label, t, (directory, fsck_rc, note) in recovered:
@@ -406,12 +407,18 @@ def replay(args):
                     problems.append(f"session {sid} ({reason}) booked {dose:.4f} < light {light:.4f} J/cm²")
         if problems:
             failed += 1
+            for problem in problems:
+                kind = re.sub(r"\S*ledger\.sqlite ", "", problem).split(";")[0]
+                kind = "light without its session" if "no session" in kind else re.sub(r"[0-9.]+", "N", kind)
+                kinds[kind] = kinds.get(kind, 0) + 1
             if failed <= 20:
                 cut = "end of run" if t is None else f"{(t - events[0][1]) / 1e9:.3f} s"
                 print(f"not ok - crash point {i}, {label} (cut before {cut}): " + "; ".join(problems))
         else:
             passed += 1
     subprocess.run(["rm", "-rf", workdir])
+    for kind, count in sorted(kinds.items(), key=lambda item: -item[1]):
+        log(f"failed: {count} × {kind}")
     if worst is not None:
         log(f"smallest margin booked - delivered: {worst[0]:+.4f} J/cm² at crash point {worst[1]} "
             f"(session {worst[2]}, {worst[3]}); tolerance {tolerance:.4f} J/cm² ({args.tolerance_ms} ms of light)")
