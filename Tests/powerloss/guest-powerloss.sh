@@ -3,9 +3,9 @@
 # in as /rlt/bin/guest-powerloss.sh). The ledger lives on /dev/vda, an ext4 disk served by the host's
 # logging NBD server; the line watcher reports the LED lines on /dev/ttyS1, stamped by the same host
 # process. Then the real daemon runs three sessions over a real mosquitto: one to its planned end, one
-# stopped after 1 s, and one still running when the guest ends (the host cuts every prefix of the disk's writes afterwards, so
-# where the guest stops matters only for which light is left on the log). Every step prints
-# `ok - …` / `not ok - …`; the exit status is non-zero at the first failure.
+# stopped after 1 s, and one still running when the guest ends (the host replays every disk a cut could
+# have left afterwards, so where the guest stops matters only for which light is left on the log). Every
+# step prints `ok - …` / `not ok - …`; the exit status is non-zero at the first failure.
 set -u
 bin=/rlt/bin
 topic=rlt/panel-1

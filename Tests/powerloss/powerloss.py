@@ -13,12 +13,13 @@ each ledger as the daemon does at boot (`rlt-powerloss-check`), and judges it ag
 guest's lines delivered before that crash could have happened. Its last line on stdout is
 `powerloss: N crash points, N passed, N failed`.
 
-The crash model (docs/DESIGN.md, "Power loss"): the disk has a volatile write cache. After a cut at
-time T it holds every write a flush (or a FUA write) had made durable before T, and of the writes after
-the last such flush any subset. Such a disk is what a cut could leave at any moment until that epoch's
-flush completed; the light counted against it is all light the host saw switched on before then. Light is counted from the host's receipt of the
-"on" report: the guest switches a line on only after the ledger's fsync returned, so that report is
-causally after the flush that made the session durable (see README.md for what this does not catch).
+The crash model (docs/DESIGN.md, "Power loss"; README.md): the disk has a volatile write cache. After a
+cut at time T it holds every write a flush (or a FUA write) had made durable before T, and of the writes
+after the last such flush any subset. Such a disk is what a cut could leave at any moment until that
+epoch's flush completed; the light counted against it is all light the host saw switched on before then.
+Light is counted from the host's receipt of the "on" report: the guest switches a line on only after the
+ledger's fsync returned, so that report is causally after the flush that made the session durable (see
+README.md for what this does not catch).
 """
 
 import argparse

@@ -34,7 +34,7 @@ while [ $# -gt 0 ]; do
         --check) check="${2:?--check needs a path}"; shift 2 ;;
         --keep) keep=1; shift ;;
         -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
-        *) die "unknown argument '$1' (expected --quick, --existing-ledger, --break-barrier, --gateway BIN, --check BIN, --keep)" ;;
+        *) die "unknown argument '$1' (expected --quick, --existing-ledger, --break-barrier, --gateway, --check, --keep)" ;;
     esac
 done
 now() { date +%s.%N; }
@@ -53,7 +53,8 @@ if [ -z "$gateway" ] || [ -z "$check" ]; then
     scratch=.build-powerloss
     for product in rlt-gateway rlt-powerloss-check; do
         swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product "$product" \
-            > "$work/build-$product.log" 2>&1 || { tail -n 30 "$work/build-$product.log" >&2; die "building $product failed"; }
+            > "$work/build-$product.log" 2>&1 ||
+            { tail -n 30 "$work/build-$product.log" >&2; die "building $product failed"; }
     done
     gateway="$scratch/release/rlt-gateway"
     check="$scratch/release/rlt-powerloss-check"
