@@ -25,11 +25,10 @@ if [ "${RLT_SKIP_QEMU:-0}" != "1" ] && [ -x Tests/qemu/run.sh ]; then
 fi
 
 if [ "${RLT_SKIP_QEMU:-0}" != "1" ] && [ "${RLT_SKIP_POWERLOSS:-0}" != "1" ]; then
-    # The daemon in the qemu guest with its ledger on a logging disk; every disk a power cut could have
-    # left is opened as at boot (Tests/powerloss/README.md): about 2.5 min warm. --existing-ledger until
-    # the ledger's first creation survives a cut (docs/DESIGN.md, "Power loss"); then drop the flag.
+    # The daemon in the qemu guest with its ledger on a logging disk, from its first boot; every disk a
+    # power cut could have left is opened as at boot (Tests/powerloss/README.md): about 2-2.5 min warm.
     echo "== power loss: every crash point of a session run, the ledger opened as at boot, dose >= light"
-    bash Tests/powerloss/run.sh --existing-ledger
+    bash Tests/powerloss/run.sh
 fi
 
 if [ "${RLT_SKIP_QEMU:-0}" != "1" ] && [ "${RLT_SKIP_ARM64:-0}" != "1" ]; then
