@@ -175,6 +175,9 @@ let package = Package(
             name: "rlt-reliability", dependencies: ["TestKit", "TestSupport", "MQTT", "GatewayProtocol", "SafetyCore"],
             path: "Tests/reliability/Runner"),
 
+        // The power-loss check's host side (Tests/powerloss): opens each recovered ledger as the daemon does at boot.
+        .executableTarget(name: "rlt-powerloss-check", dependencies: ["Ledger", "SafetyCore"], path: "Tests/powerloss/Check"),
+
         // Micro-benchmarks of decoding, the state machine step and encoding (Benchmarks/run).
         .executableTarget(name: "rlt-bench", dependencies: ["GatewayProtocol", "Clocks", "TestKit"]),
 

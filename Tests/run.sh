@@ -4,7 +4,7 @@
 # real-kernel GPIO test under qemu (amd64, and arm64 cross-compiled), and Home Assistant discovery in a real Home Assistant core.
 # plus the fleet side (Prometheus over bridged brokers, tmux) and the reliability suite in its
 # time-bounded form (faults injected, fuzzing, hostile input, flood, security).
-# RLT_SKIP_QEMU=1 (both qemu stages) / RLT_SKIP_ARM64=1 / RLT_SKIP_HA=1 / RLT_SKIP_FLEET=1 / RLT_SKIP_RELIABILITY=1 leave those out locally.
+# RLT_SKIP_QEMU=1 (every qemu stage) / RLT_SKIP_ARM64=1 / RLT_SKIP_POWERLOSS=1 / RLT_SKIP_HA=1 / RLT_SKIP_FLEET=1 / RLT_SKIP_RELIABILITY=1 leave those out locally.
 # Needs root (or passwordless sudo) and, for the Home Assistant stage, a Python 3.13: Tests/prerequisites.sh
 # checks both first and says how to get what is missing.
 set -euo pipefail
@@ -22,6 +22,13 @@ swift test --skip-build
 if [ "${RLT_SKIP_QEMU:-0}" != "1" ] && [ -x Tests/qemu/run.sh ]; then
     echo "== real-kernel GPIO test (qemu + gpio-sim): the GPIO layer and the safety path on Debian's kernel, libgpiod v1 and v2"
     bash Tests/qemu/selftest.sh
+fi
+
+if [ "${RLT_SKIP_QEMU:-0}" != "1" ] && [ "${RLT_SKIP_POWERLOSS:-0}" != "1" ]; then
+    # The daemon in the qemu guest with its ledger on a logging disk, from its first boot; every disk a
+    # power cut could have left is opened as at boot (Tests/powerloss/README.md): about 2-2.5 min warm.
+    echo "== power loss: every crash point of a session run, the ledger opened as at boot, dose >= light"
+    bash Tests/powerloss/run.sh
 fi
 
 if [ "${RLT_SKIP_QEMU:-0}" != "1" ] && [ "${RLT_SKIP_ARM64:-0}" != "1" ]; then

@@ -4,10 +4,11 @@
 # `timeout`, and reports the guest's checks. Exits 0 only when the guest printed its closing line
 # with no failure.
 #
-# usage: Tests/qemu/run.sh [--binary PATH]... [--guest-cmd CMD] [--guest-timeout SECS]
+# usage: Tests/qemu/run.sh [--binary PATH]... [--guest-cmd CMD] [--guest-timeout SECS] [--qemu-arg ARG]...
 #        Tests/qemu/run.sh --arch arm64 --kernel IMAGE --module GPIO_SIM_KO --configfs CONFIGFS_KO
 #                          --sysroot DIR --tools-root DIR [--binary PATH]... [--guest-cmd CMD] ...
 #   (the arm64 guest: arm64.sh prepares its kernel, module, target root and tools; qemu-system-aarch64)
+#   --qemu-arg ARG (repeatable) is appended to qemu's command line as is (Tests/powerloss: a disk, a serial port).
 # environment: RLT_QEMU_CACHE (default /var/tmp/rlt-qemu), RLT_QEMU_TIMEOUT (qemu wall-clock limit,
 #   default 120 s), RLT_QEMU_LOG (console log, default $RLT_QEMU_CACHE/console.log),
 #   RLT_QEMU_NO_INSTALL=1 (never call apt-get), RLT_KERNEL_ABI (override, e.g. 6.1.0-56).
@@ -20,6 +21,7 @@ initramfs_args=()
 arch=amd64
 kernel=""
 module=""
+qemu_extra=()
 for bin in ${RLT_QEMU_BINARIES:-}; do initramfs_args+=(--binary "$bin"); done
 [ -z "${RLT_QEMU_GUEST_CMD:-}" ] || initramfs_args+=(--guest-cmd "$RLT_QEMU_GUEST_CMD")
 while [ $# -gt 0 ]; do
@@ -30,11 +32,14 @@ while [ $# -gt 0 ]; do
         --sysroot|--tools-root|--configfs)
             [ $# -ge 2 ] || die "$1 needs a value"
             initramfs_args+=("$1" "$2"); shift 2 ;;
+        --qemu-arg)
+            [ $# -ge 2 ] || die "$1 needs a value"
+            qemu_extra+=("$2"); shift 2 ;;
         --arch) arch="${2:?--arch needs amd64 or arm64}"; shift 2 ;;
         --kernel) kernel="${2:?--kernel needs a path}"; shift 2 ;;
         --module) module="${2:?--module needs a path}"; shift 2 ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
-        *) die "unknown argument '$1' (expected --binary PATH, --guest-cmd CMD, --guest-timeout SECS, --arch, --kernel, --module, --sysroot, --tools-root, --configfs)" ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        *) die "unknown argument '$1' (expected --binary PATH, --guest-cmd CMD, --guest-timeout SECS, --qemu-arg ARG, --arch, --kernel, --module, --sysroot, --tools-root, --configfs)" ;;
     esac
 done
 
@@ -96,7 +101,7 @@ timeout --kill-after=10 "$limit" "${qemu[@]}" \
     -accel tcg -m 512 -smp 1 \
     -kernel "$kernel" -initrd "$initramfs" \
     -append "console=$console quiet loglevel=3 panic=-1" \
-    -nographic -monitor none -no-reboot -nic none \
+    -nographic -monitor none -no-reboot -nic none ${qemu_extra[@]+"${qemu_extra[@]}"} \
     < /dev/null > "$console_log" 2>&1
 qemu_rc=$?
 set -e
