@@ -9,7 +9,7 @@
 #   --existing-ledger  the disk starts with a ledger the real code created (on the host), so the run
 #                    covers a panel in service and not the daemon's first creation of its ledger
 #   --break-barrier  mount the ledger's ext4 with barrier=0 (no flushes): the check must fail
-#   --gateway/--check  use these binaries instead of building them (scratch path .build-powerloss)
+#   --gateway/--check  use these binaries instead of building them (scratch path .build-qemu, shared with the v1 self-test)
 #   --keep           keep the disk log and the base image in the work directory
 # environment: RLT_POWERLOSS_CACHE (default /var/tmp/rlt-powerloss), RLT_POWERLOSS_TOLERANCE_MS (default 100),
 #   RLT_QEMU_TIMEOUT (default here 300 s). Last line on stdout: `powerloss: N crash points, N passed, N failed`.
@@ -50,9 +50,11 @@ trap cleanup EXIT
 t0="$(now)"
 if [ -z "$gateway" ] || [ -z "$check" ]; then
     export PATH="/opt/swift/usr/bin:$PATH"
-    scratch=.build-powerloss
+    # The v1 self-test's scratch path and flags (Tests/qemu/selftest.sh): the modules it built already
+    # are not compiled a second time, which a cold CI machine would otherwise pay for.
+    scratch=.build-qemu
     for product in rlt-gateway rlt-powerloss-check; do
-        swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product "$product" \
+        env -u PKG_CONFIG_PATH swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product "$product" \
             > "$work/build-$product.log" 2>&1 ||
             { tail -n 30 "$work/build-$product.log" >&2; die "building $product failed"; }
     done
