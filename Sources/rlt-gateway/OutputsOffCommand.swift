@@ -1,6 +1,8 @@
 import ArgumentParser
 import Gateway
 import GatewayCommandLine
+import Foundation
+import GatewayConfig
 import Logging
 
 /// `rlt-gateway outputs-off`: every output line OFF and released (the unit's `ExecStopPost=`).
@@ -12,8 +14,26 @@ struct OutputsOffCommand: ParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
-        let configuration = try self.options.load()
-        let failures = OutputsOff.drive(configuration, logger: Logger(label: "rlt-gateway outputs-off"))
+        let logger = Logger(label: "rlt-gateway outputs-off")
+        let environment = ProcessInfo.processInfo.environment
+        // The lines the daemon started with first: the file may have been edited or broken since
+        // (StartedConfiguration). Then the file as it is, which also covers a daemon that never recorded.
+        var wirings: [(name: String, configuration: GatewayConfiguration)] = []
+        if let path = StartedConfiguration.path(environment: environment),
+            let started = StartedConfiguration.read(from: path), let configuration = try? started.configuration()
+        {
+            wirings.append(("the configuration the daemon started with", configuration))
+        }
+        do {
+            wirings.append(("the config file", try self.options.load()))
+        } catch {
+            guard !wirings.isEmpty else { throw error }
+            printError("outputs-off: the config file has problems; driving off the lines the daemon started with")
+        }
+        var failures: [String] = []
+        for wiring in wirings {
+            failures += OutputsOff.drive(wiring.configuration, logger: logger).map { "\(wiring.name): \($0)" }
+        }
         guard failures.isEmpty else {
             for failure in failures { printError("outputs-off: \(failure)") }
             throw ExitCode.failure

@@ -13,7 +13,12 @@ struct Run: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() async throws {
-        let configuration = try self.options.load()
+        let environment = ProcessInfo.processInfo.environment
+        let (configuration, started) = try self.options.loadRecording()
+        // What outputs-off drives off after this process is gone, whatever the file says by then.
+        if let path = StartedConfiguration.path(environment: environment) {
+            do { try started.write(to: path) } catch { printError("rlt-gateway: could not record \(path): \(error)") }
+        }
         // The password is part of the configuration: a missing, empty or public password file is a
         // configuration problem (exit 2, no restart loop), found before any line is touched.
         do {

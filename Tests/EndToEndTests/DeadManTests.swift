@@ -56,6 +56,35 @@ struct DeadManTests {
         }
     }
 
+    /// A config file broken (or rewired) while the daemon ran must not cost the ExecStopPost net:
+    /// outputs-off drives off the lines the daemon started with, recorded in its state directory.
+    @Test func kill9AfterTheConfigWasBroken_outputsOffStillDrivesTheDaemonsLinesOff() async throws {
+        let state = try TemporaryDirectory()
+        let unit = ["STATE_DIRECTORY": state.path]
+        try await GatewayHarness.with(environment: unit) { harness in
+            let started = try await harness.command(CommandRequest(id: "s1", command: "start"))
+            #expect(started.ok, "\(started)")
+            #expect(await harness.linesRead(1))
+            #expect(FileManager.default.fileExists(atPath: state.file("started-config.json")))
+            // An edit that check-config would refuse, saved while the session runs; then the crash.
+            try "gpio: { outputs: { red: { line: nope } } }\n".write(
+                toFile: harness.configPath, atomically: true, encoding: .utf8)
+            harness.gateway.signal(SIGKILL)
+            #expect(await harness.gateway.waitForExit() == nil)
+            #expect(harness.chip.value(line: GatewayHarness.masterLine) == 1, "nothing turned it off yet")
+
+            var environment = ProcessInfo.processInfo.environment
+            environment["STATE_DIRECTORY"] = state.path
+            let off = await CLIClientTests.run(
+                ["outputs-off", "--config", harness.configPath], in: harness, environment: environment)
+            #expect(off.code == 0, "\(off.output)")
+            #expect(off.output.contains("the config file has problems"), "\(off.output)")
+            for line in [GatewayHarness.redLine, GatewayHarness.nirLine, GatewayHarness.masterLine] {
+                #expect(harness.chip.value(line: line) == 0, "line \(line) after outputs-off")
+            }
+        }
+    }
+
     @Test func sigstopMidSession_darkWithinTheDeadMansTimeout() async throws {
         try await Self.emitting { harness in
             #expect(await harness.gateway.suspend())
