@@ -55,29 +55,10 @@ fi
 version=$(dpkg-deb -f "$deb" Version)
 
 # --- the root --------------------------------------------------------------------------------------
-# The mirror this machine's apt uses (its first Debian source that is not the security archive).
-mirror=$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v security | head -n 1 || true)
-[ -n "$mirror" ] || mirror=$(grep -hs '^deb ' /etc/apt/sources.list | awk '{print $2}' | grep -v security | head -n 1 || true)
-[ -n "$mirror" ] || die "no Debian mirror in this machine's apt sources"
+. "$repo/Tests/lib/debian-root.sh"
+mirror=$(debian_root_mirror)
 cache=${RLT_FRESH_CACHE:-/var/tmp/rlt-fresh}
-mkdir -p "$cache"
-tarball=""
-[ "$release" = bookworm ] && tarball=$(ls -t "$cache"/bookworm-base-*.tgz 2>/dev/null | head -n 1 || true)
-if [ -z "$tarball" ]; then
-    tarball="$cache/deb-$release-minbase.tgz"
-    if [ ! -f "$tarball" ]; then
-        command -v debootstrap >/dev/null || apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
-        build="$cache/deb-debootstrap.$$"
-        t0=$(date +%s)
-        log "debootstrap --variant=minbase $release (from this machine's mirror)"
-        debootstrap --variant=minbase "$release" "$build" "$mirror" >"$cache/deb-debootstrap-$release.log" 2>&1 ||
-            { tail -n 20 "$cache/deb-debootstrap-$release.log"; rm -rf --one-file-system "$build"; die "debootstrap failed"; }
-        chroot "$build" apt-get clean
-        tar -C "$build" -czf "$tarball.$$.tmp" . && mv "$tarball.$$.tmp" "$tarball"
-        rm -rf --one-file-system "$build"
-        log "root cached in $(( $(date +%s) - t0 )) s: $tarball"
-    fi
-fi
+tarball=$(debian_root_tarball "$release" "$cache" "$mirror")
 
 root=$(mktemp -d "$cache/deb-root.XXXXXX")
 chmod 0755 "$root"
@@ -113,10 +94,7 @@ mnt "$root/proc" -t proc proc
 mnt "$root/dev" --rbind /dev
 mount --make-rslave "$root/dev"
 
-cp /etc/resolv.conf "$root/etc/resolv.conf"
-rm -f "$root/etc/apt/sources.list" "$root"/etc/apt/sources.list.d/*
-echo "deb $mirror $release main" >"$root/etc/apt/sources.list"
-for f in /etc/apt/apt.conf.d/99artifact-registry; do [ -f "$f" ] && cp "$f" "$root/etc/apt/apt.conf.d/"; done
+debian_root_apt "$root" "$release" "$mirror"
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"; chmod +x "$root/usr/sbin/policy-rc.d"
 # Stand-ins for a running systemd and udev: they log what the maintainer scripts ask.
 # They replace the real programs (the root is thrown away); stubs in /usr/local/sbin were never called
