@@ -115,6 +115,10 @@ check "the lines: red (17), nir (27) and master (22) on" \
 # --- kill -9: ExecStopPost turns the lines off, then systemd restarts the daemon --------------------
 # gpio-sim itself drops a released line to its pull (a Pi's pins keep their level), so the line alone
 # cannot tell who turned it off: the check also asks for outputs-off's own line in the unit's journal.
+# On a board the bound is 1 s. Under TCG on two shared cores, starting the 65 MB binary for
+# ExecStopPost alone takes about a second (measured 1.1 s kill -> outputs-off done at load 7), so the
+# host passes a limit (RLT_SYSTEMD_STOPPOST_S, default 2) and the check prints the measured figures.
+stoppost_limit=$(cat /root/rlt-test/stoppost-limit 2>/dev/null || echo 1)
 kill9() {
     local pid n0 t_kill t_off t_post t_start
     pid=$(prop MainPID); n0=$(prop NRestarts)
@@ -131,12 +135,16 @@ kill9() {
     wait_until 60 bash -c "systemctl is-active -q $unit && [ \"\$(systemctl show -p MainPID --value $unit)\" != $pid ]" ||
         { echo "not active again within 60 s: $(prop ActiveState)/$(prop SubState)"; return 1; }
     t_start=$(awk '{ printf "%.6f", $1 / 1e6 }' <<<"$(prop ExecMainStartTimestampMonotonic)")
-    echo "kill at ${t_kill} s, red read 0 at ${t_off} s, outputs-off done at ${t_post} s, restarted at ${t_start} s, NRestarts $n0 -> $(prop NRestarts)"
-    awk -v k="$t_kill" -v p="$t_post" -v s="$t_start" 'BEGIN { exit !(p >= k && p - k <= 1.0 && s > p) }' ||
-        { echo "outputs-off not within 1 s of the kill, or not before the restart"; return 1; }
+    t_seen=$(journalctl -b -u $unit -o short-monotonic --no-pager | grep 'Main process exited, code=killed, status=9/KILL' | tail -n 1 |
+             sed 's/^\[ *\([0-9.]*\)\].*/\1/')
+    echo "kill at ${t_kill} s; red read 0 at ${t_off} s (gpio-sim's release); systemd saw the exit at ${t_seen} s;" \
+         "outputs-off done at ${t_post} s; restarted at ${t_start} s; NRestarts $n0 -> $(prop NRestarts); limit ${stoppost_limit} s"
+    awk -v k="$t_kill" -v o="$t_off" -v p="$t_post" -v s="$t_start" -v l="$stoppost_limit" \
+        'BEGIN { exit !(o - k <= 1.0 && p >= k && p - k <= l && s > p) }' ||
+        { echo "the line not off within 1 s, or outputs-off not done within ${stoppost_limit} s of the kill, or not before the restart"; return 1; }
     [ "$(prop NRestarts)" -eq $((n0 + 1)) ]
 }
-check "kill -9 of MainPID: lines OFF by ExecStopPost within 1 s, then restarted on its own (RestartSec=2s)" kill9
+check "kill -9 of MainPID: lines OFF, ExecStopPost's outputs-off done within ${stoppost_limit} s, then restarted on its own (RestartSec=2s)" kill9
 info "$(journalctl -b -u $unit -o short-monotonic --no-pager | grep -E 'Main process exited|outputs-off|Scheduled restart|Started' | tail -n 5)"
 
 # --- a broken config: exit 2, failed, no restart loop ----------------------------------------------
@@ -172,9 +180,10 @@ check "systemctl stop: inactive, lines off, status topic offline" stop
 info "status after stop: $(status)"
 
 # --- what the sandbox refused ----------------------------------------------------------------------
-check "no seccomp kill or denial in the unit's journal or the kernel log" \
-    bash -c "! journalctl -b -u $unit --no-pager | grep -Ei 'seccomp|denied|status=31/SYS|bad system call|not permitted' &&
-             ! journalctl -b -k --no-pager | grep -Ei 'type=1326|seccomp'"
+# The kernel's audit record of a seccomp kill is type 1326 (systemd's own banner names +SECCOMP).
+check "no seccomp kill or denial in the unit's journal, no seccomp audit record in the kernel's" \
+    bash -c "! journalctl -b -u $unit --no-pager | grep -Ei 'seccomp|denied|31/SYS|bad system call|not permitted' &&
+             ! journalctl -b -k --no-pager | grep -E 'type=1326'"
 security() {
     systemd-analyze security --no-pager "$unit" >/root/rlt-test/security.txt 2>&1 || true
     grep -q 'Overall exposure level' /root/rlt-test/security.txt || { cat /root/rlt-test/security.txt; return 1; }

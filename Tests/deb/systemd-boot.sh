@@ -20,7 +20,7 @@
 {
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
-[ "$(id -u)" -eq 0 ] || exec sudo --preserve-env=RLT_SYSTEMD_CACHE,RLT_SYSTEMD_TIMEOUT,RLT_FRESH_CACHE bash "$0" "$@"
+[ "$(id -u)" -eq 0 ] || exec sudo --preserve-env=RLT_SYSTEMD_CACHE,RLT_SYSTEMD_TIMEOUT,RLT_SYSTEMD_STOPPOST_S,RLT_FRESH_CACHE bash "$0" "$@"
 export PATH="$PATH:/usr/sbin:/sbin"
 
 deb="" keep=0 built_out="" release=bookworm
@@ -138,6 +138,7 @@ chroot "$root" depmod -a "$abi-amd64"
 cp "$deb" "$root/root/rlt-test/"
 cp "$repo/Tests/deb/guest-systemd-checks.sh" "$root/root/rlt-test/checks.sh"
 cp "$repo/deploy/mosquitto/acl.example" "$root/root/rlt-test/acl"
+echo "${RLT_SYSTEMD_STOPPOST_S:-2}" >"$root/root/rlt-test/stoppost-limit"
 cp "$repo/Tests/deb/guest/rlt-test-gpio-sim.service" "$repo/Tests/deb/guest/rlt-test.service" "$root/etc/systemd/system/"
 cp "$repo/Tests/deb/guest/rlt-test-gpio-sim.sh" "$root/root/rlt-test/gpio-sim.sh"
 chmod +x "$root/root/rlt-test/"*.sh
