@@ -177,8 +177,9 @@ upgrade() {
 check "upgrade (apt install --reinstall) while running: restarted on the new files, active" upgrade
 
 # --- stop ------------------------------------------------------------------------------------------
-stop() { systemctl stop "$unit" && ! systemctl is-active -q "$unit" && line_is 17 0 && wait_until 30 status_has offline; }
-check "systemctl stop: inactive, lines off, status topic offline" stop
+# offline(shutdown), not the broker's will (offline after 1.5 keepalives), which a killed daemon leaves.
+stop() { systemctl stop "$unit" && ! systemctl is-active -q "$unit" && line_is 17 0 && wait_until 30 status_has '"reason":"shutdown"'; }
+check "systemctl stop: inactive, lines off, status topic offline(shutdown)" stop
 info "status after stop: $(status)"
 
 # --- what the sandbox refused ----------------------------------------------------------------------
