@@ -203,9 +203,10 @@ purge() {
     systemctl is-active -q "$unit" || { echo "not running before purge"; return 1; }
     apt-get purge -y -q rlt-gateway >/root/rlt-test/purge.log 2>&1 || { cat /root/rlt-test/purge.log; return 1; }
     ! systemctl is-active -q "$unit" || { echo "still active"; return 1; }
-    line_is 17 0 && status_has offline || { echo "status after purge: $(status)"; return 1; }
+    # Stopped by prerm (SIGTERM: offline(shutdown)), not killed later by the watchdog or left running.
+    line_is 17 0 && status_has '"reason":"shutdown"' || { echo "status after purge: $(status)"; return 1; }
 }
-check "apt purge: the running daemon stopped (status offline, lines off)" purge
+check "apt purge: prerm stopped the running daemon (status offline(shutdown), lines off)" purge
 check "apt purge: the ledger is kept (root's), /etc/rlt-gateway and the account gone" \
     bash -c "[ -s /var/lib/rlt-gateway/ledger.sqlite ] && [ \"\$(stat -c %U /var/lib/rlt-gateway/ledger.sqlite)\" = root ] &&
              [ ! -e /etc/rlt-gateway ] && ! getent passwd rlt-gateway"
