@@ -116,8 +116,8 @@ check "the lines: red (17), nir (27) and master (22) on" \
 # gpio-sim itself drops a released line to its pull (a Pi's pins keep their level), so the line alone
 # cannot tell who turned it off: the check also asks for outputs-off's own line in the unit's journal.
 # On a board the bound is 1 s. Under TCG on two shared cores, starting the 65 MB binary for
-# ExecStopPost alone takes about a second (measured 1.1 s kill -> outputs-off done at load 7), so the
-# host passes a limit (RLT_SYSTEMD_STOPPOST_S, default 2) and the check prints the measured figures.
+# ExecStopPost alone takes one to several seconds (kill -> outputs-off done measured 1.1-3.7 s at load
+# 5-10), so the host passes a limit (RLT_SYSTEMD_STOPPOST_S, default 5) and the check prints the figures.
 stoppost_limit=$(cat /root/rlt-test/stoppost-limit 2>/dev/null || echo 1)
 kill9() {
     local pid n0 t_kill t_off t_post t_start

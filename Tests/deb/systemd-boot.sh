@@ -138,7 +138,7 @@ chroot "$root" depmod -a "$abi-amd64"
 cp "$deb" "$root/root/rlt-test/"
 cp "$repo/Tests/deb/guest-systemd-checks.sh" "$root/root/rlt-test/checks.sh"
 cp "$repo/deploy/mosquitto/acl.example" "$root/root/rlt-test/acl"
-echo "${RLT_SYSTEMD_STOPPOST_S:-2}" >"$root/root/rlt-test/stoppost-limit"
+echo "${RLT_SYSTEMD_STOPPOST_S:-5}" >"$root/root/rlt-test/stoppost-limit"
 cp "$repo/Tests/deb/guest/rlt-test-gpio-sim.service" "$repo/Tests/deb/guest/rlt-test.service" "$root/etc/systemd/system/"
 cp "$repo/Tests/deb/guest/rlt-test-gpio-sim.sh" "$root/root/rlt-test/gpio-sim.sh"
 chmod +x "$root/root/rlt-test/"*.sh
