@@ -62,39 +62,11 @@ fi
 version=$(dpkg-deb -f "$deb" Version)
 
 # --- the root --------------------------------------------------------------------------------------
-# The mirror this machine's apt uses (its first Debian source that is not the security archive).
-mirror=$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v security | head -n 1 || true)
-[ -n "$mirror" ] || mirror=$(grep -hs '^deb ' /etc/apt/sources.list | awk '{print $2}' | grep -v security | head -n 1 || true)
-[ -n "$mirror" ] || die "no Debian mirror in this machine's apt sources"
+. "$repo/Tests/lib/debian-root.sh"
+mirror=$(debian_root_mirror)
 cache=${RLT_FRESH_CACHE:-/var/tmp/rlt-fresh}
-mkdir -p "$cache"
-tarball=""
-[ "$release" = bookworm ] && [ "$arch" = amd64 ] && tarball=$(ls -t "$cache"/bookworm-base-*.tgz 2>/dev/null | head -n 1 || true)
-if [ "$arch" != amd64 ]; then
-    # A foreign root's programs run under qemu-user: the kernel hands every aarch64 ELF to it.
-    command -v qemu-aarch64-static >/dev/null || apt-get install -y -qq --no-install-recommends qemu-user-static >/dev/null
-    [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc ||
-        die "no binfmt_misc: an arm64 root cannot run here"
-    [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || cat /usr/lib/binfmt.d/qemu-aarch64.conf >/proc/sys/fs/binfmt_misc/register ||
-        die "could not register qemu-aarch64 with binfmt_misc"
-    grep -q '^flags: .*F' /proc/sys/fs/binfmt_misc/qemu-aarch64 || die "qemu-aarch64 is registered without the F flag: it cannot run in a chroot"
-fi
-if [ -z "$tarball" ]; then
-    tarball="$cache/deb-$release-minbase.tgz"
-    [ "$arch" = amd64 ] || tarball="$cache/deb-$release-$arch-minbase.tgz"
-    if [ ! -f "$tarball" ]; then
-        command -v debootstrap >/dev/null || apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
-        build="$cache/deb-debootstrap.$$"
-        t0=$(date +%s)
-        log "debootstrap --variant=minbase $release (from this machine's mirror)"
-        debootstrap --arch "$arch" --variant=minbase "$release" "$build" "$mirror" >"$cache/deb-debootstrap-$release-$arch.log" 2>&1 ||
-            { tail -n 20 "$cache/deb-debootstrap-$release-$arch.log"; rm -rf --one-file-system "$build"; die "debootstrap failed"; }
-        chroot "$build" apt-get clean
-        tar -C "$build" -czf "$tarball.$$.tmp" . && mv "$tarball.$$.tmp" "$tarball"
-        rm -rf --one-file-system "$build"
-        log "root cached in $(( $(date +%s) - t0 )) s: $tarball"
-    fi
-fi
+debian_root_foreign "$arch"
+tarball=$(debian_root_tarball "$release" "$cache" "$mirror" "" "$arch")
 
 root=$(mktemp -d "$cache/deb-root.XXXXXX")
 chmod 0755 "$root"
@@ -130,10 +102,7 @@ mnt "$root/proc" -t proc proc
 mnt "$root/dev" --rbind /dev
 mount --make-rslave "$root/dev"
 
-cp /etc/resolv.conf "$root/etc/resolv.conf"
-rm -f "$root/etc/apt/sources.list" "$root"/etc/apt/sources.list.d/*
-echo "deb $mirror $release main" >"$root/etc/apt/sources.list"
-for f in /etc/apt/apt.conf.d/99artifact-registry; do [ -f "$f" ] && cp "$f" "$root/etc/apt/apt.conf.d/"; done
+debian_root_apt "$root" "$release" "$mirror"
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"; chmod +x "$root/usr/sbin/policy-rc.d"
 # Stand-ins for a running systemd and udev: they log what the maintainer scripts ask.
 # They replace the real programs (the root is thrown away); stubs in /usr/local/sbin were never called
