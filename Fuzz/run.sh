@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds and runs the fuzz targets (Fuzz/README.md has the why of each step):
+# Builds and runs the fuzz targets (docs/SECURITY.md, "Fuzzing", lists them and what each checks):
 #
 #   bash Fuzz/run.sh --seconds 20                 # every target 20 s (what run.sh --quick does)
 #   bash Fuzz/run.sh --minutes 10 command ledger  # a long run of two targets
@@ -19,7 +19,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 
-ALL_TARGETS=(command config mqtt-properties homeassistant sensor ledger fleet-registry)
+ALL_TARGETS=(command config mqtt-properties homeassistant sensor fleet-registry ledger)
 SECONDS_PER_TARGET=20
 RUNS=""
 ASAN=0
