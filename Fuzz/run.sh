@@ -41,6 +41,9 @@ while [ $# -gt 0 ]; do
     shift
 done
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL_TARGETS[@]}")
+# Swift's own crash backtracer would take the fatal signal first, and libFuzzer would never write
+# the crashing input (seen: a crash reported, no file): leave crashes to libFuzzer.
+export SWIFT_BACKTRACE=enable=no
 WORK="$(mktemp -d /tmp/rlt-fuzz.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
 
