@@ -6,8 +6,10 @@
 #   sudo bash Tests/reliability/security-figures.sh --fuzz-minutes 30   # fuzz by time instead of executions
 #   sudo bash Tests/reliability/security-figures.sh --fuzz-summary F    # take the fuzz lines of an earlier
 #                                                    # `bash Fuzz/run.sh --runs N --summary F` (same commit)
+#   sudo bash Tests/reliability/security-figures.sh --suite-log L      # the output of an earlier
+#                                                    # `bash Tests/reliability/run.sh --quick | tee L` (same commit)
 #
-# Runs the reliability suite (its own short fuzzing left out: the long run below replaces it), the
+# Runs the reliability suite (with its short CI fuzzing, so this also checks what CI runs), the
 # long fuzz run (Fuzz/run.sh), and Tests/powerloss/run.sh when it exists (its last line,
 # `powerloss: N crash points, N passed, N failed`), then rewrites the block between
 # `<!-- figures:begin -->` and `<!-- figures:end -->` in docs/SECURITY.md with what they printed,
@@ -22,13 +24,15 @@ SUITE_NAME="quick"
 FUZZ=(--runs 1000000)
 FUZZ_NAME="1,000,000 executions per target"
 FUZZ_SUMMARY=""
+SUITE_LOG=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --full) SUITE=(); SUITE_NAME="full" ;;
         --fuzz-minutes) FUZZ=(--minutes "$2"); FUZZ_NAME="$2 min per target"; shift ;;
         --fuzz-runs) FUZZ=(--runs "$2"); FUZZ_NAME="$2 executions per target"; shift ;;
         --fuzz-summary) FUZZ_SUMMARY="$2"; shift ;;
-        *) echo "usage: security-figures.sh [--full] [--fuzz-minutes N | --fuzz-runs N | --fuzz-summary FILE]"; exit 64 ;;
+        --suite-log) SUITE_LOG="$2"; shift ;;
+        *) echo "usage: security-figures.sh [--full] [--fuzz-minutes N | --fuzz-runs N | --fuzz-summary FILE] [--suite-log FILE]"; exit 64 ;;
     esac
     shift
 done
@@ -36,8 +40,13 @@ WORK="$(mktemp -d /tmp/rlt-figures.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
 STATUS=0
 
-echo "== reliability suite ($SUITE_NAME)"
-RLT_FUZZ_SECONDS=0 bash Tests/reliability/run.sh "${SUITE[@]}" 2>&1 | tee "$WORK/suite.out"
+if [ -n "$SUITE_LOG" ]; then
+    SUITE_NAME="taken from $(basename "$SUITE_LOG") of $(date -u -r "$SUITE_LOG" '+%Y-%m-%d %H:%M UTC')"
+    cp "$SUITE_LOG" "$WORK/suite.out"
+else
+    echo "== reliability suite ($SUITE_NAME)"
+    bash Tests/reliability/run.sh "${SUITE[@]}" 2>&1 | tee "$WORK/suite.out"
+fi
 grep -qE "^[0-9]+ passed, 0 failed$" "$WORK/suite.out" || STATUS=1
 
 if [ -n "$FUZZ_SUMMARY" ]; then
@@ -82,11 +91,14 @@ fi
     echo
     echo "| target | executions | per second | cov | ft | corpus files | crashes |"
     echo "| --- | ---: | ---: | ---: | ---: | --- | ---: |"
-    if grep -q "^FUZZ " "$WORK/fuzz.summary" 2> /dev/null; then
-        sed -E 's/^FUZZ ([^:]*): ([0-9]+) execs, ([0-9]+)\/s, cov ([^,]*), ft ([^,]*), corpus ([0-9]+ -> [0-9]+), ([0-9]+) crashes.*/| \1 | \2 | \3 | \4 | \5 | \6 | \7 |/' "$WORK/fuzz.summary"
-    else
-        echo "| all | not run | | | | | |"
-    fi
+    for target in command config mqtt-properties homeassistant sensor fleet-registry ledger; do
+        line="$(grep "^FUZZ $target: " "$WORK/fuzz.summary" 2> /dev/null | tail -1)"
+        if [ -n "$line" ]; then
+            echo "$line" | sed -E 's/^FUZZ ([^:]*): ([0-9]+) execs, ([0-9]+)\/s, cov ([^,]*), ft ([^,]*), corpus ([0-9]+ -> [0-9]+), ([0-9]+) crashes.*/| \1 | \2 | \3 | \4 | \5 | \6 | \7 |/'
+        else
+            echo "| $target | not run | | | | | |"
+        fi
+    done
     echo "<!-- figures:end -->"
 } > "$WORK/block.md"
 
