@@ -64,7 +64,8 @@ enum FleetRegistryFuzzTarget {
                 guard scalars.first == "\"" else { return "label value not quoted" }
                 scalars = scalars.dropFirst()
                 while let s = scalars.first, s != "\"" {
-                    if s == "\n" || s == "\r" { return "raw line break in a label value" }
+                    // The format escapes only `\\`, `\"` and line feeds; a raw carriage return is legal.
+                    if s == "\n" { return "raw line feed in a label value" }
                     if s == "\\" {
                         scalars = scalars.dropFirst()
                         guard let escaped = scalars.first, ["\\", "\"", "n"].contains(escaped) else {
