@@ -45,7 +45,9 @@ done
 # the crashing input (seen: a crash reported, no file): leave crashes to libFuzzer.
 export SWIFT_BACKTRACE=enable=no
 WORK="$(mktemp -d /tmp/rlt-fuzz.XXXXXX)"
-trap 'rm -rf "$WORK"' EXIT
+# The sensor and ledger targets keep their files on tmpfs here; a crashing target cannot clean up.
+export RLT_FUZZ_SCRATCH="$(mktemp -d /dev/shm/rlt-fuzz.XXXXXX)"
+trap 'rm -rf "$WORK" "$RLT_FUZZ_SCRATCH"' EXIT
 
 # Release with the fuzzer's coverage instrumentation in Swift (-sanitize=fuzzer) and in C (Yams'
 # libyaml, swift-crypto's BoringSSL: -fsanitize=fuzzer-no-link). A debug build with ASan ran the

@@ -29,9 +29,12 @@ enum LedgerFuzzTarget {
     }
 
     static let setup: Setup = {
-        let directory = "/dev/shm/rlt-fuzz-ledger-\(getpid())"
+        // Fuzz/run.sh names a tmpfs directory it removes afterwards: a crash skips `atexit`.
+        let parent = getenv("RLT_FUZZ_SCRATCH").map { String(cString: $0) } ?? "/dev/shm"
+        let directory = "\(parent)/rlt-fuzz-ledger-\(getpid())"
         atexit {
-            let directory = "/dev/shm/rlt-fuzz-ledger-\(getpid())"
+            let parent = getenv("RLT_FUZZ_SCRATCH").map { String(cString: $0) } ?? "/dev/shm"
+            let directory = "\(parent)/rlt-fuzz-ledger-\(getpid())"
             for suffix in ["", "-wal", "-shm"] { unlink(directory + "/ledger.sqlite" + suffix) }
             rmdir(directory)
         }

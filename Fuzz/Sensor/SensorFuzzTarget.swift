@@ -15,11 +15,13 @@ import Sensors
 /// process, so each input costs one `write` and the sensor's own `open`/`read`.
 enum SensorFuzzTarget {
     static let path: String = {
-        let directory = "/dev/shm/rlt-fuzz-sensor-\(getpid())"
+        // Fuzz/run.sh names a tmpfs directory it removes afterwards: a crash skips `atexit`.
+        let parent = getenv("RLT_FUZZ_SCRATCH").map { String(cString: $0) } ?? "/dev/shm"
+        let directory = "\(parent)/rlt-fuzz-sensor-\(getpid())"
         mkdir(directory, 0o700)
-        // Leave nothing behind in /dev/shm when the fuzzer exits.
         atexit {
-            let directory = "/dev/shm/rlt-fuzz-sensor-\(getpid())"
+            let parent = getenv("RLT_FUZZ_SCRATCH").map { String(cString: $0) } ?? "/dev/shm"
+            let directory = "\(parent)/rlt-fuzz-sensor-\(getpid())"
             unlink(directory + "/temp")
             rmdir(directory)
         }
