@@ -159,8 +159,9 @@ let package = Package(
             dependencies: ["GPIO", "SafetyCore", "TestKit", .product(name: "Logging", package: "swift-log")]
         ),
 
-        // Fuzz targets (Fuzz/): libFuzzer entry points when built with -DRLT_LIBFUZZER and
-        // -sanitize=fuzzer,address; otherwise a seeded random-input harness over the same code.
+        // Fuzz targets (Fuzz/), one per untrusted input, each the real parser or adapter code: libFuzzer
+        // entry points when built with -DRLT_LIBFUZZER and -sanitize=fuzzer (Fuzz/run.sh), otherwise a
+        // seeded random-input harness over the same code.
         .target(name: "CFuzzerDriver", path: "Fuzz/Driver"),
         .target(name: "FuzzSupport", dependencies: ["CFuzzerDriver", "TestKit"], path: "Fuzz/Support"),
         .executableTarget(
@@ -169,6 +170,22 @@ let package = Package(
         .executableTarget(
             name: "rlt-fuzz-config", dependencies: ["FuzzSupport", "GatewayConfig", "SafetyCore"],
             path: "Fuzz/Config"),
+        .executableTarget(
+            name: "rlt-fuzz-mqtt-properties", dependencies: ["CMosquitto", "FuzzSupport", "GatewayProtocol", "MQTT"],
+            path: "Fuzz/MQTTProperties"),
+        .executableTarget(
+            name: "rlt-fuzz-homeassistant",
+            dependencies: ["FuzzSupport", "Gateway", "GatewayConfig", "GatewayProtocol", "SafetyCore"],
+            path: "Fuzz/HomeAssistant"),
+        .executableTarget(name: "rlt-fuzz-sensor", dependencies: ["FuzzSupport", "Sensors"], path: "Fuzz/Sensor"),
+        .executableTarget(
+            name: "rlt-fuzz-ledger",
+            dependencies: [
+                "FuzzSupport", "Ledger", "SafetyCore", "TestKit", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Fuzz/Ledger"),
+        .executableTarget(
+            name: "rlt-fuzz-fleet-registry", dependencies: ["Fleet", "FuzzSupport"], path: "Fuzz/FleetRegistry"),
 
         // The reliability suite's scenario runner (Tests/reliability/run.sh drives it).
         .executableTarget(

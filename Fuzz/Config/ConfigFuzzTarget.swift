@@ -44,15 +44,9 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int3
     return 0
 }
 
-/// Under libFuzzer (`-DRLT_LIBFUZZER`, `-sanitize=fuzzer,address`) hands control to its driver;
-/// otherwise replays the corpus and mutates it with a seeded generator.
 @main
 struct ConfigFuzzMain {
     static func main() {
-        #if RLT_LIBFUZZER
-            exit(runLibFuzzer(fuzzTestOneInput))
-        #else
-            RandomInputHarness(options: .init(arguments: CommandLine.arguments), body: ConfigFuzzTarget.run).run()
-        #endif
+        fuzzMain(fuzzTestOneInput, body: ConfigFuzzTarget.run)
     }
 }

@@ -7,16 +7,21 @@ import TestKit
 
 /// The fallback fuzzer for toolchains without libFuzzer, and the corpus replayer for both.
 ///
-/// libFuzzer is the real fuzzer (coverage guided, `-sanitize=fuzzer,address`). Without its runtime
-/// this harness still exercises the same entry point: it replays every corpus file, then mutates
-/// them (bit flips, byte inserts and deletes, splices, interesting bytes) with a seeded generator
-/// for a fixed time, so a failure is reproducible from the printed seed.
+/// libFuzzer is the real fuzzer (coverage guided, `-sanitize=fuzzer`). Without its runtime this
+/// harness still exercises the same entry point: it replays every corpus file, then mutates them
+/// (bit flips, byte inserts and deletes, splices, interesting bytes) with a seeded generator for a
+/// fixed time. It says its seed on standard error before the first input, and a crash (an
+/// invariant's `abort`, a Swift trap, a bad access) writes the input that caused it to
+/// `<artifact prefix>seed-<seed>` before the process dies, so a failure is reproducible twice over:
+/// from the seed, and from the file, which belongs in Fuzz/regressions/<target>/.
 public struct RandomInputHarness {
-    /// Command-line options: `[--seconds N] [--seed S] [--runs N] PATH…` (files or directories).
+    /// Command-line options: `[--seconds N] [--seed S] [--runs N] [--artifact-prefix P] PATH…`
+    /// (files or directories).
     public struct Options {
         public var seconds: Double = 10
         public var seed: UInt64 = 1
         public var maxRuns: Int = .max
+        public var artifactPrefix = "./crash-"
         public var paths: [String] = []
 
         public init(arguments: [String]) {
@@ -26,6 +31,7 @@ public struct RandomInputHarness {
                 case "--seconds": self.seconds = iterator.next().flatMap(Double.init) ?? self.seconds
                 case "--seed": self.seed = iterator.next().flatMap { UInt64($0) } ?? self.seed
                 case "--runs": self.maxRuns = iterator.next().flatMap { Int($0) } ?? self.maxRuns
+                case "--artifact-prefix": self.artifactPrefix = iterator.next() ?? self.artifactPrefix
                 default: self.paths.append(argument)
                 }
             }
@@ -43,6 +49,8 @@ public struct RandomInputHarness {
     /// Replays the corpus, then mutates it until the time or run budget is spent; prints
     /// `execs: N crashes: 0` (a crash ends the process, as under libFuzzer).
     public func run() {
+        CrashInput.install(path: "\(self.options.artifactPrefix)seed-\(self.options.seed)")
+        Self.say("random-input harness: seed \(self.options.seed) (replay with --seed \(self.options.seed))\n")
         var corpus: [[UInt8]] = []
         for path in self.options.paths {
             corpus += Self.readInputs(at: path)
@@ -50,12 +58,12 @@ public struct RandomInputHarness {
         if corpus.isEmpty { corpus = [[]] }
         var executions = 0
         for input in corpus {
-            self.body(input)
+            self.execute(input)
             executions += 1
         }
         var generator = SplitMix64(seed: self.options.seed)
         let start = Self.monotonicSeconds()
-        print("random-input harness: seed \(self.options.seed), \(corpus.count) corpus inputs")
+        Self.say("random-input harness: \(corpus.count) corpus inputs replayed\n")
         while executions < self.options.maxRuns, Self.monotonicSeconds() - start < self.options.seconds {
             for _ in 0..<64 {
                 var input = corpus[Int(generator.next() % UInt64(corpus.count))]
@@ -63,11 +71,21 @@ public struct RandomInputHarness {
                 for _ in 0..<mutations {
                     Self.mutate(&input, other: corpus[Int(generator.next() % UInt64(corpus.count))], &generator)
                 }
-                self.body(input)
+                self.execute(input)
                 executions += 1
             }
         }
         print("execs: \(executions) crashes: 0 seconds: \(Int(Self.monotonicSeconds() - start))")
+    }
+
+    private func execute(_ input: [UInt8]) {
+        CrashInput.remember(input)
+        self.body(input)
+    }
+
+    /// Writes straight to standard error: stdout's buffer dies with an aborting process.
+    static func say(_ text: String) {
+        _ = text.withCString { write(2, $0, strlen($0)) }
     }
 
     private static let interesting: [[UInt8]] = [
@@ -132,12 +150,72 @@ public struct RandomInputHarness {
 }
 
 /// Ends the process the way a sanitizer would, with a message, so both libFuzzer and the harness
-/// count it as a crash and keep the input.
+/// count it as a crash and keep the input (libFuzzer's `-artifact_prefix`, the harness's
+/// ``CrashInput``).
 public func fuzzFailure(_ message: String, input: [UInt8]) -> Never {
     let shown = String(decoding: input.prefix(300), as: UTF8.self)
     let text = "FUZZ INVARIANT VIOLATED: \(message)\ninput: \(shown)\n"
     _ = text.withCString { write(2, $0, strlen($0)) }
     abort()
+}
+
+/// The input the harness is running, kept where a signal handler can write it out.
+///
+/// A Swift trap or an `abort` gives no chance to run Swift code that allocates, so the input is copied
+/// into a buffer owned here before each run and the artifact path is a C string made once; the
+/// handler only calls `open`, `write`, `close` and re-raises, all async-signal-safe.
+enum CrashInput {
+    nonisolated(unsafe) static var buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
+    nonisolated(unsafe) static var capacity = 1
+    nonisolated(unsafe) static var count = 0
+    nonisolated(unsafe) static var path: UnsafeMutablePointer<CChar>?
+
+    static func install(path: String) {
+        Self.path = strdup(path)
+        for number in [SIGABRT, SIGILL, SIGTRAP, SIGSEGV, SIGBUS, SIGFPE] {
+            _ = signal(number, CrashInput.handler)
+        }
+    }
+
+    static func remember(_ input: [UInt8]) {
+        if input.count > Self.capacity {
+            Self.buffer.deallocate()
+            Self.capacity = input.count
+            Self.buffer = .allocate(capacity: input.count)
+        }
+        Self.count = 0
+        input.withUnsafeBufferPointer { source in
+            if let base = source.baseAddress { Self.buffer.update(from: base, count: source.count) }
+        }
+        Self.count = input.count
+    }
+
+    static let handler: @convention(c) (Int32) -> Void = { number in
+        if let path = CrashInput.path {
+            let file = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            if file >= 0 {
+                _ = write(file, CrashInput.buffer, CrashInput.count)
+                close(file)
+                let note = "random-input harness: crashing input written to "
+                _ = write(2, note, strlen(note))
+                _ = write(2, path, strlen(path))
+                _ = write(2, "\n", 1)
+            }
+        }
+        _ = signal(number, SIG_DFL)
+        raise(number)
+    }
+}
+
+/// A fuzz target's `main`: libFuzzer's driver in builds with `RLT_LIBFUZZER` (and `-sanitize=fuzzer`),
+/// the seeded random-input harness otherwise, both over the same `body`.
+public func fuzzMain(_ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32, body: @escaping ([UInt8]) -> Void) -> Never {
+    #if RLT_LIBFUZZER
+        exit(runLibFuzzer(callback))
+    #else
+        RandomInputHarness(options: .init(arguments: CommandLine.arguments), body: body).run()
+        exit(0)
+    #endif
 }
 
 #if RLT_LIBFUZZER

@@ -139,8 +139,9 @@ extension GatewayConfiguration {
     }
 
     /// Home Assistant discovery for this config: today's documents, and which stale configs an
-    /// earlier mode leaves for HA to migrate rather than drop (``DiscoverySweep``).
-    func discoverySweep(topics: Topics, version: String) -> DiscoverySweep {
+    /// earlier mode leaves for HA to migrate rather than drop (``DiscoverySweep``). `package` for
+    /// Fuzz/HomeAssistant, which plays hostile retained configs against the sweep the loop builds.
+    package func discoverySweep(topics: Topics, version: String) -> DiscoverySweep {
         let discovery = HomeAssistantDiscovery(
             topics: topics,
             device: .init(

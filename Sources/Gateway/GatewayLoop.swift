@@ -188,7 +188,7 @@ package final class GatewayLoop {
             defer { self.replyTo = nil }
             self.feed(.command(envelope))
         case .homeAssistantStatus:
-            if String(decoding: message.payload, as: UTF8.self) == "online", !self.republishScheduled {
+            if HomeAssistantDiscovery.isBirth(message.payload), !self.republishScheduled {
                 self.republishScheduled = true
                 self.parts.scheduleDiscoveryRepublish()
             }

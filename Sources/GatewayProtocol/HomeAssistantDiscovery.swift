@@ -410,3 +410,13 @@ public struct HomeAssistantDiscovery: Sendable {
         }
     }
 }
+
+extension HomeAssistantDiscovery {
+    /// Whether a message on Home Assistant's status topic is its birth, which asks every integration to
+    /// publish its discovery again: exactly `online` (HA's `birth_message` default); its will
+    /// `offline`, and anything else a client may publish there, asks for nothing. `public` so that the
+    /// loop and Fuzz/HomeAssistant judge a payload with the same function.
+    public static func isBirth(_ payload: [UInt8]) -> Bool {
+        String(decoding: payload, as: UTF8.self) == "online"
+    }
+}

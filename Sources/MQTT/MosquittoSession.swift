@@ -178,28 +178,7 @@ final class MosquittoSession: @unchecked Sendable {
             qos: MQTTQoS(rawValue: Int(message.qos)) ?? .atMostOnce,
             retain: message.retain
         )
-        guard let properties else { return result }
-        var responseTopic: UnsafeMutablePointer<CChar>?
-        if mosquitto_property_read_string(
-            properties, Int32(MQTT_PROP_RESPONSE_TOPIC.rawValue), &responseTopic, false) != nil,
-            let responseTopic
-        {
-            result.responseTopic = String(cString: responseTopic)
-            free(responseTopic)
-        }
-        var correlation: UnsafeMutableRawPointer?
-        var correlationLength: UInt16 = 0
-        if mosquitto_property_read_binary(
-            properties, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), &correlation, &correlationLength, false) != nil
-        {
-            if let correlation {
-                result.correlationData = Array(
-                    UnsafeRawBufferPointer(start: correlation, count: Int(correlationLength)))
-                free(correlation)
-            } else {
-                result.correlationData = []
-            }
-        }
+        result.readProperties(properties)
         return result
     }
 
@@ -667,5 +646,36 @@ final class MosquittoSession: @unchecked Sendable {
 private func check(_ rc: Int32, _ step: String) throws(MQTTError) {
     guard rc == MOSQ_ERR_SUCCESS.rawValue else {
         throw .library("\(step) failed: rc=\(rc) (\(MosquittoSession.text(rc)))")
+    }
+}
+
+extension MQTTMessage {
+    /// Reads the v5 properties the gateway uses off an incoming message, the response topic and the
+    /// correlation data (the first of each); every other property, user properties included, is
+    /// ignored. `package` so that Fuzz/MQTTProperties runs this very code over property lists
+    /// libmosquitto built.
+    package mutating func readProperties(_ properties: OpaquePointer?) {
+        guard let properties else { return }
+        var responseTopic: UnsafeMutablePointer<CChar>?
+        if mosquitto_property_read_string(
+            properties, Int32(MQTT_PROP_RESPONSE_TOPIC.rawValue), &responseTopic, false) != nil,
+            let responseTopic
+        {
+            self.responseTopic = String(cString: responseTopic)
+            free(responseTopic)
+        }
+        var correlation: UnsafeMutableRawPointer?
+        var correlationLength: UInt16 = 0
+        if mosquitto_property_read_binary(
+            properties, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), &correlation, &correlationLength, false) != nil
+        {
+            if let correlation {
+                self.correlationData = Array(
+                    UnsafeRawBufferPointer(start: correlation, count: Int(correlationLength)))
+                free(correlation)
+            } else {
+                self.correlationData = []
+            }
+        }
     }
 }

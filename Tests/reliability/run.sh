@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The reliability suite (issue 8), one command:
 #
-#   bash Tests/reliability/run.sh           # full: 5 repetitions, 300 s of fuzzing per target, 60 s flood
-#   bash Tests/reliability/run.sh --quick   # CI form (.ci/run): 2 repetitions, 60 s per fuzz target, 20 s flood
+#   bash Tests/reliability/run.sh           # full: 5 repetitions, 120 s of fuzzing per target, 60 s flood
+#   bash Tests/reliability/run.sh --quick   # CI form (.ci/run): 2 repetitions, 20 s per fuzz target (7 targets,
+#                                           # 140 s in all), 20 s flood
+#   bash Tests/reliability/run.sh --minutes 30   # the long fuzz run: 30 min per target (Fuzz/run.sh)
 #   bash Tests/reliability/run.sh --quick --only flood   # only the scenarios whose name contains `flood`
 #                                                        # (repeatable; no fuzzing, no systemd scoring)
 #
@@ -10,6 +12,8 @@
 # count with state changes, the RSS before and after the flood and the systemd-analyze exposure,
 # and ends with `N passed, N failed` (exit 1 when anything failed). Needs root for the tmpfs mounts
 # of the ledger scenarios. Environment: RLT_FUZZ_SECONDS overrides the fuzz time per target.
+# The fuzzing itself is Fuzz/run.sh: corpus in Fuzz/corpus (grown, never deleted), crashes saved in
+# Fuzz/regressions (replayed first), per-target executions and coverage printed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="/opt/swift/usr/bin:$PATH:/usr/sbin:/sbin"
@@ -22,11 +26,13 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1 ;;
         --only) [ $# -ge 2 ] || { echo "--only needs a scenario name (substring)"; exit 64; }; ONLY+=(--only "$2"); shift ;;
-        *) echo "usage: run.sh [--quick] [--only SUBSTRING]..."; exit 64 ;;
+        --minutes) [ $# -ge 2 ] || { echo "--minutes needs a number"; exit 64; }; FUZZ_MINUTES="$2"; shift ;;
+        *) echo "usage: run.sh [--quick] [--minutes N] [--only SUBSTRING]..."; exit 64 ;;
     esac
     shift
 done
-if [ "$QUICK" = 1 ]; then FUZZ_SECONDS="${RLT_FUZZ_SECONDS:-60}"; MODE=(--quick); else FUZZ_SECONDS="${RLT_FUZZ_SECONDS:-300}"; MODE=(); fi
+if [ "$QUICK" = 1 ]; then FUZZ_SECONDS="${RLT_FUZZ_SECONDS:-20}"; MODE=(--quick); else FUZZ_SECONDS="${RLT_FUZZ_SECONDS:-120}"; MODE=(); fi
+[ -n "${FUZZ_MINUTES:-}" ] && FUZZ_SECONDS=$((FUZZ_MINUTES * 60))
 WORK="$(mktemp -d /tmp/rlt-reliability.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
 
@@ -51,49 +57,20 @@ fi
 export RLT_GATEWAY_BIN="$BIN/rlt-gateway"
 
 # With --only, the fuzz targets and the unit's score are not what was asked for.
-[ ${#ONLY[@]} -gt 0 ] && FUZZ_TARGETS=() || FUZZ_TARGETS=(command config)
-[ ${#FUZZ_TARGETS[@]} -gt 0 ] && echo "== fuzzing (${FUZZ_SECONDS} s per target)"
-for target in "${FUZZ_TARGETS[@]}"; do
-    product="rlt-fuzz-$target"
-    corpus="$WORK/corpus-$target"
-    mkdir -p "$corpus" "$WORK/crashes-$target"
-    cp Fuzz/corpus/"$target"/* "$corpus"/
-    if swift build --product "$product" -Xswiftc -sanitize=fuzzer,address -Xswiftc -DRLT_LIBFUZZER \
-        --scratch-path .build-fuzz > "$WORK/build-$target.log" 2>&1; then
-        engine="libFuzzer+ASan"
-        binary=".build-fuzz/debug/$product"
-        # Regression inputs (crashes found earlier) first: each must run clean.
-        regressions=0
-        if [ -d "Fuzz/regressions/$target" ] && [ -n "$(ls -A "Fuzz/regressions/$target")" ]; then
-            "$binary" Fuzz/regressions/"$target"/* > "$WORK/regress-$target.log" 2>&1 || regressions=1
-        fi
-        "$binary" "$corpus" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
-            -artifact_prefix="$WORK/crashes-$target/" > "$WORK/fuzz-$target.log" 2>&1
-        status=$?
-        execs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$WORK/fuzz-$target.log" | grep -o '[0-9]*$' | tail -1)"
-        crashes="$(find "$WORK/crashes-$target" -type f | wc -l)"
-        [ "$status" != 0 ] && [ "$crashes" = 0 ] && crashes=1
-        crashes=$((crashes + regressions))
-    else
-        echo "   libFuzzer build failed (toolchain without the fuzzer runtime?); seeded random-input harness instead"
-        tail -n 5 "$WORK/build-$target.log"
-        engine="random-input harness"
-        swift build --product "$product" > "$WORK/build-$target.log" 2>&1
-        "$BIN/$product" --seconds "$FUZZ_SECONDS" --seed "$RANDOM" "$corpus" Fuzz/regressions/"$target" > "$WORK/fuzz-$target.log" 2>&1
-        status=$?
-        execs="$(grep -o 'execs: [0-9]*' "$WORK/fuzz-$target.log" | grep -o '[0-9]*$' | tail -1)"
-        crashes=$([ "$status" = 0 ] && echo 0 || echo 1)
-    fi
-    echo "FUZZ $product ($engine): ${execs:-0} execs, $crashes crashes in ${FUZZ_SECONDS} s"
-    if [ "$crashes" = 0 ]; then
-        result "fuzz[$target]" PASS "${execs:-0} execs, 0 crashes ($engine)"
-    else
-        grep -E "ERROR|INVARIANT|Fatal|panic|==[0-9]+==" "$WORK/fuzz-$target.log" | head -n 5
-        mkdir -p "Fuzz/regressions/$target"
-        cp "$WORK/crashes-$target"/* "Fuzz/regressions/$target/" 2>/dev/null || true
-        result "fuzz[$target]" FAIL "$crashes crashes; inputs copied to Fuzz/regressions/$target (commit them)"
-    fi
-done
+# RLT_FUZZ_SECONDS=0 leaves the fuzzing out (security-figures.sh runs the long fuzz run itself).
+if [ ${#ONLY[@]} -eq 0 ] && [ "$FUZZ_SECONDS" != 0 ]; then
+    echo "== fuzzing (${FUZZ_SECONDS} s per target, Fuzz/run.sh)"
+    bash Fuzz/run.sh --seconds "$FUZZ_SECONDS" --summary "$WORK/fuzz.summary" 2>&1 | tee "$WORK/fuzz.out"
+    while IFS= read -r line; do
+        target="$(echo "$line" | sed -E 's/^FUZZ ([^:]*): .*/\1/')"
+        detail="$(echo "$line" | sed -E 's/^FUZZ [^:]*: //')"
+        case "$line" in
+            *", 0 crashes "*) result "fuzz[$target]" PASS "$detail" ;;
+            *) result "fuzz[$target]" FAIL "$detail; inputs in Fuzz/regressions/$target (commit them)" ;;
+        esac
+    done < <(grep "^FUZZ " "$WORK/fuzz.summary" 2> /dev/null)
+    grep -q "^FUZZ " "$WORK/fuzz.summary" 2> /dev/null || result "fuzzing" FAIL "Fuzz/run.sh printed no target (build failed?)"
+fi
 
 if [ ${#ONLY[@]} -eq 0 ]; then
     echo "== systemd unit hardening"
@@ -127,6 +104,7 @@ if ! grep -q "^RELIABILITY" "$WORK/scenarios.out"; then result "scenario runner"
 echo
 echo "== summary"
 grep -E "^(HOSTILE|LOAD) " "$WORK/all.out"
+grep -E "^FUZZ " "$WORK/fuzz.summary" 2> /dev/null
 for line in "${SUMMARY[@]}"; do echo "$line"; done
 # The closing line stays exactly "N passed, N failed" so CI reads it.
 echo "$PASSED passed, $FAILED failed"
