@@ -215,7 +215,7 @@ stop_root_broker
 # --- upgrade (a reinstall runs postinst configure with the old version: the upgrade path) -------
 CMD="printf 'secret\n' >/etc/rlt-gateway/mqtt-password && echo '# local edit' >>/etc/rlt-gateway/gateway.yaml &&
      echo ledger >/var/lib/rlt-gateway/ledger.sqlite && chown rlt-gateway: /var/lib/rlt-gateway/ledger.sqlite &&
-     : >/var/log/rlt-stub.log" in_root
+     echo '{}' >/var/lib/rlt-gateway/started-config.json && : >/var/log/rlt-stub.log" in_root
 check "upgrade: apt-get install --reinstall" "apt-get install -y -q --reinstall $pkg >/tmp/upgrade.log 2>&1 || { cat /tmp/upgrade.log; exit 1; }"
 check "upgrade: the service is restarted if it runs (try-restart)" "$(stub_log_has 'deb-systemd-invoke try-restart rlt-gateway.service')"
 check "upgrade: password, local config edit and ledger kept; modes kept" \
@@ -233,8 +233,8 @@ check "purge: /etc/rlt-gateway, the account and the statoverrides gone; gpio gro
     "apt-get purge -y -q rlt-gateway >/tmp/purge.log 2>&1 || { cat /tmp/purge.log; exit 1; }
      [ ! -e /etc/rlt-gateway ] && ! getent passwd rlt-gateway && ! getent group rlt-gateway && getent group gpio >/dev/null &&
      ! dpkg-statoverride --list | grep -q rlt-gateway && $(stub_log_has 'deb-systemd-helper purge rlt-gateway.service')"
-check "purge: the ledger is kept, owned by root" \
-    "[ \"\$(cat /var/lib/rlt-gateway/ledger.sqlite)\" = ledger ] &&
+check "purge: the ledger is kept, owned by root; the last start's wiring record (outputs-off's) is not" \
+    "[ \"\$(cat /var/lib/rlt-gateway/ledger.sqlite)\" = ledger ] && [ ! -e /var/lib/rlt-gateway/started-config.json ] &&
      [ \"\$(stat -c '%U' /var/lib/rlt-gateway /var/lib/rlt-gateway/ledger.sqlite | sort -u)\" = root ]"
 check "install after purge: the kept ledger goes back to the new account; a fresh password file" \
     "apt-get install -y -q $pkg >/tmp/install2.log 2>&1 || { cat /tmp/install2.log; exit 1; }
