@@ -167,6 +167,25 @@ info "$(cat /root/rlt-test/broken.txt 2>/dev/null)"
 cp /root/rlt-test/gateway.yaml.good "$cfg"
 check "config restored: reset-failed, start, active" bash -c "systemctl reset-failed $unit; systemctl start $unit && systemctl is-active $unit"
 
+# --- a config broken while the daemon runs, then a crash: outputs-off drives what the daemon started with
+# (README, outputs-off; docs/DESIGN.md "Dark when the daemon dies"). Reading the file alone it would exit 2.
+broken_then_killed() {
+    local pid before
+    # No second session here: the panel rests (S4, 120 s) after the one kill -9 ended. The lines'
+    # OFF after a crash is the check above; this one is about which wiring outputs-off reads.
+    [ -s /var/lib/rlt-gateway/started-config.json ] || { echo "no /var/lib/rlt-gateway/started-config.json"; return 1; }
+    before=$(journalctl -b -u $unit --no-pager | grep -c 'outputs-off: every output is OFF and released')
+    echo 'gpio: { outputs: { red: { line: nope } } }' >"$cfg"
+    pid=$(prop MainPID); kill -9 "$pid" || return 1
+    wait_until 20 bash -c "[ \$(journalctl -b -u $unit --no-pager | grep -c 'outputs-off: every output is OFF and released') -gt $before ]" ||
+        { echo "outputs-off did not finish after the kill"; journalctl -b -u $unit --no-pager | tail -n 12; return 1; }
+    journalctl -b -u $unit --no-pager | grep 'the config file has problems; driving off the lines the daemon started with'
+}
+check "config broken while running, then kill -9: outputs-off drives the lines the daemon started with and exits 0" broken_then_killed
+cp /root/rlt-test/gateway.yaml.good "$cfg"
+check "config restored again: reset-failed, start, active" \
+    bash -c "systemctl stop $unit; systemctl reset-failed $unit; systemctl start $unit && systemctl is-active $unit"
+
 # --- upgrade while running: try-restart --------------------------------------------------------------
 upgrade() {
     local pid
