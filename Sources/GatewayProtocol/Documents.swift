@@ -90,6 +90,15 @@ struct DocumentReader {
         return number
     }
 
+    /// A whole number that fits `T`. A document's counters and time stamps come off the network: a
+    /// value like 1e300 or 1.5 is refused here rather than trapping in the integer conversion (found by
+    /// the fleet-registry fuzz target: a hostile retained `state` with a huge `ts` crashed `rlt-fleet`).
+    func integer<T: FixedWidthInteger>(_ key: String, as _: T.Type = T.self) throws(ContractError) -> T {
+        let number = try self.number(key)
+        guard let value = T(exactly: number) else { throw self.wrong(key, "a whole number in range") }
+        return value
+    }
+
     func bool(_ key: String) throws(ContractError) -> Bool {
         guard case .bool(let flag)? = self.present(key) else { throw self.wrong(key, "true or false") }
         return flag
@@ -388,7 +397,7 @@ public struct StateDocument: Hashable, Sendable {
         self.dose = try DoseDocument(try reader.object("dose_j_cm2"))
         self.doseTarget = try reader.optionalNumber("dose_target_j_cm2")
         self.dose24h = try reader.number("dose_24h_j_cm2")
-        self.sessions24h = Int(try reader.number("sessions_24h"))
+        self.sessions24h = try reader.integer("sessions_24h")
         self.temperatureC = try reader.optionalNumber("temperature_c")
         self.emitting = try reader.bool("emitting")
         self.interlock = try reader.choice("interlock", InterlockState.self)
@@ -402,8 +411,8 @@ public struct StateDocument: Hashable, Sendable {
         self.lifetime = try reader.optionalObject("lifetime").map { reader throws(ContractError) in
             try LifetimeDocument(reader)
         }
-        self.unixMs = Int64(try reader.number("ts"))
-        self.seq = UInt64(max(0, try reader.number("seq")))
+        self.unixMs = try reader.integer("ts")
+        self.seq = UInt64(max(0, try reader.integer("seq", as: Int64.self)))
     }
 }
 

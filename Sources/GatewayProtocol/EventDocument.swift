@@ -236,7 +236,7 @@ public struct EventDocument: Hashable, Sendable {
                 .faultRaised(
                     Fault(
                         code: try reader.choice("fault", FaultCode.self), detail: try reader.string("detail"),
-                        detectedMonoNs: Int64(try reader.number("detected_mono_ns")),
+                        detectedMonoNs: try reader.integer("detected_mono_ns"),
                         outputsOffMonoNs: try reader.optionalNumber("outputs_off_mono_ns").map { Int64($0) }))
             case .faultCleared: .faultCleared(try reader.choice("fault", FaultCode.self))
             case .commandRejected:
@@ -245,7 +245,7 @@ public struct EventDocument: Hashable, Sendable {
                     message: try reader.string("message"), suppressed: try Self.suppressed(reader))
             case .temperatureWarning: .temperatureWarning(celsius: try reader.number("temperature_c"))
             }
-        self.init(event, unixMs: Int64(try reader.number("ts")))
+        self.init(event, unixMs: try reader.integer("ts"))
     }
 }
 

@@ -34,8 +34,8 @@ public struct DiagnosticsDocument: Hashable, Sendable {
         let reader = try DocumentReader("diag", json)
         self.init(
             bootID: try reader.string("boot_id"), uptimeSeconds: try reader.number("uptime_s"),
-            reconnects: Int(try reader.number("reconnects")), droppedMessages: Int(try reader.number("dropped_messages")),
-            unixMs: Int64(try reader.number("ts")))
+            reconnects: try reader.integer("reconnects"), droppedMessages: try reader.integer("dropped_messages"),
+            unixMs: try reader.integer("ts"))
     }
 }
 
@@ -177,7 +177,7 @@ public struct InfoDocument: Hashable, Sendable {
             maxSessionSeconds: try limits.number("max_session_s"),
             maxSessionDose: try limits.number("max_session_dose_j_cm2"),
             maxDailyDose: try limits.number("max_daily_dose_j_cm2"),
-            maxDailySessions: Int(try limits.number("max_daily_sessions")),
+            maxDailySessions: try limits.integer("max_daily_sessions"),
             cooldownSeconds: try limits.number("cooldown_s"), warnC: try limits.number("warn_c"),
             cutoffC: try limits.number("cutoff_c"), resumeC: try limits.number("resume_c"))
     }
