@@ -22,16 +22,7 @@ public struct ConfigOptions: ParsableArguments, Sendable {
     /// Loads and validates. On a problem, prints each one with its key path on standard error, as
     /// `check-config` does, and exits with ``configurationProblemExitCode``.
     public func load() throws -> GatewayConfiguration {
-        let path = self.path
-        do {
-            if let path {
-                return try ConfigLoader.load(path: path, overrides: self.overrides)
-            }
-            return try ConfigLoader.parse(yaml: "{}", overrides: self.overrides)
-        } catch let error as ConfigError {
-            Self.report(error.problems, file: path ?? "defaults")
-            throw ExitCode(Self.configurationProblemExitCode)
-        }
+        try self.loadRecording().0
     }
 
     /// Where an installed panel keeps its config: `session`, `history` and `doctor` on the board need

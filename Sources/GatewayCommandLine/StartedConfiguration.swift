@@ -55,23 +55,14 @@ public struct StartedConfiguration: Codable, Sendable, Equatable {
 }
 
 extension ConfigOptions {
-    /// Loads and validates like ``load()``, reading the file once, and also returns what was read, for
-    /// ``StartedConfiguration``.
+    /// Loads and validates (``load()`` is this without the record), reading the file once, and also
+    /// returns what was read, for ``StartedConfiguration``. On a problem, prints each one with its key
+    /// path on standard error, as `check-config` does, and exits with ``configurationProblemExitCode``.
     public func loadRecording() throws -> (GatewayConfiguration, StartedConfiguration) {
         let path = self.path
-        let yaml: String
-        if let path {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                // The loader says why (missing, unreadable, not UTF-8) in its own words.
-                _ = try self.load()
-                throw ExitCode(Self.configurationProblemExitCode)
-            }
-            yaml = text
-        } else {
-            yaml = "{}"
-        }
-        let record = StartedConfiguration(yaml: yaml, source: path ?? "defaults", overrides: self.overrides)
         do {
+            let yaml = try path.map { path throws(ConfigError) in try ConfigLoader.read(path: path) } ?? "{}"
+            let record = StartedConfiguration(yaml: yaml, source: path ?? "defaults", overrides: self.overrides)
             return (try record.configuration(), record)
         } catch let error as ConfigError {
             Self.report(error.problems, file: path ?? "defaults")

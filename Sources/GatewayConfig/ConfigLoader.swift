@@ -13,11 +13,17 @@ public enum ConfigLoader {
     /// - Throws: ``ConfigError`` with every problem; an unreadable file is one problem whose key path
     ///   is the file's path.
     public static func load(path: String, overrides: [String] = []) throws -> GatewayConfiguration {
+        try self.parse(yaml: try self.read(path: path), overrides: overrides, source: path)
+    }
+
+    /// The text of the config file at `path`.
+    ///
+    /// - Throws: ``ConfigError`` with one problem whose key path is the file's path and whose message
+    ///   is the operating system's reason (or "not UTF-8 text").
+    public static func read(path: String) throws(ConfigError) -> String {
         switch readTextFile(path) {
-        case .success(let text):
-            return try self.parse(yaml: text, overrides: overrides, source: path)
-        case .failure(let error):
-            throw ConfigError(problems: [ConfigProblem(keyPath: path, message: error.description)])
+        case .success(let text): return text
+        case .failure(let error): throw ConfigError(problems: [ConfigProblem(keyPath: path, message: error.description)])
         }
     }
 

@@ -22,14 +22,14 @@ struct Run: AsyncParsableCommand {
         // The password is part of the configuration: a missing, empty or public password file is a
         // configuration problem (exit 2, no restart loop), found before any line is touched.
         do {
-            _ = try configuration.resolvedPassword(environment: ProcessInfo.processInfo.environment)
+            _ = try configuration.resolvedPassword(environment: environment)
             // So is the command key (commands.signing): a key file that is missing, public or too short.
-            _ = try configuration.resolvedSigning(environment: ProcessInfo.processInfo.environment)
+            _ = try configuration.resolvedSigning(environment: environment)
         } catch let error as ConfigError {
             ConfigOptions.report(error.problems, file: self.options.path ?? "defaults")
             throw ExitCode(ConfigOptions.configurationProblemExitCode)
         }
-        let underJournal = JournalLogHandler.isJournal(ProcessInfo.processInfo.environment)
+        let underJournal = JournalLogHandler.isJournal(environment)
         LoggingSystem.bootstrap { label in
             if underJournal {
                 var handler = JournalLogHandler(label: label)
