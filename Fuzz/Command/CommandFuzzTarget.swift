@@ -21,7 +21,8 @@ import TestKit
 /// lines are off (the cooldown, the 24 h window), `~b` makes the hardware read back wrongly once,
 /// `~s` shuts down. Any other line is a command payload; a first byte 0x01 marks it retained, 0x02
 /// sends it on `_all/cmd`, 0x03 on a group's topic.
-enum CommandFuzzTarget {
+@main
+enum CommandFuzzTarget: FuzzTarget {
     /// A key, so every payload with a `sig` also goes through the canonical form and the MAC check
     /// (arbitrary `args`, nested and escaped, included); the machine itself does not require signing
     /// unless the settings line asks for it.
@@ -160,20 +161,5 @@ struct Script {
         default:
             self.world.deliver(.tick)
         }
-    }
-}
-
-/// libFuzzer's per-input callback (also exported under its conventional name for tools).
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
-    CommandFuzzTarget.run(bytes)
-    return 0
-}
-
-@main
-struct CommandFuzzMain {
-    static func main() {
-        fuzzMain(fuzzTestOneInput, body: CommandFuzzTarget.run)
     }
 }

@@ -8,7 +8,8 @@ import SafetyCore
 /// Fuzz target: untrusted bytes as the YAML config (plus `--set` overrides taken from lines that
 /// start with `#set `). Parsing must never crash, and a config it accepts must stay inside the
 /// hard limits and refuse plaintext to a remote broker unless `allow_insecure` says otherwise.
-enum ConfigFuzzTarget {
+@main
+enum ConfigFuzzTarget: FuzzTarget {
     static func run(_ input: [UInt8]) {
         let text = String(decoding: input, as: UTF8.self)
         let overrides = text.split(separator: "\n").filter { $0.hasPrefix("#set ") }.map { String($0.dropFirst(5)) }
@@ -33,20 +34,5 @@ enum ConfigFuzzTarget {
         for value in [safety.irradianceMWPerCm2.red, safety.irradianceMWPerCm2.nir] where !value.isFinite || value < 0 {
             fuzzFailure("accepted irradiance \(value)", input: input)
         }
-    }
-}
-
-/// libFuzzer's per-input callback (also exported under its conventional name for tools).
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
-    ConfigFuzzTarget.run(bytes)
-    return 0
-}
-
-@main
-struct ConfigFuzzMain {
-    static func main() {
-        fuzzMain(fuzzTestOneInput, body: ConfigFuzzTarget.run)
     }
 }

@@ -13,7 +13,8 @@ import FuzzSupport
 /// the exposition's line format (a label value with a raw line break would let a panel forge
 /// another panel's metrics). The input is a script of lines `<flags><topic>\t<payload>`; bit 0 of
 /// the flags byte marks the message retained, the rest advance the clock.
-enum FleetRegistryFuzzTarget {
+@main
+enum FleetRegistryFuzzTarget: FuzzTarget {
     static let topics = try! FleetTopics(prefix: "rlt")
     static let facts = PrometheusExposition.ExporterFacts(
         mqttConnected: true, mqttReconnects: 0, startedAt: 1_700_000_000, version: "fuzz")
@@ -86,20 +87,5 @@ enum FleetRegistryFuzzTarget {
         let number = value.split(separator: " ").first.map(String.init) ?? ""
         guard Double(number) != nil || ["NaN", "+Inf", "-Inf"].contains(number) else { return "value \(number)" }
         return nil
-    }
-}
-
-/// libFuzzer's per-input callback (also exported under its conventional name for tools).
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
-    FleetRegistryFuzzTarget.run(bytes)
-    return 0
-}
-
-@main
-struct FleetRegistryFuzzMain {
-    static func main() {
-        fuzzMain(fuzzTestOneInput, body: FleetRegistryFuzzTarget.run)
     }
 }

@@ -22,7 +22,8 @@ import SafetyCore
 /// The input: a first byte picks the config (default `rlt` prefix with device discovery, or prefix
 /// `site-a` with per-entity discovery and a legacy node id), then lines `<flags><topic>\t<payload>`:
 /// flags bit 0 retained, bits 1–3 replace an empty topic with one of the interesting ones.
-enum HomeAssistantFuzzTarget {
+@main
+enum HomeAssistantFuzzTarget: FuzzTarget {
     struct Setup {
         var topics: Topics
         var sweep: DiscoverySweep
@@ -109,20 +110,5 @@ enum HomeAssistantFuzzTarget {
                 fuzzFailure("the sweep would migrate \(publication.topic), not migratable", input: input)
             }
         }
-    }
-}
-
-/// libFuzzer's per-input callback (also exported under its conventional name for tools).
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
-    HomeAssistantFuzzTarget.run(bytes)
-    return 0
-}
-
-@main
-struct HomeAssistantFuzzMain {
-    static func main() {
-        fuzzMain(fuzzTestOneInput, body: HomeAssistantFuzzTarget.run)
     }
 }

@@ -22,7 +22,8 @@ import TestKit
 ///
 /// The ledger is opened once per process on tmpfs (opening checks integrity and migrates, the part of
 /// boot that is not about rows); every input empties the tables first, so inputs stay independent.
-enum LedgerFuzzTarget {
+@main
+enum LedgerFuzzTarget: FuzzTarget {
     struct Setup {
         let ledger: SessionLedger
         let writer: DatabaseQueue
@@ -138,20 +139,5 @@ enum LedgerFuzzTarget {
         if bench.outputs.emitting {
             fuzzFailure("a start was accepted with \(dose) J/cm² and \(sessions) sessions in the booted 24 h", input: input)
         }
-    }
-}
-
-/// libFuzzer's per-input callback (also exported under its conventional name for tools).
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
-    LedgerFuzzTarget.run(bytes)
-    return 0
-}
-
-@main
-struct LedgerFuzzMain {
-    static func main() {
-        fuzzMain(fuzzTestOneInput, body: LedgerFuzzTarget.run)
     }
 }

@@ -17,7 +17,8 @@ import MQTT
 /// and correlation data that were sent, whatever user properties, content types or aliases surround
 /// them; and a response topic the gateway agrees to answer on must lie in this panel's own
 /// `<base>/res/` tree and be a topic libmosquitto will publish to (docs/DESIGN.md, "MQTT contract (v1)").
-enum MQTTPropertiesFuzzTarget {
+@main
+enum MQTTPropertiesFuzzTarget: FuzzTarget {
     static let topics = Topics(prefix: "rlt", deviceID: "panel-1")
     static let responseTree = "rlt/panel-1/res/"
 
@@ -108,20 +109,5 @@ enum MQTTPropertiesFuzzTarget {
     /// where it decodes (the library validates UTF-8 itself and refuses the rest).
     static func cString(_ bytes: [UInt8]) -> String {
         String(decoding: bytes.prefix(while: { $0 != 0 }), as: UTF8.self)
-    }
-}
-
-/// libFuzzer's per-input callback (also exported under its conventional name for tools).
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
-    MQTTPropertiesFuzzTarget.run(bytes)
-    return 0
-}
-
-@main
-struct MQTTPropertiesFuzzMain {
-    static func main() {
-        fuzzMain(fuzzTestOneInput, body: MQTTPropertiesFuzzTarget.run)
     }
 }

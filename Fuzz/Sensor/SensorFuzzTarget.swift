@@ -13,7 +13,8 @@ import Sensors
 /// DS18B20's power-on value; anything else is an invalid sample naming the file (rule S6 counts
 /// those). The input is the file's content; the file lives in a private tmpfs directory made once per
 /// process, so each input costs one `write` and the sensor's own `open`/`read`.
-enum SensorFuzzTarget {
+@main
+enum SensorFuzzTarget: FuzzTarget {
     static let path: String = {
         // Fuzz/run.sh names a tmpfs directory it removes afterwards: a crash skips `atexit`.
         let parent = getenv("RLT_FUZZ_SCRATCH").map { String(cString: $0) } ?? "/dev/shm"
@@ -77,20 +78,5 @@ enum SensorFuzzTarget {
         if digits.first == "-" || digits.first == "+" { digits = digits.dropFirst() }
         guard !digits.isEmpty, digits.allSatisfy({ ("0"..."9").contains($0) }) else { return nil }
         return Int64(trimmed)
-    }
-}
-
-/// libFuzzer's per-input callback (also exported under its conventional name for tools).
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
-    SensorFuzzTarget.run(bytes)
-    return 0
-}
-
-@main
-struct SensorFuzzMain {
-    static func main() {
-        fuzzMain(fuzzTestOneInput, body: SensorFuzzTarget.run)
     }
 }

@@ -207,15 +207,35 @@ enum CrashInput {
     }
 }
 
-/// A fuzz target's `main`: libFuzzer's driver in builds with `RLT_LIBFUZZER` (and `-sanitize=fuzzer`),
-/// the seeded random-input harness otherwise, both over the same `body`.
-public func fuzzMain(_ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32, body: @escaping ([UInt8]) -> Void) -> Never {
-    #if RLT_LIBFUZZER
-        exit(runLibFuzzer(callback))
-    #else
-        RandomInputHarness(options: .init(arguments: CommandLine.arguments), body: body).run()
-        exit(0)
-    #endif
+/// One fuzz target: `run` takes one input and calls the real code with it, reporting a broken
+/// invariant through `fuzzFailure`. Marked `@main`, the type gets its `main` from here.
+public protocol FuzzTarget {
+    static func run(_ input: [UInt8])
+}
+
+extension FuzzTarget {
+    /// libFuzzer's driver in builds with `RLT_LIBFUZZER` (and `-sanitize=fuzzer`), the seeded
+    /// random-input harness otherwise, both over the same `run`.
+    public static func main() {
+        fuzzTargetBody = Self.run
+        #if RLT_LIBFUZZER
+            exit(runLibFuzzer(fuzzTestOneInput))
+        #else
+            RandomInputHarness(options: .init(arguments: CommandLine.arguments), body: Self.run).run()
+        #endif
+    }
+}
+
+/// The running target's `run`, set once by `main` before the first input; each fuzz binary holds
+/// one target.
+nonisolated(unsafe) private var fuzzTargetBody: ([UInt8]) -> Void = { _ in }
+
+/// libFuzzer's per-input callback (also exported under its conventional name for tools).
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
+    fuzzTargetBody(bytes)
+    return 0
 }
 
 #if RLT_LIBFUZZER

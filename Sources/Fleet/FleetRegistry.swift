@@ -51,8 +51,8 @@ public struct FleetRegistry: Hashable, Sendable {
         var record = self.panels[device] ?? PanelRecord(device: device)
         let before = record
         record.counters.messages += 1
-        if let ts = value["ts"]?.numberValue {
-            record.lastSeen = max(record.lastSeen ?? 0, ts / 1000)
+        if let stamp = Self.sighting(value["ts"], now: now) {
+            record.lastSeen = max(record.lastSeen ?? 0, stamp)
         } else if !retained {
             record.lastSeen = now
         }
@@ -66,6 +66,15 @@ public struct FleetRegistry: Hashable, Sendable {
         var comparable = before
         comparable.counters.messages = record.counters.messages
         return comparable != record
+    }
+
+    /// A message's own stamp (`ts`, unix ms) in seconds, never later than `now`: one message stamped
+    /// ahead of the monitor's clock (a panel whose clock is wrong, or anyone who may publish; the
+    /// fleet-registry fuzz target sent `ts: 1.4e141`) would otherwise pin "last seen" in the future,
+    /// and the panel would never look silent again. `nil` when `ts` is missing or negative.
+    static func sighting(_ ts: JSONValue?, now: Double) -> Double? {
+        guard let milliseconds = ts?.numberValue, milliseconds.isFinite, milliseconds >= 0 else { return nil }
+        return min(milliseconds / 1000, now)
     }
 
     /// The records sorted by device id.

@@ -101,22 +101,34 @@ public struct FleetTable: Sendable {
         return line
     }
 
+    /// The longest time `clock` writes as mm:ss; a session is at most 20 minutes.
+    static let longestClock = 99.0 * 60 + 59
+
+    /// `mm:ss` for any number a document may carry (it comes off the network: 1e300 must not trap).
     static func clock(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded(.up))
+        guard seconds.isFinite else { return "?" }
+        guard seconds <= Self.longestClock else { return ">99:59" }
+        let s = Int(max(0, seconds).rounded(.up))
         let m = s / 60
         let r = s % 60
         return "\(m < 10 ? "0" : "")\(m):\(r < 10 ? "0" : "")\(r)"
     }
 
+    /// How long ago, for any number: a stamp ahead of the monitor's clock is "0s ago".
     static func age(_ seconds: Double) -> String {
-        let s = max(0, Int(seconds.rounded()))
+        guard seconds.isFinite else { return "?" }
+        guard seconds < 1000 * 86400 else { return ">1000d ago" }
+        let s = Int(max(0, seconds).rounded())
         if s < 120 { return "\(s)s ago" }
         if s < 7200 { return "\(s / 60)m ago" }
         return "\(s / 3600)h ago"
     }
 
-    /// Fixed-point text without Foundation's `String(format:)`.
+    /// Fixed-point text without Foundation's `String(format:)`, for any number: beyond ±1e12 (no
+    /// dose or temperature a panel can report) it says so instead of trapping in the conversion.
     static func fixed(_ value: Double, _ digits: Int) -> String {
+        guard value.isFinite else { return "?" }
+        guard abs(value) < 1e12 else { return value < 0 ? "<-1e12" : ">1e12" }
         var scale = 1.0
         for _ in 0..<digits { scale *= 10 }
         let scaled = Int64((abs(value) * scale).rounded())

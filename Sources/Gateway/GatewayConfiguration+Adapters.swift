@@ -90,8 +90,10 @@ extension GatewayConfiguration {
 
     /// The daemon's connection: stable client id, will `offline(connection_lost)`, birth `online`,
     /// the command topics and Home Assistant's status topic.
-    func mqttClientConfiguration(topics: Topics, bootID: String, version: String) throws -> MQTTClientConfiguration {
-        var configuration = try self.mqttClientConfiguration(forClient: self.mqtt.clientID)
+    func mqttClientConfiguration(topics: Topics, bootID: String, version: String, password: String?)
+        -> MQTTClientConfiguration
+    {
+        var configuration = self.mqttClientConfiguration(forClient: self.mqtt.clientID, password: password)
         configuration.will = MQTTMessage(
             topic: topics.status, payload: StatusDocument.offline(reason: "connection_lost").json.bytes, qos: .atLeastOnce,
             retain: true)
@@ -117,14 +119,21 @@ extension GatewayConfiguration {
         return configuration
     }
 
-    /// A connection to the configured broker with the given client id (used by the CLI client too).
+    /// A connection to the configured broker with the given client id, the password read now (the CLI
+    /// client, `doctor`, the fleet tools).
     public func mqttClientConfiguration(forClient clientID: String) throws -> MQTTClientConfiguration {
+        self.mqttClientConfiguration(
+            forClient: clientID, password: try self.resolvedPassword(environment: ProcessInfo.processInfo.environment))
+    }
+
+    /// A connection to the configured broker with a password already read (the daemon's, read once).
+    func mqttClientConfiguration(forClient clientID: String, password: String?) -> MQTTClientConfiguration {
         let tls: MQTTTLS? =
             self.mqtt.usesTLS
             ? MQTTTLS(caFile: self.mqtt.caFile, certFile: self.mqtt.certFile, keyFile: self.mqtt.keyFile) : nil
         return MQTTClientConfiguration(
             host: self.mqtt.host, port: self.mqtt.port, tls: tls, username: self.mqtt.username,
-            password: try self.resolvedPassword(environment: ProcessInfo.processInfo.environment),
+            password: password,
             clientID: clientID,
             protocolVersion: self.mqtt.protocolVersion == .v311 ? .v311 : .v5,
             keepaliveSeconds: self.mqtt.keepaliveSeconds)

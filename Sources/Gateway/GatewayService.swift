@@ -16,6 +16,8 @@ import ServiceLifecycle
 /// before anything else can fail or wait, and they are driven off again and released last.
 public struct GatewayService: Service {
     public let configuration: GatewayConfiguration
+    /// Read once by `run` before any line was touched; never read again from the files.
+    public let secrets: GatewaySecrets
     public let logger: Logger
     /// Called once outputs are off and MQTT is set up (systemd `READY=1`).
     public var onReady: @Sendable () -> Void
@@ -23,10 +25,11 @@ public struct GatewayService: Service {
     public var onHealthy: @Sendable () -> Void
 
     public init(
-        configuration: GatewayConfiguration, logger: Logger, onReady: @escaping @Sendable () -> Void = {},
-        onHealthy: @escaping @Sendable () -> Void = {}
+        configuration: GatewayConfiguration, secrets: GatewaySecrets, logger: Logger,
+        onReady: @escaping @Sendable () -> Void = {}, onHealthy: @escaping @Sendable () -> Void = {}
     ) {
         self.configuration = configuration
+        self.secrets = secrets
         self.logger = logger
         self.onReady = onReady
         self.onHealthy = onHealthy
@@ -84,8 +87,7 @@ public struct GatewayService: Service {
         if let unclean = boot.uncleanSessionID {
             logger.warning("previous run left a session open; closed as unclean_shutdown", metadata: ["session.id": "\(unclean)"])
         }
-        // `Run` already checked it before any line was touched (a problem there is exit 2, no restart).
-        let signing = try configuration.resolvedSigning(environment: ProcessInfo.processInfo.environment)
+        let signing = self.secrets.signing
         let sensor = configuration.makeSensor()
         let topics = configuration.topics
         let version = GatewayVersion.current
@@ -94,7 +96,8 @@ public struct GatewayService: Service {
         // sheds a flood there and never a stop.
         let backlog = InboundBacklog()
         let mqtt = try MQTTClient(
-            configuration: try configuration.mqttClientConfiguration(topics: topics, bootID: bootID, version: version),
+            configuration: configuration.mqttClientConfiguration(
+                topics: topics, bootID: bootID, version: version, password: self.secrets.mqttPassword),
             logger: logger,
             deliver: { Self.admit($0, backlog: backlog, topics: topics, into: continuation) })
         // Records are written on their own thread: an fsync never holds a tick, an edge or a sample.

@@ -9,6 +9,12 @@ import Logging
 /// It works only once the daemon's lines are free: the kernel releases them when the process is
 /// gone, and a process that merely hangs still holds them (the board's dead-man covers that case).
 public enum OutputsOff {
+    /// Whether two configurations reach the same outputs: the same chip (or simulator directory), the
+    /// same lines, levels and PWM. `outputs-off` then drives them once, not once per source.
+    public static func sameOutputs(_ first: GatewayConfiguration, _ second: GatewayConfiguration) -> Bool {
+        first.gpioBackend == second.gpioBackend && first.gpio.outputs == second.gpio.outputs
+    }
+
     /// Returns what could not be driven off, one line each; empty when every output is off.
     public static func drive(_ configuration: GatewayConfiguration, logger: Logger) -> [String] {
         var failures: [String] = []

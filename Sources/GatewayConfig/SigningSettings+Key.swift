@@ -9,6 +9,15 @@ public struct ResolvedSigning: Sendable, Hashable {
     public var rule: SafetySettings.Signing
 }
 
+extension ResolvedSigning: CustomStringConvertible {
+    /// Whether there is a key and what the rule is, never the key's bytes (the default description of
+    /// a struct prints every field, and this one is interpolated in logs and test failures).
+    public var description: String {
+        "ResolvedSigning(key: \(self.key == nil ? "none" : "set"), required: \(self.rule.required), "
+            + "replay window: \(self.rule.replayWindowSeconds) s)"
+    }
+}
+
 extension SigningSettings {
     /// The systemd credential (`LoadCredential=command-key:…` in the unit) holding the command key.
     public static let keyCredential = "command-key"

@@ -71,10 +71,19 @@ enum MillidegreeText {
 extension String {
     /// The text without leading and trailing spaces, tabs and line ends (no Foundation needed).
     func trimmingWhitespace() -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
-        guard let first = self.firstIndex(where: { !isSpace($0) }),
-            let last = self.lastIndex(where: { !isSpace($0) })
+        guard let first = self.firstIndex(where: { !$0.isSensorFileSpace }),
+            let last = self.lastIndex(where: { !$0.isSensorFileSpace })
         else { return "" }
         return String(self[first...last])
     }
+}
+
+extension Character {
+    /// A line end as a sensor file may carry it: "\n", "\r", or "\r\n", which Swift keeps as one
+    /// `Character` equal to neither of the others (a file copied with DOS line ends).
+    var isSensorFileLineEnd: Bool { self == "\n" || self == "\r" || self == "\r\n" }
+
+    /// A space, a tab or a line end: the only padding a reading may have around its digits. Unicode
+    /// spaces stay refused, so a reading is exactly what the kernel would write.
+    var isSensorFileSpace: Bool { self == " " || self == "\t" || self.isSensorFileLineEnd }
 }

@@ -36,7 +36,7 @@ public struct W1TemperatureSensor: TemperatureSensor {
 
     /// Parses the two-line `w1_slave` text into °C, or says why it is not a reading.
     static func parse(_ text: String) -> Result<Double, SensorFileError> {
-        let lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map { String($0).trimmingWhitespace() }
+        let lines = text.split(whereSeparator: \.isSensorFileLineEnd).map { String($0).trimmingWhitespace() }
             .filter { !$0.isEmpty }
         guard lines.count >= 2 else {
             if lines.isEmpty { return .failure(SensorFileError(message: "empty, expected two w1_slave lines")) }

@@ -30,12 +30,9 @@ struct JournalLogHandler: LogHandler {
         }
     }
 
-    func log(
-        level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
-        function: String, line: UInt
-    ) {
-        let merged = self.metadata.merging(metadata ?? [:]) { $1 }
+    func log(event: LogEvent) {
+        let merged = self.metadata.merging(event.metadata ?? [:]) { $1 }
         let fields = merged.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
-        printError("<\(Self.priority(level))>\(self.label): \(message)\(fields)")
+        printError("<\(Self.priority(event.level))>\(self.label): \(event.message)\(fields)")
     }
 }

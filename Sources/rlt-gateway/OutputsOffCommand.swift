@@ -25,7 +25,11 @@ struct OutputsOffCommand: ParsableCommand {
             wirings.append(("the configuration the daemon started with", configuration))
         }
         do {
-            wirings.append(("the config file", try self.options.load()))
+            let file = try self.options.load()
+            // Unchanged since the start (the usual case): one pass, not the same lines twice.
+            if !wirings.contains(where: { OutputsOff.sameOutputs($0.configuration, file) }) {
+                wirings.append(("the config file", file))
+            }
         } catch {
             guard !wirings.isEmpty else { throw error }
             printError("outputs-off: the config file has problems; driving off the lines the daemon started with")

@@ -19,12 +19,12 @@ struct Run: AsyncParsableCommand {
         if let path = StartedConfiguration.path(environment: environment) {
             do { try started.write(to: path) } catch { printError("rlt-gateway: could not record \(path): \(error)") }
         }
-        // The password is part of the configuration: a missing, empty or public password file is a
-        // configuration problem (exit 2, no restart loop), found before any line is touched.
+        // The password and the command key are part of the configuration: a missing, empty or public
+        // file is a configuration problem (exit 2, no restart loop), found before any line is touched,
+        // and these values, read once, are the ones the service uses.
+        let secrets: GatewaySecrets
         do {
-            _ = try configuration.resolvedPassword(environment: environment)
-            // So is the command key (commands.signing): a key file that is missing, public or too short.
-            _ = try configuration.resolvedSigning(environment: environment)
+            secrets = try configuration.resolvedSecrets(environment: environment)
         } catch let error as ConfigError {
             ConfigOptions.report(error.problems, file: self.options.path ?? "defaults")
             throw ExitCode(ConfigOptions.configurationProblemExitCode)
@@ -43,7 +43,7 @@ struct Run: AsyncParsableCommand {
         let logger = Logger(label: "rlt-gateway")
         let notifier = SystemdNotifier()
         let service = GatewayService(
-            configuration: configuration, logger: logger,
+            configuration: configuration, secrets: secrets, logger: logger,
             onReady: { notifier.notify("READY=1") },
             onHealthy: { notifier.watchdog() })
         let group = ServiceGroup(

@@ -120,8 +120,11 @@ struct ProgressRenderer {
         self.drew = false
     }
 
+    /// `mm:ss` for any number a state or event carries: they come off the broker, and anyone who may
+    /// publish there could send `elapsed_s: 1e300`, which trapped the integer conversion.
     static func clock(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded(.down))
+        guard seconds.isFinite else { return "--:--" }
+        let s = Int(min(max(0, seconds), 99 * 60 + 59).rounded(.down))
         return String(format: "%02d:%02d", s / 60, s % 60)
     }
 

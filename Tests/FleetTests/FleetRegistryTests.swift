@@ -51,6 +51,18 @@ import GatewayProtocol
         #expect(registry.panels["p1"]?.offlineReason == nil)
     }
 
+    /// "Last seen" is the panel's own stamp, but never later than the monitor's clock: one message
+    /// stamped far ahead (a panel with a wrong clock, or anyone who may publish) would otherwise pin it
+    /// in the future, and the panel would never look silent again.
+    @Test func stampAheadOfTheMonitor_countsAsSeenNow_notInTheFuture() {
+        var registry = FleetRegistry()
+        registry.feed("p1", .status, Payload.online(), now: 1_700_000_000)
+        registry.feed("p1", .status, Array(#"{"state":"offline","reason":"connection_lost","ts":1.4e141}"#.utf8), now: 1_700_000_200)
+        #expect(registry.panels["p1"]?.lastSeen == 1_700_000_200)
+        registry.feed("p1", .status, Array(#"{"state":"offline","reason":"connection_lost","ts":-5}"#.utf8), now: 1_700_000_300)
+        #expect(registry.panels["p1"]?.lastSeen == 1_700_000_300, "a stamp that is no time: the arrival counts")
+    }
+
     @Test func retainedStatusWithoutTimestamp_isNotASighting_liveOneIs() {
         var registry = FleetRegistry()
         registry.feed("p1", .status, Payload.online(), retained: true, now: 500)

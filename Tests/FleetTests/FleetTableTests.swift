@@ -1,3 +1,4 @@
+import GatewayProtocol
 import Testing
 
 @testable import Fleet
@@ -35,6 +36,31 @@ import Testing
         let c = lines[3].split(separator: " ", omittingEmptySubsequences: true).map(String.init)
         #expect(c == ["c-panel", "online", "unknown", "-", "-", "-", "-", "-", "-"])
         #expect(lines[4].contains("offline") && lines[4].contains("F_OVERTEMP") && lines[4].contains("66.1"))
+    }
+
+    /// A cell is text for any number a document may carry: a hostile retained state with a
+    /// `remaining_s` or a dose of 1e300 must not trap the table's integer conversions (the
+    /// fleet-registry fuzz target found the age of a status stamped `ts: 1.4e141`).
+    @Test func cells_forAnyNumber_neverTrap() {
+        #expect(FleetTable.clock(90) == "01:30")
+        #expect(FleetTable.clock(1e300) == ">99:59")
+        #expect(FleetTable.clock(.infinity) == "?")
+        #expect(FleetTable.clock(-1e300) == "00:00")
+        #expect(FleetTable.age(65) == "65s ago")
+        #expect(FleetTable.age(-1e300) == "0s ago")
+        #expect(FleetTable.age(1e300) == ">1000d ago")
+        #expect(FleetTable.age(.nan) == "?")
+        #expect(FleetTable.fixed(-7.25, 1) == "-7.3" || FleetTable.fixed(-7.25, 1) == "-7.2")
+        #expect(FleetTable.fixed(1e300, 2) == ">1e12")
+        #expect(FleetTable.fixed(-1e300, 1) == "<-1e12")
+        #expect(FleetTable.fixed(.nan, 1) == "?")
+        var panel = PanelRecord(device: "p1")
+        panel.remainingSeconds = 1e300
+        panel.dose = DoseDocument(total: 1e300, red: 1e300, nir: 0)
+        panel.dose24h = -1e300
+        panel.temperatureC = 1e300
+        panel.lastSeen = -1e300
+        #expect(FleetTable().lines([panel], now: 1_700_000_000).count == 2)
     }
 
     @Test func rows_lineUpUnderTheHeader() throws {

@@ -43,6 +43,24 @@ struct SigningKeyTests {
         }
     }
 
+    /// The daemon reads both secrets once, before any line is touched; the value it keeps says which
+    /// secrets are there and never what they are, so no log line can carry one.
+    @Test func secrets_readTogether_andTheirDescriptionHidesThem() throws {
+        try Self.inDirectory { dir in
+            let key = try dir.write("command.key", Self.hexKey)
+            let password = try dir.write("mqtt.password", "hunter2-panel\n")
+            let config = try ConfigLoader.parse(
+                yaml: "mqtt: {username: rlt-panel, password_file: '\(password)'}\ncommands: {signing: {key_file: '\(key)'}}")
+            let secrets = try config.resolvedSecrets(environment: [:])
+            #expect(secrets.mqttPassword == "hunter2-panel")
+            #expect(secrets.signing.key == Array(repeating: 0xab, count: 32) && secrets.signing.rule.required)
+            let shown = "\(secrets)"
+            #expect(shown == "GatewaySecrets(password: set, command key: set, signing required: true)")
+            #expect(!shown.contains("hunter2") && !shown.contains("171"))
+            #expect("\(secrets.signing)" == "ResolvedSigning(key: set, required: true, replay window: 30.0 s)")
+        }
+    }
+
     /// `required: false` with a key: clients may sign while a fleet migrates; nothing is insisted on.
     @Test func requiredFalse_keepsTheKeyButDoesNotInsist() throws {
         try Self.inDirectory { dir in

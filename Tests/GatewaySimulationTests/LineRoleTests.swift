@@ -36,6 +36,36 @@ import Testing
         #expect(minimal.outputRoles == [.red, .nir])
     }
 
+    /// outputs-off drives the started wiring and then the file's; only a change that reaches an output
+    /// (another line, level, PWM channel or chip) may count as a second wiring to drive.
+    @Test func sameOutputs_onlyWhenEveryOutputIsReachedTheSameWay() {
+        let started = Self.everyLineConfigured
+        var file = started
+        file.mqtt.username = "rlt-panel-2"
+        file.limits.maxSessionSeconds = 600
+        file.gpio.inputs.interlock = nil
+        #expect(OutputsOff.sameOutputs(started, file), "no output changed")
+
+        var rewired: [GatewayConfiguration] = []
+        for change in [
+            { (c: inout GatewayConfiguration) in c.gpio.outputs.red.line += 1 },
+            { (c: inout GatewayConfiguration) in c.gpio.outputs.nir.activeLow.toggle() },
+            { (c: inout GatewayConfiguration) in c.gpio.outputs.master = OutputLine(line: 21) },
+            { (c: inout GatewayConfiguration) in c.gpio.outputs.heartbeat = nil },
+            { (c: inout GatewayConfiguration) in c.gpio.outputs.red.pwm = PWMSettings(chip: 0, channel: 1) },
+            { (c: inout GatewayConfiguration) in c.gpio.chip = "gpiochip1" },
+            { (c: inout GatewayConfiguration) in c.gpio.backend = .simulated },
+        ] {
+            var changed = started
+            change(&changed)
+            rewired.append(changed)
+        }
+        for changed in rewired {
+            let same = OutputsOff.sameOutputs(started, changed)
+            #expect(!same, "\(changed.gpioBackend) \(changed.gpioOutputs)")
+        }
+    }
+
     @Test func unknownLineName_isNoInput() {
         #expect(SafetyCore.InputLine(lineName: "stopButton") == nil)
         #expect(SafetyCore.InputLine(lineName: "stop_button") == .stopButton)

@@ -11,6 +11,7 @@ import Testing
         ("0\n", 0.0),
         ("131000\n", 131.0),  // out of range is the core's call, not the sensor's
         ("  45000  \n", 45.0),
+        ("23125\r\n", 23.125),  // written by a user-space bridge with DOS line ends: "\r\n" is one Character
     ])
     func read_whenFileHoldsMillidegrees_returnsCelsius(text: String, expected: Double) throws {
         let directory = try TemporaryDirectory()

@@ -21,6 +21,13 @@ import Testing
         #expect(try self.read(text) == .celsius(23.125))
     }
 
+    /// "\r\n" is a single Swift `Character`, equal to neither "\r" nor "\n": both the line split and the
+    /// trim must treat it as a line end, or a copy with DOS line ends reads as one truncated line.
+    @Test func read_withDosLineEnds_returnsCelsius() throws {
+        let text = "72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\r\n72 01 4b 46 7f ff 0e 10 57 t=23125\r\n"
+        #expect(try self.read(text) == .celsius(23.125))
+    }
+
     @Test func read_whenNegative_returnsCelsius() throws {
         let text = "5e ff 4b 46 7f ff 02 10 85 : crc=85 YES\n5e ff 4b 46 7f ff 02 10 85 t=-10125\n"
         #expect(try self.read(text) == .celsius(-10.125))
