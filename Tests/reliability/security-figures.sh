@@ -83,11 +83,11 @@ fi
     scenarios="$(grep -E '^SCENARIO ' "$WORK/suite.out" | sed -E 's/^SCENARIO ([^:]*): ([0-9]+\/[0-9]+) (PASS|FAIL).*/\1 \2/' | paste -sd ',' - | sed 's/,/, /g')"
     survived="$(grep -E '^SCENARIO ' "$WORK/suite.out" | sed -E 's/^SCENARIO [^:]*: ([0-9]+)\/([0-9]+).*/\1 \2/' | awk '{s += $1; t += $2} END {if (t) print s "/" t}')"
     echo "* Reliability suite: ${closing:-not run (no closing line)}; scenario runs survived ${survived:-not run}${scenarios:+ (}${scenarios}${scenarios:+)}."
-    hostile="$(grep -E '^HOSTILE ' "$WORK/suite.out" | tail -1 | sed 's/^HOSTILE //')"
+    hostile="$(grep -E '^HOSTILE ' "$WORK/suite.out" | tail -1 | sed -E 's/^HOSTILE (messages: )?//')"
     echo "* Hostile messages: ${hostile:-not run}."
     flood="$(grep -E '^LOAD flood: ' "$WORK/suite.out" | tail -1 | sed 's/^LOAD flood: //')"
     echo "* Flood: ${flood:-not run}."
-    echo "* Power loss: $POWERLOSS."
+    echo "* Power loss: ${POWERLOSS#powerloss: }."
     echo "* Fuzzing (libFuzzer, release, coverage counters \`cov\` = edges, \`ft\` = features):"
     echo
     echo "| target | executions | per second | cov | ft | corpus files | crashes |"
