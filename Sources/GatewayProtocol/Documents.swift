@@ -94,7 +94,13 @@ struct DocumentReader {
     /// value like 1e300 or 1.5 is refused here rather than trapping in the integer conversion (found by
     /// the fleet-registry fuzz target: a hostile retained `state` with a huge `ts` crashed `rlt-fleet`).
     func integer<T: FixedWidthInteger>(_ key: String, as _: T.Type = T.self) throws(ContractError) -> T {
-        let number = try self.number(key)
+        guard let value = try self.optionalInteger(key, as: T.self) else { throw self.wrong(key, "a number") }
+        return value
+    }
+
+    /// ``integer(_:as:)`` for a member that may be missing or `null`.
+    func optionalInteger<T: FixedWidthInteger>(_ key: String, as _: T.Type = T.self) throws(ContractError) -> T? {
+        guard let number = try self.optionalNumber(key) else { return nil }
         guard let value = T(exactly: number) else { throw self.wrong(key, "a whole number in range") }
         return value
     }

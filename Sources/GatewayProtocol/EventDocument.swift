@@ -237,7 +237,7 @@ public struct EventDocument: Hashable, Sendable {
                     Fault(
                         code: try reader.choice("fault", FaultCode.self), detail: try reader.string("detail"),
                         detectedMonoNs: try reader.integer("detected_mono_ns"),
-                        outputsOffMonoNs: try reader.optionalNumber("outputs_off_mono_ns").map { Int64($0) }))
+                        outputsOffMonoNs: try reader.optionalInteger("outputs_off_mono_ns")))
             case .faultCleared: .faultCleared(try reader.choice("fault", FaultCode.self))
             case .commandRejected:
                 .commandRejected(

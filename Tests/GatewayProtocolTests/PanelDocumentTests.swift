@@ -55,6 +55,11 @@ import Testing
             (#"{"event":"completed","session_id":"s1","elapsed_s":1,"reason":"duration","ts":1}"#,
                 "event: 'dose_j_cm2' must be an object"),
             (#"{"event":"resumed","session_id":"s1"}"#, "event: 'ts' must be a number"),
+            // Stamps off the network are whole numbers in range, or refused; never an integer trap.
+            (#"{"event":"resumed","session_id":"s1","ts":1e300}"#, "event: 'ts' must be a whole number in range"),
+            (#"{"event":"fault_raised","fault":"F_OVERTEMP","detail":"","detected_mono_ns":1,"#
+                + #""outputs_off_mono_ns":1e300,"ts":1}"#,
+                "event: 'outputs_off_mono_ns' must be a whole number in range"),
         ]
         for (payload, error) in cases {
             let value = try JSONValue.parse(Array(payload.utf8))
