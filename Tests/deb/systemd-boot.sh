@@ -33,9 +33,10 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
+# Tests/qemu/lib.sh: kernel_abi, now and since; its log and die are replaced by this script's.
+. "$repo/Tests/qemu/lib.sh"
 log() { echo "systemd-test: $*"; }
 die() { echo "systemd-test: $*" >&2; exit 1; }
-now() { date +%s; }
 t_start=$(now)
 cache=${RLT_SYSTEMD_CACHE:-/var/tmp/rlt-systemd-cache}
 mkdir -p "$cache"
@@ -48,21 +49,18 @@ if [ -z "$deb" ]; then
     t0=$(now)
     bash "$repo/deploy/deb/build.sh" --arch amd64 --out "$out" || die "deploy/deb/build.sh failed"
     deb=$(ls "$out"/rlt-gateway_*_amd64.deb)
-    log "package built in $(( $(now) - t0 )) s: $deb"
+    log "package built in $(since "$t0") s: $deb"
 fi
 [ -f "$deb" ] || die "no package at $deb"
 
 # --- the kernel and gpio-sim -----------------------------------------------------------------------
 # The guest runs the Debian 12 kernel Tests/qemu builds gpio-sim for (same ABI), installed in the root
 # itself so its own initramfs-tools makes the initrd and its modules (configfs, virtio, ext4) match.
-. "$repo/Tests/qemu/lib.sh"
-log() { echo "systemd-test: $*"; }   # lib.sh has its own
-die() { echo "systemd-test: $*" >&2; exit 1; }
 abi=$(kernel_abi)
 [ -n "$abi" ] || die "no kernel ABI (Tests/qemu/lib.sh kernel_abi; install linux-image-amd64)"
 t0=$(now)
 module=$(bash "$repo/Tests/qemu/build-gpio-sim.sh") || die "Tests/qemu/build-gpio-sim.sh failed"
-t_module=$(( $(now) - t0 ))
+t_module=$(since "$t0")
 
 # --- the prepared root (cached) --------------------------------------------------------------------
 . "$repo/Tests/lib/debian-root.sh"
@@ -124,7 +122,7 @@ if [ ! -d "$prepared" ]; then
     log "preparing the $release root with systemd ($prepared)"
     prepare_root "$prepared.tmp.$$"
     mv -T "$prepared.tmp.$$" "$prepared"
-    log "root prepared in $(( $(now) - t0 )) s"
+    log "root prepared in $(since "$t0") s"
 fi
 
 # --- this run's root and disk ----------------------------------------------------------------------
@@ -149,7 +147,7 @@ cp "$root/boot/vmlinuz-$abi-amd64" "$root/boot/initrd.img-$abi-amd64" "$work/"
 size_mb=$(( $(du -sm "$root" | cut -f1) + 512 ))
 mke2fs -q -t ext4 -L rltroot -d "$root" "$work/disk.img" "${size_mb}M" || die "mke2fs -d failed"
 [ "$keep" = 1 ] || rm -rf --one-file-system "$root"
-t_disk=$(( $(now) - t0 ))
+t_disk=$(since "$t0")
 
 # --- boot ------------------------------------------------------------------------------------------
 limit=${RLT_SYSTEMD_TIMEOUT:-900}
@@ -165,14 +163,14 @@ timeout --kill-after=10 "$limit" qemu-system-x86_64 -machine q35 -accel tcg -cpu
     -display none -serial "file:$console" -monitor none -no-reboot -nic none </dev/null
 qemu_rc=$?
 set -e
-t_boot=$(( $(now) - t0 ))
+t_boot=$(since "$t0")
 cp "$console" "$cache/console-last.log"
 
 # The checks' lines are the ones rlt-test.service prints with its prefix.
 output=$(tr -d '\r' <"$console" | sed -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' | sed -n 's/^.*rlt-test: //p')
 printf '%s\n' "$output" | grep -vE '^[0-9]+ passed, [0-9]+ failed$' || true
 closing=$(printf '%s\n' "$output" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1 || true)
-log "timing: gpio-sim ${t_module} s, disk ${t_disk} s, boot + checks + poweroff ${t_boot} s, total $(( $(now) - t_start )) s"
+log "timing: gpio-sim ${t_module} s, disk ${t_disk} s, boot + checks + poweroff ${t_boot} s, total $(since "$t_start") s"
 if [ -z "$closing" ]; then
     if [ "$qemu_rc" = 124 ] || [ "$qemu_rc" = 137 ]; then log "qemu timed out after ${limit} s; last console lines:"
     else log "the guest printed no closing line (qemu exit $qemu_rc); last console lines:"; fi

@@ -37,8 +37,6 @@ while [ $# -gt 0 ]; do
         *) die "unknown argument '$1' (expected --quick, --existing-ledger, --break-barrier, --gateway, --check, --keep)" ;;
     esac
 done
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 t_start="$(now)"
 cache="${RLT_POWERLOSS_CACHE:-/var/tmp/rlt-powerloss}"
 mkdir -p "$cache"

@@ -64,8 +64,6 @@ multiarch=aarch64-linux-gnu
 scratch=.build-arm64
 bin_dir="$scratch/$triple/release"
 
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 timings=()
 t_start="$(now)"
 

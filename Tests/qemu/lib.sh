@@ -8,6 +8,10 @@ RLT_QEMU_CACHE="${RLT_QEMU_CACHE:-/var/tmp/rlt-qemu}"
 log() { printf '[qemu-test] %s\n' "$*" >&2; }
 die() { printf '[qemu-test] error: %s\n' "$*" >&2; exit 1; }
 
+# Timing lines: `t=$(now)`, later "took $(since "$t") s" (seconds, one decimal).
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
 # The kernel ABI ("6.1.0-56") is read from the installed linux-image-amd64 metapackage's dependency,
 # so a Debian point release that moves the ABI needs no script change. RLT_KERNEL_ABI overrides it.
 kernel_abi() {

@@ -43,8 +43,6 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 t_start="$(now)"
 
 # --- packages ------------------------------------------------------------------------------------

@@ -19,8 +19,6 @@ here=Tests/qemu
 
 variants=("$@")
 [ ${#variants[@]} -gt 0 ] || variants=(v1 v2)
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 timings=()
 total_passed=0
